@@ -1,0 +1,98 @@
+"""Shared pieces of the CLI: output format, printing results, turning errors into exit codes."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from enum import Enum
+from typing import Any
+
+import typer
+
+from earlyphase.errors import EarlyPhaseError, InputError
+
+EXIT_OK = 0
+EXIT_INPUT = 1
+EXIT_USAGE = 2
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", help="table for people, json for programs.")
+
+
+def _clean(obj: Any) -> Any:
+    """Make numpy scalars, NaN and infinities JSON-safe (NaN/inf -> null)."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        np = None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if np is not None:
+        if isinstance(obj, np.ndarray):
+            return [_clean(v) for v in obj.tolist()]
+        if isinstance(obj, np.generic):
+            obj = obj.item()
+    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
+        return None
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    return obj
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as JSON on stdout (the contract programs read)."""
+    typer.echo(json.dumps(_clean(data), indent=2, sort_keys=False))
+
+
+def emit(result: Any, fmt: OutputFormat, text: str | None = None) -> None:
+    """Print a result object: ``to_dict()`` as JSON, or its text (``summary()``/``str``)."""
+    if fmt == OutputFormat.json:
+        emit_json(result.to_dict() if hasattr(result, "to_dict") else result)
+    else:
+        if text is None:
+            text = result.summary() if hasattr(result, "summary") else str(result)
+        typer.echo(text)
+
+
+def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
+    """Run the Typer app; map our errors to exit code 1 with a readable message, never a traceback."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except EarlyPhaseError as exc:
+        _report_error(exc)
+        return EXIT_INPUT
+    except SystemExit as exc:  # typer.Exit inside commands
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        return code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        return EXIT_INPUT
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError):
+            exc.show()
+            return EXIT_USAGE
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return EXIT_INPUT
+        raise
+    return EXIT_OK
+
+
+def _report_error(exc: EarlyPhaseError) -> None:
+    wants_json = "--format" in sys.argv and "json" in sys.argv
+    if wants_json and isinstance(exc, InputError):
+        typer.echo(json.dumps(_clean(exc.to_dict()), indent=2), err=True)
+    else:
+        typer.echo(f"error: {exc}", err=True)
