@@ -1,0 +1,213 @@
+"""Input validation shared by every statistics function.
+
+Each checker takes what a caller passed (lists, numpy arrays, pandas Series), returns clean numpy
+arrays, and raises :class:`earlyphase.errors.InputError` naming the argument, the offending value
+and the rule when something is wrong. All problems found in one call are reported together.
+
+Public helpers:
+
+* ``check_time_event(time, event, name_time="time", name_event="event") -> (float64, int8)``
+* ``check_same_length(n, value, name)``
+* ``check_entry(entry, time, name="entry") -> float64 or None``
+* ``check_weights(weights, n, name="weights") -> int64 or None`` (integer case weights >= 0)
+* ``check_labels(values, n, name) -> (codes int64, levels list[str])`` for groups and strata
+* ``check_conf_level(level)``, ``check_choice(value, choices, name)``
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from earlyphase.errors import InputError, Problem
+
+__all__ = [
+    "check_time_event",
+    "check_same_length",
+    "check_entry",
+    "check_weights",
+    "check_labels",
+    "check_conf_level",
+    "check_choice",
+    "check_positive_finite",
+]
+
+
+def _first_bad(values: np.ndarray, mask: np.ndarray) -> tuple[int, Any]:
+    idx = int(np.flatnonzero(mask)[0])
+    v = values[idx]
+    return idx, (v.item() if hasattr(v, "item") else v)
+
+
+def _as_1d(values: Any, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(values)
+    except Exception as exc:  # pragma: no cover - numpy accepts nearly anything
+        raise InputError.single(name, repr(values)[:60], "array", f"{name} could not be read as an array: {exc}")
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise InputError.single(name, f"shape {arr.shape}", "one-dimensional", f"{name} must be a one-dimensional array.")
+    return arr
+
+
+def _as_float(values: Any, name: str) -> np.ndarray:
+    arr = _as_1d(values, name)
+    if arr.dtype == np.float64:
+        return arr
+    try:
+        return arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise InputError.single(name, repr(arr[:3].tolist()), "numeric", f"{name} must hold numbers.")
+
+
+def check_time_event(
+    time: Any,
+    event: Any,
+    name_time: str = "time",
+    name_event: str = "event",
+    allow_empty: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate follow-up times and event indicators.
+
+    Returns ``(time as float64, event as int8 with values 0/1)``. Times must be finite and >= 0;
+    events must be 0/1 (booleans accepted); both must have the same length and, unless
+    ``allow_empty``, at least one element.
+    """
+    problems: list[Problem] = []
+    t = _as_float(time, name_time)
+    e_raw = _as_1d(event, name_event)
+    if t.shape[0] != e_raw.shape[0]:
+        raise InputError.single(
+            name_event, f"length {e_raw.shape[0]}", "same length",
+            f"{name_event} has {e_raw.shape[0]} values but {name_time} has {t.shape[0]}; they must match.",
+        )
+    if t.shape[0] == 0 and not allow_empty:
+        raise InputError.single(name_time, "[]", "non-empty", f"{name_time} is empty; at least one subject is needed.")
+    bad = ~np.isfinite(t)
+    if bad.any():
+        i, v = _first_bad(t, bad)
+        problems.append(Problem(name_time, v, "finite", f"{name_time} must be a finite number (NaN/inf at position {i}, {int(bad.sum())} in all).", row=i))
+    neg = t < 0
+    if neg.any():
+        i, v = _first_bad(t, neg)
+        problems.append(Problem(name_time, v, ">= 0", f"{name_time} must not be negative (position {i}, {int(neg.sum())} in all).", row=i))
+    if e_raw.dtype == np.bool_:
+        e = e_raw.astype(np.int8)
+    else:
+        try:
+            ef = e_raw.astype(np.float64)
+        except (TypeError, ValueError):
+            raise InputError.single(name_event, repr(e_raw[:3].tolist()), "0/1", f"{name_event} must be 0 (censored) or 1 (event).")
+        badev = ~((ef == 0) | (ef == 1))
+        if badev.any():
+            i, v = _first_bad(ef, badev)
+            problems.append(Problem(name_event, v, "0/1", f"{name_event} must be 0 (censored) or 1 (event); position {i} is not.", row=i))
+            e = np.zeros(ef.shape[0], dtype=np.int8)
+        else:
+            e = ef.astype(np.int8)
+    if problems:
+        raise InputError(problems)
+    return t, e
+
+
+def check_same_length(n: int, value: Any, name: str) -> np.ndarray:
+    """Return ``value`` as a 1-d array, raising if its length is not ``n``."""
+    arr = _as_1d(value, name)
+    if arr.shape[0] != n:
+        raise InputError.single(name, f"length {arr.shape[0]}", "same length", f"{name} has {arr.shape[0]} values but there are {n} subjects.")
+    return arr
+
+
+def check_entry(entry: Any, time: np.ndarray, name: str = "entry") -> np.ndarray | None:
+    """Validate delayed-entry (left-truncation) times: finite, >= 0 and strictly below the exit time."""
+    if entry is None:
+        return None
+    arr = check_same_length(time.shape[0], entry, name)
+    x = _as_float(arr, name)
+    if not np.isfinite(x).all():
+        i, v = _first_bad(x, ~np.isfinite(x))
+        raise InputError.single(name, v, "finite", f"{name} must be a finite number (position {i}).", row=i)
+    if (x < 0).any():
+        i, v = _first_bad(x, x < 0)
+        raise InputError.single(name, v, ">= 0", f"{name} must not be negative (position {i}).", row=i)
+    late = x >= time
+    if late.any():
+        i, v = _first_bad(x, late)
+        raise InputError.single(name, v, f"< time", f"{name} must be before the exit time ({time[i]!r}) at position {i}; a subject enters before it leaves.", row=i)
+    return x
+
+
+def check_weights(weights: Any, n: int, name: str = "weights") -> np.ndarray | None:
+    """Validate integer case weights (frequency weights): whole numbers >= 0. Returns int64 or None."""
+    if weights is None:
+        return None
+    arr = check_same_length(n, weights, name)
+    w = _as_float(arr, name)
+    bad = ~np.isfinite(w) | (w < 0) | (w != np.floor(w))
+    if bad.any():
+        i, v = _first_bad(w, bad)
+        raise InputError.single(name, v, "whole number >= 0", f"{name} are case counts and must be whole numbers >= 0 (position {i}).", row=i)
+    return w.astype(np.int64)
+
+
+def check_labels(values: Any, n: int, name: str) -> tuple[np.ndarray, list[str]]:
+    """Encode group or stratum labels as codes 0..k-1 over their sorted string levels.
+
+    Labels are compared as strings (``str(value)``), so the sorted order of the strings defines the
+    reference level and default trend scores. Missing labels (None/NaN) are rejected.
+    """
+    arr = check_same_length(n, values, name)
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        i, v = _first_bad(arr, np.isnan(arr))
+        raise InputError.single(name, None, "not missing", f"{name} is missing at position {i}.", row=i)
+    if arr.dtype.kind == "O":
+        miss = np.array([v is None or (isinstance(v, float) and v != v) for v in arr], dtype=bool)
+        if miss.any():
+            i = int(np.flatnonzero(miss)[0])
+            raise InputError.single(name, None, "not missing", f"{name} is missing at position {i}.", row=i)
+    if arr.dtype.kind in "iub":
+        uniq, codes = np.unique(arr, return_inverse=True)
+        levels = [str(u.item()) for u in uniq]
+        order = sorted(range(len(levels)), key=lambda j: levels[j])
+        if order != list(range(len(levels))):  # string order differs from numeric order (e.g. 10 < 9)
+            remap = np.empty(len(levels), dtype=np.int64)
+            remap[np.array(order)] = np.arange(len(levels))
+            codes = remap[codes]
+            levels = [levels[j] for j in order]
+        return codes.astype(np.int64), levels
+    s = arr.astype(str)
+    uniq, codes = np.unique(s, return_inverse=True)
+    return codes.astype(np.int64).ravel(), [str(u) for u in uniq]
+
+
+def check_conf_level(level: float, name: str = "conf_level") -> float:
+    """Confidence level strictly between 0 and 1."""
+    try:
+        lv = float(level)
+    except (TypeError, ValueError):
+        raise InputError.single(name, level, "0 < level < 1", f"{name} must be a number between 0 and 1.")
+    if not (0.0 < lv < 1.0):
+        raise InputError.single(name, level, "0 < level < 1", f"{name} must be strictly between 0 and 1 (e.g. 0.95).")
+    return lv
+
+
+def check_choice(value: str, choices: Sequence[str], name: str) -> str:
+    """``value`` must be one of ``choices`` (case-insensitive; '_' and '-' are the same)."""
+    v = str(value).lower().replace("_", "-")
+    norm = {c.lower().replace("_", "-"): c for c in choices}
+    if v not in norm:
+        raise InputError.single(name, value, "one of " + ", ".join(choices), f"{name} must be one of: {', '.join(choices)}.")
+    return norm[v]
+
+
+def check_positive_finite(value: Any, name: str, allow_zero: bool = False) -> float:
+    """A single finite number > 0 (or >= 0 with ``allow_zero``)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError.single(name, value, "number", f"{name} must be a number.")
+    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise InputError.single(name, value, ">= 0" if allow_zero else "> 0", f"{name} must be a finite number {'>= 0' if allow_zero else '> 0'}.")
+    return v
