@@ -65,7 +65,10 @@ def emit(result: Any, fmt: OutputFormat, text: str | None = None) -> None:
 def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
     """Run the Typer app; map our errors to exit code 1 with a readable message, never a traceback."""
     try:
-        app(args=argv, standalone_mode=False)
+        result = app(args=argv, standalone_mode=False)
+        # With standalone_mode=False click returns typer.Exit's code instead of raising it.
+        if isinstance(result, int) and not isinstance(result, bool):
+            return result
     except EarlyPhaseError as exc:
         _report_error(exc)
         return EXIT_INPUT
