@@ -1,0 +1,611 @@
+"""Cox proportional hazards regression, numerically as R's ``survival::coxph``.
+
+The partial likelihood is maximised by Newton-Raphson with step halving, started at beta = 0 and
+stopped as R stops: when the relative change in the log partial likelihood is at most ``eps``
+(1e-9) on a step that was not halved, or after ``max_iter`` (20) iterations. Ties are handled by
+Efron's approximation (default, as R) or Breslow's. Strata give each stratum its own baseline
+hazard; ``entry`` gives delayed entry (left truncation, counting-process data ``(entry, time]``);
+``weights`` are case weights (any positive number, as R's ``weights=``). ``robust=True`` adds the
+sandwich variance from per-observation dfbeta residuals, as R's ``robust=TRUE`` without ``cluster``.
+
+How it is computed (no Python loop over subjects or times): the data are sorted once by
+(stratum, time). Risk-set sums at every distinct event time are differences of reverse cumulative
+sums. Efron's correction expands each tied-event block into its ``d`` tied deaths (``k/d`` for
+k = 0..d-1), evaluated together as one vector. The information matrix is assembled as
+``X' diag(v) X - M' M``: the risk-set second moments summed over event times equal a single weighted
+Gram matrix of the subjects once each subject carries the cumulative sum of the per-time weights
+of the risk sets it belongs to.
+
+Times are in whatever unit the caller uses; hazard ratios do not depend on it. Tied times are
+exactly equal floats (R additionally merges times equal up to rounding, ``timefix``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from scipy import linalg, stats
+
+from earlyphase.errors import InputError
+from earlyphase.stats.design_matrix import DesignMatrix, build_design_matrix
+from earlyphase.stats.validation import (
+    check_choice,
+    check_conf_level,
+    check_entry,
+    check_labels,
+    check_same_length,
+    check_time_event,
+)
+
+__all__ = ["CoxResult", "CoxCoefficient", "CoxTest", "cox_ph"]
+
+
+# --------------------------------------------------------------------------------------------
+# result objects
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoxTest:
+    """A chi-square test: statistic, degrees of freedom and p-value."""
+
+    statistic: float
+    df: int
+    p_value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"statistic": self.statistic, "df": self.df, "p_value": self.p_value}
+
+
+@dataclass(frozen=True)
+class CoxCoefficient:
+    """One column of the design: log hazard ratio and its inference.
+
+    ``se`` is the model-based standard error; ``robust_se`` the sandwich one (None unless robust).
+    ``z``, ``p_value`` and the hazard-ratio interval use the robust SE when it exists, as R does.
+    """
+
+    name: str
+    coef: float
+    se: float
+    robust_se: float | None
+    hr: float
+    hr_lower: float
+    hr_upper: float
+    z: float
+    p_value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "coef": self.coef, "se": self.se, "robust_se": self.robust_se,
+            "hr": self.hr, "hr_lower": self.hr_lower, "hr_upper": self.hr_upper,
+            "z": self.z, "p_value": self.p_value,
+        }
+
+
+@dataclass(frozen=True)
+class ZphTerm:
+    """Proportional-hazards test of one term (or ``GLOBAL``), as a row of R's ``cox.zph`` table."""
+
+    term: str
+    chisq: float
+    df: int
+    p_value: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"term": self.term, "chisq": self.chisq, "df": self.df, "p_value": self.p_value}
+
+
+@dataclass(frozen=True)
+class CoxResult:
+    """A fitted Cox model.
+
+    ``loglik`` is (log partial likelihood at beta = 0, at the estimate); ``variance`` the covariance
+    of the coefficients used for inference (robust if ``robust``), ``naive_variance`` the inverse
+    information. ``tests`` holds ``likelihood_ratio``, ``wald`` (with the robust variance when robust,
+    as R) and ``score`` (model-based, at beta = 0), plus ``robust_score`` when robust.
+    ``concordance`` is Harrell's C of the linear predictor as R's ``coxph`` reports it, with its
+    standard error ``concordance_se``. ``zph`` is the proportional-hazards test of R's
+    ``cox.zph(fit, transform = "km")`` (per term, then GLOBAL), or empty if not computed.
+    ``warnings`` explains non-convergence or a coefficient that may be infinite.
+    """
+
+    coefficients: tuple[CoxCoefficient, ...]
+    variance: np.ndarray
+    naive_variance: np.ndarray
+    loglik: tuple[float, float]
+    tests: dict[str, CoxTest]
+    n: int
+    n_events: int
+    n_strata: int
+    ties: str
+    robust: bool
+    conf_level: float
+    iterations: int
+    converged: bool
+    concordance: float | None
+    concordance_se: float | None
+    zph: tuple[ZphTerm, ...]
+    terms: dict[str, tuple[int, ...]]
+    means: np.ndarray
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.coefficients)
+
+    @property
+    def coef(self) -> np.ndarray:
+        return np.array([c.coef for c in self.coefficients])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of ``earlyphase survival cox``; ``loglik[0]`` is the null (beta = 0) value."""
+        return {
+            "n": self.n,
+            "events": self.n_events,
+            "ties": self.ties,
+            "robust": self.robust,
+            "conf_level": self.conf_level,
+            "coefficients": [c.to_dict() for c in self.coefficients],
+            "loglik": [self.loglik[0], self.loglik[1]],
+            "tests": {k: v.to_dict() for k, v in self.tests.items()},
+            "concordance": self.concordance,
+            "concordance_se": self.concordance_se,
+            "zph": [z.to_dict() for z in self.zph],
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "warnings": list(self.warnings),
+        }
+
+    def to_frame(self):
+        """One row per coefficient (pandas DataFrame)."""
+        import pandas as pd
+
+        return pd.DataFrame([c.to_dict() for c in self.coefficients])
+
+    def summary(self) -> str:
+        """Text laid out like R's ``summary(coxph)``, followed by the ``cox.zph`` table."""
+        pct = f"{self.conf_level * 100:g}"
+        lines = [f"Cox proportional hazards ({self.ties} ties"
+                 + (f", {self.n_strata} strata" if self.n_strata > 1 else "")
+                 + (", robust SE" if self.robust else "") + ")",
+                 f"  n= {self.n}, number of events= {self.n_events}", ""]
+        width = max(8, *(len(c.name) for c in self.coefficients))
+        head = f"{'':<{width}} {'coef':>10} {'exp(coef)':>10} {'se(coef)':>10}"
+        if self.robust:
+            head += f" {'robust se':>10}"
+        head += f" {'z':>8} {'Pr(>|z|)':>10}"
+        lines.append(head)
+        for c in self.coefficients:
+            row = f"{c.name:<{width}} {c.coef:>10.4g} {c.hr:>10.4g} {c.se:>10.4g}"
+            if self.robust:
+                row += f" {c.robust_se:>10.4g}"
+            row += f" {c.z:>8.3f} {_fmt_p(c.p_value):>10}"
+            lines.append(row)
+        lines += ["", f"{'':<{width}} {'exp(coef)':>10} {'exp(-coef)':>10} {'lower .' + pct[:2]:>10} {'upper .' + pct[:2]:>10}"]
+        for c in self.coefficients:
+            lines.append(f"{c.name:<{width}} {c.hr:>10.4g} {1 / c.hr:>10.4g} {c.hr_lower:>10.4g} {c.hr_upper:>10.4g}")
+        lines.append("")
+        if self.concordance is not None:
+            se = "NA" if self.concordance_se is None else f"{self.concordance_se:.3f}"
+            lines.append(f"Concordance= {self.concordance:.3f}  (se = {se} )")
+        labels = {"likelihood_ratio": "Likelihood ratio test", "wald": "Wald test",
+                  "score": "Score (logrank) test", "robust_score": "Robust score test"}
+        for key, label in labels.items():
+            if key in self.tests:
+                t = self.tests[key]
+                lines.append(f"{label:<21}= {t.statistic:.4g}  on {t.df} df,   p={_fmt_p(t.p_value)}")
+        lines.append(f"Log partial likelihood: null {self.loglik[0]:.6g}, fitted {self.loglik[1]:.6g}"
+                     f" ({self.iterations} iterations)")
+        if self.zph:
+            lines += ["", "Proportional hazards (cox.zph, KM transform):",
+                      f"{'':<{width}} {'chisq':>10} {'df':>4} {'p':>10}"]
+            for z in self.zph:
+                lines.append(f"{z.term:<{width}} {z.chisq:>10.4g} {z.df:>4d} {_fmt_p(z.p_value):>10}")
+        for w in self.warnings:
+            lines.append(f"Warning: {w}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _fmt_p(p: float) -> str:
+    if p is None or not np.isfinite(p):
+        return "NA"
+    return "<2e-16" if p < 2e-16 else f"{p:.3g}"
+
+
+# --------------------------------------------------------------------------------------------
+# the sorted data and the partial likelihood
+# --------------------------------------------------------------------------------------------
+
+
+def _reverse_cumsum(a: np.ndarray) -> np.ndarray:
+    """out[i] = sum(a[i:]) along axis 0, with one extra trailing row of zeros (out[n] = 0)."""
+    out = np.empty((a.shape[0] + 1,) + a.shape[1:], dtype=np.float64)
+    out[-1] = 0.0
+    np.cumsum(a[::-1], axis=0, out=out[-2::-1])
+    return out
+
+
+class _CoxData:
+    """Data sorted by (stratum, time) with every index the likelihood needs, computed once."""
+
+    def __init__(self, time, event, X, strata, weights, entry, efron):
+        n, p = X.shape
+        self.n, self.p, self.efron = n, p, efron
+        if strata is None:
+            order = np.argsort(time, kind="stable")
+        else:
+            order = np.lexsort((time, strata))
+        self.order = order
+        t = time[order]
+        s = strata[order] if strata is not None else np.zeros(n, dtype=np.int64)
+        d = event[order].astype(bool)
+        self.X = np.ascontiguousarray(X[order])
+        self.w = weights[order]
+        self.t, self.s, self.d = t, s, d
+
+        # groups of equal (stratum, time) and the first row of the stratum after each row's stratum
+        new_group = np.empty(n, dtype=bool)
+        new_group[0] = True
+        new_stratum = np.empty(n, dtype=bool)
+        new_stratum[0] = True
+        new_stratum[1:] = s[1:] != s[:-1]
+        new_group[1:] = (t[1:] != t[:-1]) | new_stratum[1:]
+        group_id = np.cumsum(new_group) - 1
+        group_start = np.flatnonzero(new_group)
+        stratum_start = np.flatnonzero(new_stratum)
+        stratum_end = np.append(stratum_start[1:], n)
+        stratum_of_row = np.cumsum(new_stratum) - 1
+        row_stratum_end = stratum_end[stratum_of_row]
+
+        # event blocks: the groups that hold at least one death
+        death_rows = np.flatnonzero(d)
+        self.death_rows = death_rows
+        death_group = group_id[death_rows]
+        first = np.empty(death_rows.shape[0], dtype=bool)
+        if first.shape[0]:
+            first[0] = True
+            first[1:] = death_group[1:] != death_group[:-1]
+        block_first_death = np.flatnonzero(first)  # index into death_rows
+        self.block_first_death = block_first_death
+        self.block_of_death = np.cumsum(first) - 1
+        self.n_blocks = block_first_death.shape[0]
+        self.block_group = death_group[block_first_death]
+        self.block_count = np.diff(np.append(block_first_death, death_rows.shape[0])).astype(np.float64)
+        self.block_row_start = group_start[self.block_group]
+        self.block_row_end = row_stratum_end[self.block_row_start]
+        self.block_time = t[self.block_row_start]
+        self.block_stratum = s[self.block_row_start]
+        # position of each death inside its tied block: k = 0..d-1 (Efron's k/d)
+        self.death_k = np.arange(death_rows.shape[0]) - block_first_death[self.block_of_death]
+        self.w_death = self.w[death_rows]
+        self.block_weight = np.add.reduceat(self.w_death, block_first_death) if self.n_blocks else np.zeros(0)
+        self.mean_weight = self.block_weight / self.block_count
+        if efron:
+            self.tk = self.death_k / self.block_count[self.block_of_death]
+        else:
+            self.tk = np.zeros(death_rows.shape[0])
+        self.mw_death = self.mean_weight[self.block_of_death]
+
+        # which blocks each row is at risk in: blocks (hi, lo] in the global block order
+        self.has_entry = entry is not None
+        if not self.has_entry:
+            self.row_hi = np.searchsorted(self.block_group, group_id, side="right")
+            first_group_of_stratum = group_id[stratum_start][stratum_of_row]
+            self.row_lo = np.searchsorted(self.block_group, first_group_of_stratum, side="left")
+        else:
+            e = entry[order]
+            # exact integer keys (stratum, rank of value among all times and entries)
+            values, inverse = np.unique(np.concatenate([t, e]), return_inverse=True)
+            inverse = inverse.reshape(-1)
+            span = values.shape[0] + 1
+            key_t = s * span + inverse[:n]
+            key_e = s * span + inverse[n:]
+            block_key = key_t[self.block_row_start]
+            self.row_hi = np.searchsorted(block_key, key_t, side="right")
+            self.row_lo = np.searchsorted(block_key, key_e, side="right")
+            # rows that have not yet entered at a block time: entry >= block time (same stratum)
+            eorder = np.argsort(key_e, kind="stable")
+            key_e_sorted = key_e[eorder]
+            self.entry_order = eorder
+            self.block_entry_start = np.searchsorted(key_e_sorted, block_key, side="left")
+            self.block_entry_end = np.searchsorted(key_e_sorted, (self.block_stratum + 1) * span, side="left")
+
+    # risk-set sums of a per-row quantity at every event block
+    def _risk_sums(self, a: np.ndarray) -> np.ndarray:
+        rc = _reverse_cumsum(a)
+        out = rc[self.block_row_start] - rc[self.block_row_end]
+        if self.has_entry:
+            rce = _reverse_cumsum(a[self.entry_order])
+            out -= rce[self.block_entry_start] - rce[self.block_entry_end]
+        return out
+
+    def _cum_over_blocks(self, per_block: np.ndarray) -> np.ndarray:
+        """For each row, the sum of ``per_block`` over the event blocks whose risk set holds it."""
+        pad = np.zeros((per_block.shape[0] + 1,) + per_block.shape[1:])
+        np.cumsum(per_block, axis=0, out=pad[1:])
+        return pad[self.row_hi] - pad[self.row_lo]
+
+    def evaluate(self, beta: np.ndarray, info: bool = True) -> "_Evaluation":
+        X = self.X
+        eta = X @ beta
+        r = np.exp(eta)
+        wr = self.w * r
+        wrX = X * wr[:, None]
+        S0 = self._risk_sums(wr)
+        S1 = self._risk_sums(wrX)
+        dr = self.death_rows
+        starts = self.block_first_death
+        E0 = np.add.reduceat(wr[dr], starts)
+        E1 = np.add.reduceat(wrX[dr], starts, axis=0)
+        b = self.block_of_death
+        tk = self.tk
+        d2 = S0[b] - tk * E0[b]
+        mw = self.mw_death
+        loglik = float(self.w_death @ eta[dr] - mw @ np.log(d2))
+        m = (S1[b] - tk[:, None] * E1[b]) / d2[:, None]
+        U = self.w_death @ X[dr] - mw @ m
+        ev = _Evaluation(beta=beta, eta=eta, r=r, wr=wr, d2=d2, m=m, loglik=loglik, U=U)
+        if info:
+            q = mw / d2
+            alpha = np.bincount(b, weights=q, minlength=self.n_blocks)
+            beta_b = np.bincount(b, weights=q * tk, minlength=self.n_blocks)
+            A = self._cum_over_blocks(alpha)
+            v = wr * A
+            v[dr] -= wr[dr] * beta_b[b]
+            mm = m * np.sqrt(mw)[:, None]
+            I = (X * v[:, None]).T @ X - mm.T @ mm
+            ev.I = I
+            ev.alpha, ev.beta_b, ev.A = alpha, beta_b, A
+        return ev
+
+    def score_residuals(self, ev: "_Evaluation") -> np.ndarray:
+        """Per-observation score residuals (unweighted, sorted order), as R's ``residuals(type='score')``."""
+        X, dr, b, tk = self.X, self.death_rows, self.block_of_death, self.tk
+        q = self.mw_death / ev.d2
+        starts = self.block_first_death
+        mh3 = np.add.reduceat(ev.m, starts, axis=0) / self.block_count[:, None]
+        mh1 = np.add.reduceat(ev.m * q[:, None], starts, axis=0)
+        mt = np.add.reduceat(ev.m * (q * tk)[:, None], starts, axis=0)
+        MH = self._cum_over_blocks(mh1)
+        L = -ev.r[:, None] * (X * ev.A[:, None] - MH)
+        rd = ev.r[dr][:, None]
+        L[dr] += X[dr] - mh3[b] + rd * (X[dr] * ev.beta_b[b][:, None] - mt[b])
+        return L
+
+
+@dataclass
+class _Evaluation:
+    beta: np.ndarray
+    eta: np.ndarray
+    r: np.ndarray
+    wr: np.ndarray
+    d2: np.ndarray
+    m: np.ndarray
+    loglik: float
+    U: np.ndarray
+    I: np.ndarray | None = None
+    alpha: np.ndarray | None = None
+    beta_b: np.ndarray | None = None
+    A: np.ndarray | None = None
+
+
+def _solve_psd(I: np.ndarray, u: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    try:
+        c = linalg.cho_factor(I, lower=True)
+    except linalg.LinAlgError:
+        raise InputError.single(
+            "covariates", list(names), "not_collinear",
+            "the information matrix is singular: some covariates are collinear or constant within "
+            "the risk sets; drop or combine them.",
+        ) from None
+    return linalg.cho_solve(c, u)
+
+
+def _inverse_psd(I: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    return _solve_psd(I, np.eye(I.shape[0]), names)
+
+
+def _chisq_test(stat: float, df: int) -> CoxTest:
+    return CoxTest(statistic=float(stat), df=int(df), p_value=float(stats.chi2.sf(stat, df)))
+
+
+# --------------------------------------------------------------------------------------------
+# public entry
+# --------------------------------------------------------------------------------------------
+
+
+def _check_weights(weights: Any, n: int) -> np.ndarray:
+    """Cox case weights are any finite positive numbers (R's ``weights=``), not only counts."""
+    if weights is None:
+        return np.ones(n)
+    arr = check_same_length(n, weights, "weights")
+    try:
+        w = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise InputError.single("weights", repr(arr[:3].tolist()), "numeric", "weights must hold numbers.") from None
+    bad = ~np.isfinite(w) | (w <= 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError.single(
+            "weights", float(w[i]), "finite and > 0",
+            f"weights must be finite numbers > 0 (position {i}); drop rows you want to weigh zero.", row=i,
+        )
+    return w
+
+
+def cox_ph(
+    time: Any,
+    event: Any,
+    covariates: Mapping[str, Any] | np.ndarray,
+    *,
+    names: Sequence[str] | None = None,
+    strata: Any = None,
+    ties: str = "efron",
+    robust: bool = False,
+    weights: Any = None,
+    entry: Any = None,
+    conf_level: float = 0.95,
+    max_iter: int = 20,
+    eps: float = 1e-9,
+    concordance: bool = True,
+    zph: bool = True,
+) -> CoxResult:
+    """Fit a Cox proportional hazards model, as R's ``coxph(Surv(entry, time, event) ~ ..., ties=)``.
+
+    ``time``: exit time (any unit, >= 0); ``event``: 1 event, 0 censored; ``covariates``: a mapping
+    name -> values (numbers kept; text, booleans and categoricals expanded to treatment contrasts
+    with the first sorted level as reference, columns named ``<name><level>``) or a 2-D array with
+    ``names``. ``strata``: labels, one baseline hazard per stratum. ``ties``: ``"efron"`` (default,
+    as R) or ``"breslow"``. ``robust``: add the sandwich variance (R's ``robust=TRUE``).
+    ``weights``: positive case weights. ``entry``: delayed-entry times (left truncation), each below
+    its ``time``. ``conf_level``: level of the hazard-ratio intervals. ``max_iter`` and ``eps`` as
+    R's ``coxph.control(iter.max, eps)``. ``concordance`` / ``zph``: also compute Harrell's C and the
+    ``cox.zph(transform = "km")`` test (skip them to save time on very large data).
+
+    Returns a :class:`CoxResult`; ``loglik`` holds the real null log partial likelihood (beta = 0)
+    and the fitted one.
+    """
+    t, e = check_time_event(time, event)
+    n = t.shape[0]
+    ties = check_choice(ties, ["efron", "breslow"], "ties")
+    conf_level = check_conf_level(conf_level)
+    if int(max_iter) < 1:
+        raise InputError.single("max_iter", max_iter, ">= 1", "max_iter must be at least 1.")
+    entry_arr = check_entry(entry, t, "entry")
+    w = _check_weights(weights, n)
+    if strata is not None:
+        strata_codes, strata_levels = check_labels(strata, n, "strata")
+    else:
+        strata_codes, strata_levels = None, ["all"]
+    design: DesignMatrix = build_design_matrix(covariates, n, names)
+    X = design.matrix
+    colnames = design.columns
+    if e.sum() == 0:
+        raise InputError.single("event", 0, "at_least_one_event",
+                                "there are no events; a Cox model needs at least one event to estimate anything.")
+
+    # centring changes no estimate (the partial likelihood is invariant to it) but keeps exp() tame
+    means = X.mean(axis=0)
+    data = _CoxData(t, e, X - means, strata_codes, w, entry_arr, ties == "efron")
+    fit = _newton_raphson(data, colnames, int(max_iter), float(eps))
+    final, null, iterations, converged, warn = fit
+
+    naive_var = _inverse_psd(final.I, colnames)
+    naive_var = (naive_var + naive_var.T) / 2
+    p = X.shape[1]
+    beta = final.beta
+    score_stat = float(null.U @ _solve_psd(null.I, null.U, colnames))
+    tests = {"likelihood_ratio": _chisq_test(2 * (final.loglik - null.loglik), p)}
+
+    robust_se = None
+    var = naive_var
+    if robust:
+        L = data.score_residuals(final) * data.w[:, None]
+        dfbeta = L @ naive_var
+        var = dfbeta.T @ dfbeta
+        robust_se = np.sqrt(np.diag(var))
+        L0 = data.score_residuals(null) * data.w[:, None]
+        u0 = L0.sum(axis=0)
+        tests_robust_score = float(u0 @ _solve_psd(L0.T @ L0, u0, colnames))
+    tests["wald"] = _chisq_test(float(beta @ _solve_psd(var, beta, colnames)), p)
+    tests["score"] = _chisq_test(score_stat, p)
+    if robust:
+        tests["robust_score"] = _chisq_test(tests_robust_score, p)
+
+    se_naive = np.sqrt(np.diag(naive_var))
+    se_used = robust_se if robust else se_naive
+    zq = stats.norm.ppf(0.5 + conf_level / 2)
+    coefs = []
+    for j, name in enumerate(colnames):
+        z = beta[j] / se_used[j]
+        coefs.append(CoxCoefficient(
+            name=name, coef=float(beta[j]), se=float(se_naive[j]),
+            robust_se=None if robust_se is None else float(robust_se[j]),
+            hr=float(np.exp(beta[j])),
+            hr_lower=float(np.exp(beta[j] - zq * se_used[j])),
+            hr_upper=float(np.exp(beta[j] + zq * se_used[j])),
+            z=float(z), p_value=float(2 * stats.norm.sf(abs(z))),
+        ))
+
+    conc = conc_se = None
+    if concordance:
+        from earlyphase.stats.concordance import concordance_index
+
+        c = concordance_index(data.t, data.d, final.eta, strata=data.s, weights=data.w,
+                              entry=None if entry_arr is None else entry_arr[data.order],
+                              presorted=True)
+        conc, conc_se = c.concordance, c.std_err
+
+    zph_rows: tuple[ZphTerm, ...] = ()
+    if zph:
+        from earlyphase.stats.cox_zph import cox_zph_table
+
+        zph_rows = cox_zph_table(data, final, design.terms,
+                                 None if entry_arr is None else entry_arr[data.order])
+
+    return CoxResult(
+        coefficients=tuple(coefs), variance=var, naive_variance=naive_var,
+        loglik=(float(null.loglik), float(final.loglik)), tests=tests,
+        n=n, n_events=int(e.sum()), n_strata=len(strata_levels), ties=ties, robust=bool(robust),
+        conf_level=conf_level, iterations=iterations, converged=converged,
+        concordance=conc, concordance_se=conc_se, zph=zph_rows, terms=dict(design.terms),
+        means=means, warnings=tuple(warn),
+    )
+
+
+def _newton_raphson(data: _CoxData, names, max_iter: int, eps: float):
+    """R's coxfit6 iteration: returns (final evaluation, null evaluation, iterations, converged, warnings)."""
+    p = data.p
+    beta = np.zeros(p)
+    null = data.evaluate(beta)
+    current_loglik = null.loglik
+    step = _solve_psd(null.I, null.U, names)
+    new_beta = beta + step
+    halving = False
+    warn: list[str] = []
+    ev = null
+    iterations = 0
+    converged = False
+    for it in range(1, max_iter + 1):
+        iterations = it
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            ev = data.evaluate(new_beta)
+        new_loglik = ev.loglik if np.isfinite(ev.loglik) else -np.inf
+        if not halving and abs(1 - current_loglik / new_loglik) <= eps:
+            converged = True
+            break
+        if it == max_iter:
+            break
+        if new_loglik < current_loglik:
+            # not improving: go back half way towards the last accepted beta
+            halving = True
+            new_beta = (new_beta + beta) / 2
+        else:
+            halving = False
+            current_loglik = new_loglik
+            beta = new_beta
+            new_beta = new_beta + _solve_psd(ev.I, ev.U, names)
+    if not np.all(np.isfinite(ev.beta)) or not np.isfinite(ev.loglik):
+        raise InputError.single(
+            "covariates", list(names), "finite_fit",
+            "the fit diverged (overflow in exp of the linear predictor); a covariate may separate "
+            "events from non-events perfectly or have a huge scale.",
+        )
+    if not converged:
+        warn.append(f"Ran out of iterations ({max_iter}) and did not converge.")
+    else:
+        # R: a coefficient whose one-step change is still large relative to its size may be infinite
+        var = _inverse_psd(ev.I, names)
+        infs = np.abs(ev.U @ var)
+        flag = (infs > eps) & (infs > math.sqrt(eps) * np.abs(ev.beta))
+        if flag.any() and max_iter > 1:
+            bad = [names[i] for i in np.flatnonzero(flag)]
+            warn.append(f"Loglik converged before variable(s) {', '.join(bad)}; coefficient may be infinite.")
+    return ev, null, iterations, converged, warn
