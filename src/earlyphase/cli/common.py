@@ -83,10 +83,20 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
     except Exception as exc:  # click usage errors
         import click
 
-        if isinstance(exc, click.exceptions.UsageError):
+        # Recent typer vendors its own click (typer._click): accept the exceptions of both.
+        usage_errors: tuple[type, ...] = (click.exceptions.UsageError,)
+        click_errors: tuple[type, ...] = (click.exceptions.ClickException,)
+        try:
+            from typer._click import exceptions as typer_click
+        except ImportError:  # pragma: no cover - older typer uses click itself
+            pass
+        else:
+            usage_errors += (typer_click.UsageError,)
+            click_errors += (typer_click.ClickException,)
+        if isinstance(exc, usage_errors):
             exc.show()
             return EXIT_USAGE
-        if isinstance(exc, click.exceptions.ClickException):
+        if isinstance(exc, click_errors):
             exc.show()
             return EXIT_INPUT
         raise
