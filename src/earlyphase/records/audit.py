@@ -27,6 +27,11 @@ def software_version() -> str:
     return f"earlyphase {__version__}"
 
 
+def utc_now() -> str:
+    """The audit timestamp: UTC, ISO 8601 with microseconds (tests replace this to fix the clock)."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
 def row_values(record: Base) -> dict[str, Any]:
     """The record's column values as JSON-ready data (dates as ISO text)."""
     mapper = inspect(type(record))
@@ -80,12 +85,19 @@ def write_audit(
     """Append one audit entry for ``record`` (already flushed, so it has its id).
 
     ``action`` is insert / update / delete. For an update pass the values before the change
-    as ``old_values``; for a delete the record's values are taken as the old values.
+    as ``old_values`` (``row_values(record)`` taken before editing); for a delete call it after
+    ``session.delete(record)``: the record's values are taken as the old values. ``subject_id``
+    is the patient the record belongs to (also for child rows such as lesions), for
+    ``audit log PATIENT``. Must run inside the same ``transaction()`` as the change it records.
     """
     if action not in ("insert", "update", "delete"):
         raise ValueError(f"unknown audit action {action!r}")
     session.flush()
     _lock_chain(session)
+    if action != "delete":
+        # Audit what the database holds, not what the caller's Python objects say (an int given
+        # for a boolean, a date for a datetime...): the replay in audit verify compares exactly this.
+        session.refresh(record)
     current = row_values(record)
     new_values = None if action == "delete" else current
     if action == "delete" and old_values is None:
@@ -93,7 +105,7 @@ def write_audit(
     last = session.execute(select(AuditEntry.row_hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
     prev_hash = last or GENESIS_HASH
     fields = {
-        "at_utc": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+        "at_utc": utc_now(),
         "username": username,
         "action": action,
         "table_name": record.__tablename__,

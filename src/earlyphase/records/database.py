@@ -9,9 +9,12 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlyphase.errors import ConfigurationError
+from earlyphase.errors import ConfigurationError, NotFound
 
 DEFAULT_SQLITE_FILE = "trial.db"
+
+# Execution option marking a connection whose transactions only read (see ``read_session``).
+READ_ONLY_OPTION = "earlyphase_read_only"
 
 
 def database_url(target: str | Path | None) -> str:
@@ -27,15 +30,24 @@ def database_url(target: str | Path | None) -> str:
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
-def make_engine(target: str | Path | None = None) -> Engine:
-    """Create an engine. SQLite gets WAL, foreign keys on and synchronous=FULL (no lost commit on power loss)."""
+def make_engine(target: str | Path | None = None, *, must_exist: bool = False) -> Engine:
+    """Create an engine. SQLite gets WAL, foreign keys on and synchronous=FULL (no lost commit on power loss).
+
+    ``must_exist=True`` refuses a SQLite path that is not an existing file (instead of silently
+    creating an empty database), for commands that read a trial rather than create one.
+    """
     url = database_url(target)
     if url.startswith("sqlite"):
+        if must_exist:
+            path = url.split(":///", 1)[1] if ":///" in url else ""
+            if not path or path == ":memory:" or not Path(path).is_file():
+                raise NotFound.single(
+                    "db", str(target), "database exists",
+                    "there is no database file here; create one with 'earlyphase init' or check the path",
+                )
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling starts transactions late; we issue BEGIN IMMEDIATE
-        # ourselves so a writer holds the lock for the whole unit of work (the audit chain needs it).
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith("postgresql"):
         try:
@@ -57,6 +69,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn) -> None:
+    # pysqlite's own transaction handling starts transactions late; we issue BEGIN IMMEDIATE
+    # ourselves so a writer holds the lock for the whole unit of work (the audit chain needs it).
+    # A reader (read_session) begins a deferred transaction instead: in WAL mode it reads one
+    # consistent snapshot and never takes the write lock, so reports do not block data entry.
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
@@ -70,3 +93,34 @@ def transaction(engine: Engine) -> Iterator[Session]:
             yield session
     finally:
         session.close()
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A read-only unit of work: one consistent snapshot of the database, never a write lock.
+
+    SQLite: a deferred transaction with ``PRAGMA query_only`` (a write raises); in WAL mode it does
+    not block writers nor wait for them. PostgreSQL: ``REPEATABLE READ READ ONLY``, so every query in
+    the block sees the same committed state. Always rolled back at the end.
+    """
+    connection = engine.connect()
+    sqlite = engine.dialect.name == "sqlite"
+    try:
+        if sqlite:
+            connection.execution_options(**{READ_ONLY_OPTION: True})
+        else:
+            connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        with connection.begin() as outer:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA query_only = ON")
+            session = Session(bind=connection, autoflush=False)
+            try:
+                yield session
+            finally:
+                session.close()
+                outer.rollback()
+    finally:
+        if sqlite:
+            # The connection returns to the pool: it must write again for the next user.
+            connection.exec_driver_sql("PRAGMA query_only = OFF")
+        connection.close()

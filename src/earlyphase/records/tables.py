@@ -19,7 +19,9 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    MetaData,
     String,
     Text,
     Time,
@@ -30,8 +32,19 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 IDENTIFYING = {"identifying": True}
 
 
+# Every constraint and index gets a predictable name, so later Alembic revisions can drop or
+# alter them on both backends (SQLite batch mode needs names to find unnamed constraints).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 class Base(DeclarativeBase):
-    pass
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class StudyRecord(Base):
@@ -113,7 +126,7 @@ class Infusion(Base):
 
 class AdverseEvent(Base):
     __tablename__ = "adverse_events"
-    __table_args__ = (CheckConstraint("grade BETWEEN 1 AND 5", name="ck_ae_grade"),)
+    __table_args__ = (CheckConstraint("grade BETWEEN 1 AND 5", name="grade_1_to_5"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     term: Mapped[str] = mapped_column(String(200))  # CTCAE term
@@ -211,6 +224,8 @@ class AuditEntry(Base):
     """Append-only, hash-chained log of every write. Never updated or deleted."""
 
     __tablename__ = "audit_log"
+    # A patient's history and the replay of one record look entries up by these.
+    __table_args__ = (Index(None, "subject_id"), Index(None, "table_name", "record_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)  # also the chain order
     at_utc: Mapped[str] = mapped_column(String(32))
     username: Mapped[str] = mapped_column(String(80))

@@ -1,0 +1,55 @@
+"""Schema migrations: bring a database to the current schema with Alembic, no alembic.ini needed.
+
+The revisions live inside the package (``earlyphase/records/migrations``), so an installed
+earlyphase can create or upgrade any database it is pointed at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(connection=None):
+    """An Alembic ``Config`` built in code; ``connection`` (optional) is the one migrations run on."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> str | None:
+    """Upgrade the database behind ``engine`` to ``revision`` (default: the newest) and return it.
+
+    Safe to call on a new, empty database (creates every table) and on one already at head (no-op).
+    The upgrade runs in one transaction: on SQLite and PostgreSQL DDL is transactional, so a failed
+    migration leaves the schema as it was.
+    """
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+    return current_revision(engine)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None for a database never migrated."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        revision = MigrationContext.configure(connection).get_current_revision()
+        connection.rollback()
+    return revision
+
+
+def head_revision() -> str | None:
+    """The newest revision shipped with this version of earlyphase."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
