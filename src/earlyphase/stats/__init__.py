@@ -1,1 +1,38 @@
-"""earlyphase.stats"""
+"""earlyphase.stats: the numeric survival core. Arrays in, frozen result objects out.
+
+Every result has ``summary()`` (R-like text), ``to_dict()`` (JSON-safe) and ``to_frame()`` (pandas).
+Bad input raises :class:`earlyphase.errors.InputError` naming the argument and the rule.
+"""
+
+from earlyphase.stats.riskset import RiskSet, build_risk_set
+from earlyphase.stats.kaplan_meier import (
+    KaplanMeier,
+    SurvivalCurve,
+    kaplan_meier,
+    kaplan_meier_from_risk_set,
+    median_followup,
+)
+from earlyphase.stats.nelson_aalen import NelsonAalen, nelson_aalen
+from earlyphase.stats.logrank import LogrankResult, logrank_from_risk_set, logrank_test
+from earlyphase.stats.permutation import count_allocations, permutation_logrank
+from earlyphase.stats.rmst import RMSTResult, rmst, rmst_from_risk_set
+
+__all__ = [
+    "RiskSet",
+    "build_risk_set",
+    "KaplanMeier",
+    "SurvivalCurve",
+    "kaplan_meier",
+    "kaplan_meier_from_risk_set",
+    "median_followup",
+    "NelsonAalen",
+    "nelson_aalen",
+    "LogrankResult",
+    "logrank_test",
+    "logrank_from_risk_set",
+    "permutation_logrank",
+    "count_allocations",
+    "RMSTResult",
+    "rmst",
+    "rmst_from_risk_set",
+]

@@ -1,0 +1,289 @@
+"""Kaplan–Meier survival curves, as R's ``survfit(Surv(time, event) ~ group)``.
+
+Standard errors are Greenwood's. Confidence intervals are ``log-log`` by default (the SAS and
+clinical-trial convention); **R's default is ``log``**, so pass ``conf_type="log"`` to reproduce
+``survfit()`` output as printed by R with default arguments. Quantiles and their limits follow
+``quantile.survfit``; survival at landmark times and the number at risk #(T >= t) follow
+``summary(survfit, times = ..., extend = TRUE)``. Times are in the caller's unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Sequence
+
+import numpy as np
+
+from earlyphase.errors import InputError
+from earlyphase.stats.confint import CONF_TYPES, survival_confint
+from earlyphase.stats.quantiles import curve_quantile
+from earlyphase.stats.riskset import RiskSet, build_risk_set
+from earlyphase.stats.validation import check_choice, check_conf_level
+
+__all__ = ["SurvivalCurve", "KaplanMeier", "kaplan_meier", "kaplan_meier_from_risk_set", "median_followup"]
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return "NA"
+    return f"{x:.{digits}g}"
+
+
+@dataclass(frozen=True, eq=False)
+class SurvivalCurve:
+    """One group's Kaplan–Meier curve, one row per distinct exit time (event or censoring).
+
+    ``std_err`` is the standard error of S(t) (as ``summary(survfit)``); ``se_log`` that of log S(t)
+    (as ``survfit()$std.err``). ``lower``/``upper`` are NaN where R gives NA.
+    """
+
+    group: str
+    n: int
+    time: np.ndarray
+    n_risk: np.ndarray
+    n_event: np.ndarray
+    n_censor: np.ndarray
+    survival: np.ndarray
+    se_log: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    conf_type: str
+    conf_level: float
+
+    @property
+    def events(self) -> int:
+        return int(self.n_event.sum())
+
+    @cached_property
+    def std_err(self) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return self.survival * self.se_log
+
+    def quantile(self, p: float) -> tuple[float, float, float]:
+        """(time, lower, upper) at which the curve reaches 1 - p, as R's ``quantile.survfit``."""
+        if not (0.0 <= float(p) <= 1.0):
+            raise InputError.single("p", p, "0 <= p <= 1", "a quantile probability must be between 0 and 1.")
+        return curve_quantile(self.time, self.survival, self.lower, self.upper, float(p))
+
+    @cached_property
+    def median(self) -> tuple[float, float, float]:
+        """(median, lower, upper); NaN when not reached."""
+        return self.quantile(0.5)
+
+    def at(self, times: Sequence[float]) -> dict[str, np.ndarray]:
+        """Survival at landmark ``times``: n_risk #(T >= t), survival, std_err, lower, upper.
+
+        Before the first exit S = 1; after the last, S keeps its last value and n_risk is 0
+        (R's ``summary(..., extend = TRUE)``).
+        """
+        ts = np.asarray(times, dtype=np.float64)
+        if ts.ndim == 0:
+            ts = ts.reshape(1)
+        if not np.isfinite(ts).all() or (ts < 0).any():
+            raise InputError.single("times", ts.tolist(), "finite >= 0", "landmark times must be finite and not negative.")
+        j = np.searchsorted(self.time, ts, side="right") - 1  # last exit at or before t
+        nxt = np.searchsorted(self.time, ts, side="left")  # first exit at or after t
+        before = j < 0
+        jj = np.clip(j, 0, None)
+        surv = np.where(before, 1.0, self.survival[jj])
+        std = np.where(before, 0.0, self.std_err[jj])
+        lo, up = survival_confint(np.array([1.0]), np.array([0.0]), self.conf_type, self.conf_level)
+        lower = np.where(before, lo[0], self.lower[jj])
+        upper = np.where(before, up[0], self.upper[jj])
+        n_risk = np.where(nxt < len(self.time), self.n_risk[np.clip(nxt, 0, len(self.time) - 1)], 0)
+        return {"time": ts, "n_risk": n_risk.astype(np.int64), "survival": surv, "std_err": std, "lower": lower, "upper": upper}
+
+
+@dataclass(frozen=True, eq=False)
+class KaplanMeier:
+    """Kaplan–Meier curves of one or more groups (levels in sorted order)."""
+
+    curves: tuple[SurvivalCurve, ...]
+    conf_type: str
+    conf_level: float
+    times: tuple[float, ...] = ()
+
+    @property
+    def groups(self) -> list[str]:
+        return [c.group for c in self.curves]
+
+    def __getitem__(self, group: str) -> SurvivalCurve:
+        for c in self.curves:
+            if c.group == group:
+                return c
+        raise KeyError(group)
+
+    def quantiles(self, probs: Sequence[float] = (0.25, 0.5, 0.75)) -> dict[str, list[tuple[float, float, float]]]:
+        return {c.group: [c.quantile(p) for p in probs] for c in self.curves}
+
+    def to_dict(self) -> dict[str, Any]:
+        groups = []
+        for c in self.curves:
+            med, lo, up = c.median
+            at = c.at(self.times) if self.times else None
+            groups.append(
+                {
+                    "group": c.group, "n": c.n, "events": c.events,
+                    "median": med, "median_lower": lo, "median_upper": up,
+                    "table": [
+                        {"time": t, "n_risk": r, "n_event": d, "n_censor": cc, "survival": s, "std_err": se, "lower": l, "upper": u}
+                        for t, r, d, cc, s, se, l, u in zip(
+                            c.time.tolist(), c.n_risk.tolist(), c.n_event.tolist(), c.n_censor.tolist(),
+                            c.survival.tolist(), c.std_err.tolist(), c.lower.tolist(), c.upper.tolist(),
+                        )
+                    ],
+                    "at": [] if at is None else [
+                        {"time": t, "n_risk": r, "survival": s, "lower": l, "upper": u}
+                        for t, r, s, l, u in zip(
+                            at["time"].tolist(), at["n_risk"].tolist(), at["survival"].tolist(),
+                            at["lower"].tolist(), at["upper"].tolist(),
+                        )
+                    ],
+                }
+            )
+        return {"conf_type": self.conf_type, "conf_level": self.conf_level, "groups": groups}
+
+    def to_frame(self):
+        import pandas as pd
+
+        frames = []
+        for c in self.curves:
+            frames.append(pd.DataFrame({
+                "group": c.group, "time": c.time, "n_risk": c.n_risk, "n_event": c.n_event,
+                "n_censor": c.n_censor, "survival": c.survival, "std_err": c.std_err,
+                "lower": c.lower, "upper": c.upper,
+            }))
+        return pd.concat(frames, ignore_index=True)
+
+    def summary(self) -> str:
+        pct = f"{self.conf_level * 100:g}"
+        lines = [f"Kaplan-Meier estimate ({self.conf_type} {pct}% CI; R's survfit default is log)", ""]
+        head = f"{'group':>10} {'n':>6} {'events':>7} {'median':>9} {pct + '% LCL':>9} {pct + '% UCL':>9}"
+        lines.append(head)
+        for c in self.curves:
+            m, lo, up = c.median
+            lines.append(f"{c.group:>10} {c.n:>6} {c.events:>7} {_fmt(m):>9} {_fmt(lo):>9} {_fmt(up):>9}")
+        for c in self.curves:
+            lines += ["", f"group={c.group}", f"{'time':>10} {'n.risk':>7} {'n.event':>8} {'n.censor':>9} {'survival':>9} {'std.err':>8} {'lower':>8} {'upper':>8}"]
+            for i in range(len(c.time)):
+                lines.append(
+                    f"{_fmt(c.time[i], 6):>10} {c.n_risk[i]:>7} {c.n_event[i]:>8} {c.n_censor[i]:>9} "
+                    f"{_fmt(c.survival[i]):>9} {_fmt(c.std_err[i]):>8} {_fmt(c.lower[i]):>8} {_fmt(c.upper[i]):>8}"
+                )
+            if self.times:
+                a = c.at(self.times)
+                lines.append(f"  at landmark times:")
+                for t, r, s, l, u in zip(a["time"], a["n_risk"], a["survival"], a["lower"], a["upper"]):
+                    lines.append(f"  t={_fmt(t, 6)}: n.risk={r} survival={_fmt(s)} ({_fmt(l)}, {_fmt(u)})")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _curve(group: str, n: int, t, r, d, c, conf_type: str, conf_level: float) -> SurvivalCurve:
+    r_f = r.astype(np.float64)
+    d_f = d.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hazard = np.where(d == 0, 0.0, d_f / r_f)
+        surv = np.cumprod(1.0 - hazard)
+        # Greenwood: var(log S) = sum d / (n (n - d)); infinite once everyone at risk has died (as R).
+        term = d_f / (r_f * (r_f - d_f))
+        term[(d == 0)] = 0.0
+        se_log = np.sqrt(np.cumsum(term))
+    lower, upper = survival_confint(surv, se_log, conf_type, conf_level)
+    return SurvivalCurve(group, int(n), t, r, d, c, surv, se_log, lower, upper, conf_type, conf_level)
+
+
+def kaplan_meier_from_risk_set(
+    risk_set: RiskSet,
+    conf_type: str = "log-log",
+    conf_level: float = 0.95,
+    times: Sequence[float] | None = None,
+) -> KaplanMeier:
+    """Kaplan–Meier curves for every group of a :class:`RiskSet` (strata must be a single level)."""
+    conf_type = check_choice(conf_type, CONF_TYPES, "conf_type")
+    conf_level = check_conf_level(conf_level)
+    if risk_set.n_strata != 1:
+        raise InputError.single("strata", list(risk_set.strata_levels), "one stratum", "Kaplan-Meier curves are per group; combine strata into the group.")
+    curves = []
+    for g, label in enumerate(risk_set.group_levels):
+        t, r, d, c = risk_set.cell(g, 0)
+        if len(t) == 0:
+            raise InputError.single("group", label, "non-empty", f"group {label!r} has no subjects.")
+        curves.append(_curve(label, int(risk_set.n_subjects[0, g]), t, r, d, c, conf_type, conf_level))
+    ts: tuple[float, ...] = ()
+    if times is not None:
+        ts = tuple(float(x) for x in np.atleast_1d(np.asarray(times, dtype=np.float64)))
+        if any((not np.isfinite(x)) or x < 0 for x in ts):
+            raise InputError.single("times", list(ts), "finite >= 0", "landmark times must be finite and not negative.")
+    return KaplanMeier(tuple(curves), conf_type, conf_level, ts)
+
+
+def kaplan_meier(
+    time: Any,
+    event: Any,
+    group: Any = None,
+    entry: Any = None,
+    weights: Any = None,
+    conf_type: str = "log-log",
+    conf_level: float = 0.95,
+    times: Sequence[float] | None = None,
+) -> KaplanMeier:
+    """Kaplan–Meier estimate per group.
+
+    ``time``: exit times (>= 0); ``event``: 1 event / 0 censored; ``group``: labels (sorted order);
+    ``entry``: delayed-entry times (left truncation) or None; ``weights``: integer case weights;
+    ``conf_type``: ``"log-log"`` (default; R's default is ``"log"``), ``"log"`` or ``"plain"``;
+    ``conf_level``: e.g. 0.95; ``times``: landmark times for :meth:`SurvivalCurve.at` / ``to_dict()["at"]``.
+    """
+    conf_type = check_choice(conf_type, CONF_TYPES, "conf_type")
+    conf_level = check_conf_level(conf_level)
+    rs = build_risk_set(time, event, group=group, entry=entry, weights=weights)
+    return kaplan_meier_from_risk_set(rs, conf_type, conf_level, times)
+
+
+@dataclass(frozen=True)
+class MedianFollowup:
+    """Median follow-up by the reverse Kaplan–Meier method (censoring treated as the event)."""
+
+    groups: tuple[str, ...]
+    median: tuple[float, ...]
+    lower: tuple[float, ...]
+    upper: tuple[float, ...]
+    conf_type: str
+    conf_level: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "conf_type": self.conf_type, "conf_level": self.conf_level,
+            "groups": [{"group": g, "median": m, "lower": lo, "upper": up} for g, m, lo, up in zip(self.groups, self.median, self.lower, self.upper)],
+        }
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict()["groups"])
+
+    def summary(self) -> str:
+        lines = ["Median follow-up (reverse Kaplan-Meier)"]
+        for g, m, lo, up in zip(self.groups, self.median, self.lower, self.upper):
+            lines.append(f"  {g}: {_fmt(m)} ({_fmt(lo)}, {_fmt(up)})")
+        return "\n".join(lines)
+
+
+def median_followup(time: Any, event: Any, group: Any = None, conf_type: str = "log-log", conf_level: float = 0.95) -> MedianFollowup:
+    """Reverse-KM median follow-up: the KM median of the censoring times (events become censorings).
+
+    Same as R's ``quantile(survfit(Surv(time, 1 - event) ~ group), 0.5)``.
+    """
+    from earlyphase.stats.validation import check_time_event
+
+    t, e = check_time_event(time, event)
+    km = kaplan_meier(t, 1 - e, group=group, conf_type=conf_type, conf_level=conf_level)
+    meds = [c.median for c in km.curves]
+    return MedianFollowup(
+        tuple(km.groups), tuple(m[0] for m in meds), tuple(m[1] for m in meds), tuple(m[2] for m in meds),
+        km.conf_type, km.conf_level,
+    )

@@ -1,0 +1,309 @@
+"""The weighted log-rank family (k-sample, stratified, trend), as R's ``survdiff``.
+
+At each distinct event time t of a stratum, with n(t) at risk, d(t) events and n_g(t), d_g(t) in
+group g, and weight w(t):
+
+    O_g = sum w d_g,   E_g = sum w d n_g / n,
+    V_gh = sum w^2 d (n - d) / (n - 1) * (n_g / n) * (delta_gh - n_h / n)   (hypergeometric, ties)
+
+summed over strata. The statistic is (O - E)' V^- (O - E) over the groups with E > 0, leaving the
+first of them out (R's generalized inverse), with df = (groups with E > 0) - 1.
+
+Weights w(t) (S(t-) is the pooled Kaplan–Meier just before t, within the stratum):
+
+* ``logrank``: 1 (R ``survdiff(rho = 0)``)
+* ``gehan``: n(t), Gehan–Breslow generalized Wilcoxon
+* ``tarone-ware``: sqrt(n(t))
+* ``peto``: S(t-), Peto–Peto as R ``survdiff(rho = 1)``
+* ``fh``: S(t-)^rho * (1 - S(t-))^gamma, Fleming–Harrington(rho, gamma)
+
+As in R, ``observed`` and ``expected`` are the weighted sums above (plain counts for log-rank).
+
+Test for trend over ordered groups with scores s (default 1..k in sorted level order):
+U = s'(O - E), V = s' V s, chi-square = U^2 / V on 1 df.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+import numpy as np
+from scipy.stats import chi2
+
+from earlyphase.errors import InputError
+from earlyphase.stats.riskset import RiskSet, build_risk_set
+from earlyphase.stats.validation import check_choice
+
+__all__ = ["LogrankResult", "logrank_test", "logrank_from_risk_set", "TEST_WEIGHTS"]
+
+TEST_WEIGHTS = ("logrank", "gehan", "tarone-ware", "peto", "fh")
+
+_TEST_NAMES = {
+    "logrank": "log-rank",
+    "gehan": "Gehan-Breslow (generalized Wilcoxon)",
+    "tarone-ware": "Tarone-Ware",
+    "peto": "Peto-Peto",
+    "fh": "Fleming-Harrington",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class LogrankResult:
+    """Result of a (weighted, stratified, trend) log-rank test.
+
+    ``observed``/``expected``: weighted sums per group; ``variance``: k × k matrix of O - E;
+    ``statistic``: chi-square; ``df``; ``p_value``. For a trend test ``scores`` holds the group scores
+    and ``trend_u``/``trend_var`` the score statistic and its variance. Permutation fields are set by
+    :func:`earlyphase.stats.permutation_logrank`.
+    """
+
+    weights: str
+    rho: float
+    gamma: float
+    groups: tuple[str, ...]
+    n: np.ndarray
+    observed: np.ndarray
+    expected: np.ndarray
+    variance: np.ndarray
+    statistic: float
+    df: int
+    p_value: float
+    strata: tuple[str, ...] = ()
+    trend: bool = False
+    scores: tuple[float, ...] | None = None
+    trend_u: float | None = None
+    trend_var: float | None = None
+    permutation_p_value: float | None = None
+    permutation_se: float | None = None
+    permutations: int | None = None
+    exact: bool | None = None
+
+    @property
+    def test(self) -> str:
+        name = _TEST_NAMES[self.weights]
+        if self.weights == "fh":
+            name += f"(rho={self.rho:g}, gamma={self.gamma:g})"
+        if self.trend:
+            name += " test for trend"
+        if len(self.strata) > 1:
+            name += " (stratified)"
+        return name
+
+    @property
+    def o_minus_e(self) -> np.ndarray:
+        return self.observed - self.expected
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "test": self.test,
+            "weights": self.weights,
+            "statistic": self.statistic,
+            "df": self.df,
+            "p_value": self.p_value,
+            "groups": [
+                {"group": g, "n": int(n), "observed": float(o), "expected": float(e)}
+                for g, n, o, e in zip(self.groups, self.n.tolist(), self.observed.tolist(), self.expected.tolist())
+            ],
+            "variance": self.variance.tolist(),
+        }
+        if self.weights == "fh":
+            d["rho"] = self.rho
+            d["gamma"] = self.gamma
+        if len(self.strata) > 1:
+            d["strata"] = list(self.strata)
+        if self.trend:
+            d["scores"] = list(self.scores or ())
+            d["trend_u"] = self.trend_u
+            d["trend_var"] = self.trend_var
+        if self.permutation_p_value is not None:
+            d["permutation_p_value"] = self.permutation_p_value
+            d["permutation_se"] = self.permutation_se
+            d["permutations"] = self.permutations
+            d["exact"] = self.exact
+        return d
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({
+            "group": list(self.groups), "n": self.n, "observed": self.observed, "expected": self.expected,
+            "o_minus_e": self.o_minus_e, "var": np.diag(self.variance),
+        })
+
+    def summary(self) -> str:
+        lines = [self.test, "", f"{'':>10} {'N':>6} {'Observed':>10} {'Expected':>10} {'(O-E)^2/E':>10} {'(O-E)^2/V':>10}"]
+        diag = np.diag(self.variance)
+        for g, n, o, e, v in zip(self.groups, self.n, self.observed, self.expected, diag):
+            oe = (o - e) ** 2
+            lines.append(
+                f"{g:>10} {int(n):>6} {o:>10.4g} {e:>10.4g} {oe / e if e > 0 else float('nan'):>10.4g} {oe / v if v > 0 else float('nan'):>10.4g}"
+            )
+        lines.append("")
+        if self.trend:
+            lines.append(f" Scores: {', '.join(f'{s:g}' for s in (self.scores or ()))}")
+        lines.append(f" Chisq= {self.statistic:.4g}  on {self.df} degrees of freedom, p= {self.p_value:.3g}")
+        if self.permutation_p_value is not None:
+            how = "exact (all allocations)" if self.exact else f"Monte Carlo, {self.permutations} permutations"
+            lines.append(f" Permutation p= {self.permutation_p_value:.4g} ({how}, MC s.e. {self.permutation_se:.2g})")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _weights_for(n: np.ndarray, d: np.ndarray, weights: str, rho: float, gamma: float) -> np.ndarray:
+    """Weight at each row (pooled n, d of one stratum, all exit times in order)."""
+    nf = n.astype(np.float64)
+    if weights == "logrank":
+        return np.ones_like(nf)
+    if weights == "gehan":
+        return nf
+    if weights == "tarone-ware":
+        return np.sqrt(nf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(d == 0, 1.0, 1.0 - d / nf)
+    s_after = np.cumprod(factor)
+    s_before = np.concatenate([[1.0], s_after[:-1]])
+    if weights == "peto":
+        return s_before
+    # Fleming-Harrington: 0^0 is 1, as the usual convention (gamma = 0 gives S^rho).
+    a = s_before ** rho if rho != 0 else np.ones_like(s_before)
+    b = (1.0 - s_before) ** gamma if gamma != 0 else np.ones_like(s_before)
+    return a * b
+
+
+def stratum_event_terms(risk_set: RiskSet, stratum: int, weights: str, rho: float, gamma: float):
+    """Per event time of one stratum: time, n_g (m, k), d_g (m, k), pooled n, d and weight w."""
+    utime, R, D, _ = risk_set.wide(stratum)
+    n = R.sum(axis=1)
+    d = D.sum(axis=1)
+    w = _weights_for(n, d, weights, rho, gamma)
+    ev = d > 0
+    return utime[ev], R[ev], D[ev], n[ev], d[ev], w[ev]
+
+
+def _accumulate(risk_set: RiskSet, weights: str, rho: float, gamma: float):
+    k = risk_set.n_groups
+    O = np.zeros(k)
+    E = np.zeros(k)
+    V = np.zeros((k, k))
+    for s in range(risk_set.n_strata):
+        _, Rg, Dg, n, d, w = stratum_event_terms(risk_set, s, weights, rho, gamma)
+        nf = n.astype(np.float64)
+        df_ = d.astype(np.float64)
+        O += w @ Dg
+        frac = Rg / nf[:, None]  # n_g / n
+        E += (w * df_) @ frac
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = np.where(n > 1, w * w * df_ * (nf - df_) / (nf - 1.0), 0.0)
+        V += np.diag(c @ frac) - (frac * c[:, None]).T @ frac
+    return O, E, V
+
+
+def _chisq_like_r(O: np.ndarray, E: np.ndarray, V: np.ndarray) -> tuple[float, int]:
+    """survdiff's statistic: groups with E > 0, drop the first, solve."""
+    keep = np.flatnonzero(E > 0)
+    if keep.shape[0] < 2:
+        return 0.0, 0
+    u = (O - E)[keep][1:]
+    vv = V[np.ix_(keep, keep)][1:, 1:]
+    try:
+        x = np.linalg.solve(vv, u)
+    except np.linalg.LinAlgError:
+        x = np.linalg.pinv(vv) @ u
+    return float(u @ x), int(keep.shape[0] - 1)
+
+
+def _check_scores(scores: Sequence[float] | None, k: int) -> np.ndarray:
+    if scores is None:
+        return np.arange(1, k + 1, dtype=np.float64)
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    if s.shape[0] != k:
+        raise InputError.single("scores", list(np.asarray(scores).tolist()), f"{k} values", f"trend scores need one value per group ({k} groups, in sorted order).")
+    if not np.isfinite(s).all():
+        raise InputError.single("scores", s.tolist(), "finite", "trend scores must be finite numbers.")
+    if np.ptp(s) == 0:
+        raise InputError.single("scores", s.tolist(), "not all equal", "trend scores must not all be equal.")
+    return s
+
+
+def _check_weight_args(weights: str, rho: float | None, gamma: float | None) -> tuple[str, float, float]:
+    w = check_choice(weights, TEST_WEIGHTS, "weights")
+    r = 0.0 if rho is None else float(rho)
+    g = 0.0 if gamma is None else float(gamma)
+    if w == "fh":
+        if rho is None and gamma is None:
+            raise InputError.single("rho", None, "given for fh", "Fleming-Harrington weights need rho and/or gamma (e.g. rho=0, gamma=1).")
+        if r < 0 or g < 0 or not np.isfinite(r) or not np.isfinite(g):
+            raise InputError.single("rho/gamma", (r, g), ">= 0", "Fleming-Harrington rho and gamma must be finite and >= 0.")
+    elif w == "peto":
+        r, g = 1.0, 0.0
+    elif rho not in (None, 0, 0.0) or gamma not in (None, 0, 0.0):
+        raise InputError.single("rho/gamma", (rho, gamma), "only with weights='fh'", "rho and gamma are only used with Fleming-Harrington weights (weights='fh').")
+    return w, r, g
+
+
+def logrank_from_risk_set(
+    risk_set: RiskSet,
+    weights: str = "logrank",
+    rho: float | None = None,
+    gamma: float | None = None,
+    trend: bool = False,
+    scores: Sequence[float] | None = None,
+) -> LogrankResult:
+    """Log-rank family test from a :class:`RiskSet` (groups × strata, right-censored)."""
+    w, r, g = _check_weight_args(weights, rho, gamma)
+    k = risk_set.n_groups
+    if k < 2:
+        raise InputError.single("group", list(risk_set.group_levels), "at least 2 groups", "a group comparison needs at least two groups.")
+    sizes = risk_set.n_subjects.sum(axis=0)
+    empty = [lab for lab, s in zip(risk_set.group_levels, sizes) if s == 0]
+    if empty:
+        raise InputError.single("group", empty[0], "non-empty", f"group {empty[0]!r} has no subjects.")
+    O, E, V = _accumulate(risk_set, w, r, g)
+    sc = None
+    tu = tv = None
+    if trend:
+        s = _check_scores(scores, k)
+        tu = float(s @ (O - E))
+        tv = float(s @ V @ s)
+        stat = tu * tu / tv if tv > 0 else 0.0
+        df = 1
+        sc = tuple(float(x) for x in s)
+    else:
+        if scores is not None:
+            raise InputError.single("scores", list(scores), "only with trend", "scores are used only by the test for trend (trend=True).")
+        stat, df = _chisq_like_r(O, E, V)
+    p = float(chi2.sf(stat, df)) if df > 0 else 1.0
+    return LogrankResult(
+        weights=w, rho=r, gamma=g, groups=tuple(risk_set.group_levels), n=sizes.astype(np.int64),
+        observed=O, expected=E, variance=V, statistic=float(stat), df=int(df), p_value=p,
+        strata=tuple(risk_set.strata_levels), trend=bool(trend), scores=sc, trend_u=tu, trend_var=tv,
+    )
+
+
+def logrank_test(
+    time: Any,
+    event: Any,
+    group: Any,
+    strata: Any = None,
+    weights: str = "logrank",
+    rho: float | None = None,
+    gamma: float | None = None,
+    trend: bool = False,
+    scores: Sequence[float] | None = None,
+    case_weights: Any = None,
+) -> LogrankResult:
+    """Compare survival between groups (k >= 2), optionally stratified, weighted or as a trend test.
+
+    ``time`` (>= 0, any unit), ``event`` (1/0), ``group`` labels (sorted order = score order),
+    ``strata`` labels or None, ``weights`` one of ``logrank``, ``gehan``, ``tarone-ware``, ``peto``,
+    ``fh`` (with ``rho``, ``gamma``), ``trend`` with optional ``scores`` (one per group in sorted
+    order; default 1..k), ``case_weights`` integer frequency weights.
+    """
+    _check_weight_args(weights, rho, gamma)
+    if group is None:
+        raise InputError.single("group", None, "required", "a group comparison needs a group column.")
+    rs = build_risk_set(time, event, group=group, strata=strata, weights=case_weights)
+    return logrank_from_risk_set(rs, weights, rho, gamma, trend, scores)
