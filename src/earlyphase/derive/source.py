@@ -1,0 +1,171 @@
+"""The source tables as pandas DataFrames: read from the database, or built by hand in tests.
+
+Every derivation in ``earlyphase.derive`` is a function of these frames (one per table of
+``earlyphase.records.tables``, same column names), so it can be tested with a few rows typed in
+a test. Date columns are ``datetime64[ns]`` (midnight); AE onset/resolution stay text (partial ISO
+8601) until ``derive_adae`` imputes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, Mapping
+
+from earlyphase.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from sqlalchemy import Engine
+
+    from earlyphase.protocol import Study
+
+# table name -> ORM class name in earlyphase.records.tables (the tables derive reads)
+SOURCE_TABLES = {
+    "sites": "SiteRecord",
+    "patients": "Patient",
+    "allocations": "Allocation",
+    "infusions": "Infusion",
+    "adverse_events": "AdverseEvent",
+    "tumour_assessments": "TumourAssessment",
+    "lesions": "Lesion",
+    "other_therapies": "OtherTherapy",
+    "follow_ups": "FollowUp",
+    "deaths": "Death",
+}
+
+
+@dataclass(frozen=True)
+class SourceData:
+    """Everything derive needs: the study (protocol), whether the data are synthetic, the tables."""
+
+    study: "Study"
+    tables: Mapping[str, "pd.DataFrame"]
+    synthetic: bool = False
+    origin: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def table(self, name: str) -> "pd.DataFrame":
+        return self.tables[name]
+
+
+def _columns(name: str) -> list[tuple[str, str]]:
+    """(column, kind) of a source table, kind in date/text/number/bool, from the ORM schema."""
+    from sqlalchemy import Boolean, Date, Float, Integer
+
+    from earlyphase.records import tables as t
+
+    cls = getattr(t, SOURCE_TABLES[name])
+    out = []
+    for col in cls.__table__.columns:
+        if isinstance(col.type, Date):
+            kind = "date"
+        elif isinstance(col.type, Boolean):
+            kind = "bool"
+        elif isinstance(col.type, (Integer, Float)):
+            kind = "number"
+        else:
+            kind = "text"
+        out.append((col.name, kind))
+    return out
+
+
+def source_frame(name: str, rows: list[Mapping[str, Any]] | None = None) -> "pd.DataFrame":
+    """A frame for table ``name`` with every schema column (missing ones None) and typed dates.
+
+    ``rows`` are dicts keyed by column name; dates may be ``date`` objects or ISO strings.
+    Unknown column names are an error (a typo in a test must not pass silently).
+    """
+    import pandas as pd
+
+    if name not in SOURCE_TABLES:
+        raise InputError.single("table", name, "known-table", f"derive reads only: {', '.join(SOURCE_TABLES)}")
+    cols = _columns(name)
+    names = [c for c, _ in cols]
+    rows = list(rows or [])
+    for i, row in enumerate(rows):
+        unknown = sorted(set(row) - set(names))
+        if unknown:
+            raise InputError.single(
+                f"{name}.{unknown[0]}", row[unknown[0]], "known-column", f"table {name} has no column {unknown[0]}", row=i
+            )
+    if not rows:
+        frame = pd.DataFrame({c: pd.Series(dtype="object") for c in names})
+    else:
+        frame = pd.DataFrame([{c: r.get(c) for c in names} for r in rows], columns=names)
+    if "id" in names and frame["id"].isna().all() and len(frame):
+        frame["id"] = range(1, len(frame) + 1)
+    return _typed(frame, cols)
+
+
+def _typed(frame: "pd.DataFrame", cols: list[tuple[str, str]]) -> "pd.DataFrame":
+    import pandas as pd
+
+    for c, kind in cols:
+        if c not in frame:
+            continue
+        if kind == "date":
+            frame[c] = pd.to_datetime(frame[c], errors="raise").astype("datetime64[ns]")
+        elif kind == "bool":
+            frame[c] = frame[c].map(lambda v: None if v is None or (isinstance(v, float) and v != v) else bool(v))
+    return frame
+
+
+def read_source(engine: "Engine | str") -> SourceData:
+    """Read the study and the source tables of a trial database (an engine, URL or SQLite path)."""
+    import pandas as pd
+    from sqlalchemy import select
+
+    from earlyphase.protocol import parse_study
+    from earlyphase.records import make_engine
+    from earlyphase.records import tables as t
+
+    if isinstance(engine, str) or not hasattr(engine, "connect"):
+        engine = make_engine(engine)
+    with engine.connect() as conn:
+        study_rows = conn.execute(select(t.StudyRecord)).fetchall()
+        if not study_rows:
+            raise InputError.single(
+                "database", str(engine.url), "initialised", "this database holds no study: initialise it with a study file first"
+            )
+        rec = study_rows[0]
+        study = parse_study(rec.protocol_yaml, origin=f"database:{rec.study_id}")
+        frames = {}
+        for name, cls_name in SOURCE_TABLES.items():
+            cls = getattr(t, cls_name)
+            result = conn.execute(select(cls.__table__))
+            frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+            frames[name] = _typed(frame, _columns(name))
+    return SourceData(
+        study=study, tables=frames, synthetic=bool(rec.synthetic) or study.synthetic, origin=str(rec.source or "")
+    )
+
+
+def latest_date(tables: Mapping[str, "pd.DataFrame"]) -> date | None:
+    """The latest calendar date anywhere in the source tables (complete AE dates included)."""
+    import pandas as pd
+
+    best = None
+    for name, frame in tables.items():
+        if name not in SOURCE_TABLES or frame is None or frame.empty:
+            continue
+        for c in frame.columns:
+            if str(frame[c].dtype).startswith("datetime64"):
+                m = frame[c].max()
+                if pd.notna(m) and (best is None or m > best):
+                    best = m
+    ae = tables.get("adverse_events")
+    if ae is not None and not ae.empty:
+        for c in ("onset", "resolution"):
+            full = pd.to_datetime(ae[c].astype("string").str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+            m = full.max()
+            if pd.notna(m) and (best is None or m > best):
+                best = m
+    return None if best is None else best.date()
+
+
+def data_cutoff(study: "Study", tables: Mapping[str, "pd.DataFrame"]) -> tuple[date | None, str]:
+    """The data cut-off date and where it comes from ("study" or "latest date in the data")."""
+    if study.analysis.data_cutoff is not None:
+        return study.analysis.data_cutoff, "study file (analysis.data_cutoff)"
+    return latest_date(tables), "latest date in the data (no analysis.data_cutoff in the study)"
