@@ -1,0 +1,140 @@
+"""Write the twin into an initialised trial database, only through capture, in one transaction.
+
+Every record goes through the same capture action a coordinator's entry would (so every edit
+check runs and every write is audited), all inside one transaction: the twin is loaded whole or
+not at all. The study row is marked ``synthetic`` (an audited update) so every report and export
+can say the data are synthetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from earlyphase.errors import InputError
+from earlyphase.records import tables as t
+from earlyphase.twin.generate import DEFAULT_SEED, TwinData, generate_twin
+
+TWIN_USERNAME = "twin-generator"
+
+
+@dataclass(frozen=True)
+class TwinLoadResult:
+    """What was loaded: seed, study, data cut-off and record counts."""
+
+    seed: int
+    study_id: str
+    data_cutoff: str
+    counts: dict[str, int]
+
+    def summary(self) -> str:
+        lines = [f"SYNTHETIC DATA: loaded the digital twin of {self.study_id} (seed {self.seed}; data cut-off "
+                 f"{self.data_cutoff}) through capture, in one audited transaction:"]
+        lines += [f"  {k:<20} {v:>5}" for k, v in self.counts.items()]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"synthetic": True, "seed": self.seed, "study_id": self.study_id, "data_cutoff": self.data_cutoff,
+                "counts": dict(self.counts)}
+
+
+def write_twin(ctx, data: TwinData) -> None:
+    """Write ``data`` with capture actions in ``ctx`` (a ``CaptureContext``; the caller owns the transaction)."""
+    from earlyphase.capture.assessments import record_tumour_assessment
+    from earlyphase.capture.outcomes import record_death, record_follow_up, record_other_therapy
+    from earlyphase.capture.patients import allocate_patient, enrol_patient
+    from earlyphase.capture.safety import record_adverse_event
+    from earlyphase.capture.treatment import record_infusion
+
+    _mark_synthetic(ctx)
+    by_subject = _by_subject(data)
+    for p in data.patients:
+        s = p["subject_id"]
+        enrol_patient(
+            ctx, s, p["site_code"], p["sex"], p["birth_year"], p["ecog"], p["child_pugh"], p["consent_date"],
+            p["transplant_date"], p["recurrence_date"], enrolment_date=p["enrolment_date"],
+            child_pugh_score=p["child_pugh_score"], afp_ng_ml=p["afp_ng_ml"], weight_kg=p["weight_kg"],
+            initials=p["initials"], hospital_number=p["hospital_number"],
+        )
+        a = by_subject["allocations"][s][0]
+        allocate_patient(ctx, s, a["group_code"], a["allocation_date"])
+        # the CRF order of a real trial: treatment, then safety and imaging, then what came after
+        for inf in by_subject["infusions"][s]:
+            record_infusion(ctx, s, inf["number"], inf["actual_date"], inf["dose_cells"],
+                            planned_date=inf["planned_date"], dose_cells_per_kg=inf["dose_cells_per_kg"],
+                            lot=inf["lot"], deviation=inf["deviation"])
+        for ae in by_subject["adverse_events"][s]:
+            record_adverse_event(ctx, s, ae["term"], ae["grade"], ae["onset"], ae["attribution"], ae["outcome"],
+                                 resolution=ae["resolution"], serious=ae["serious"], action=ae["action"],
+                                 dlt=ae["dlt"])
+        for scan in by_subject["tumour_assessments"][s]:
+            record_tumour_assessment(ctx, s, scan["assessment_date"], scan["modality"], scan["lesions"],
+                                     baseline=scan["baseline"], investigator_response=scan["investigator_response"])
+        for th in by_subject["other_therapies"][s]:
+            record_other_therapy(ctx, s, th["therapy"], th["start_date"], end_date=th["end_date"],
+                                 new_anticancer=th["new_anticancer"])
+        for fu in by_subject["follow_ups"][s]:
+            record_follow_up(ctx, s, fu["contact_date"], fu["status"])
+        for d in by_subject["deaths"][s]:
+            record_death(ctx, s, d["death_date"], d["cause"])
+
+
+def _by_subject(data: TwinData) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for name in ("allocations", "infusions", "adverse_events", "tumour_assessments", "other_therapies",
+                 "follow_ups", "deaths"):
+        table: dict[str, list[dict[str, Any]]] = {p["subject_id"]: [] for p in data.patients}
+        for row in getattr(data, name):
+            table[row["subject_id"]].append(row)
+        out[name] = table
+    return out
+
+
+def _mark_synthetic(ctx) -> None:
+    """Set the study row's ``synthetic`` flag (audited, with the reason)."""
+    from earlyphase.records.audit import row_values, write_audit
+
+    record = ctx.session.execute(select(t.StudyRecord)).scalars().first()
+    if record.synthetic:
+        return
+    old = row_values(record)
+    record.synthetic = True
+    ctx.session.flush()
+    write_audit(ctx.session, "update", record, username=ctx.username, old_values=old,
+                reason="digital twin loaded: every patient in this database is synthetic")
+
+
+def _check_target(session, study) -> None:
+    record = session.execute(select(t.StudyRecord)).scalars().first()
+    if record is None:
+        raise InputError.single("db", "(no study)", "initialised",
+                                "the database is not initialised; run `earlyphase init --db URL --study nk-hcc-ltx` first")
+    n = session.execute(select(func.count()).select_from(t.Patient)).scalar_one()
+    if n:
+        raise InputError.single("db", f"{n} patients", "empty-trial",
+                                "the twin is loaded only into a trial with no patients yet; use a new database")
+    codes = set(study.group_codes)
+    if not {"A", "B", "C", "D"} <= codes:
+        raise InputError.single("study", record.study_id, "seed-trial-groups",
+                                f"the twin needs the seed trial's groups A-D (this study has {sorted(codes)}); "
+                                "initialise with --study nk-hcc-ltx")
+
+
+def load_twin(engine: Engine, seed: int = DEFAULT_SEED, *, username: str = TWIN_USERNAME) -> TwinLoadResult:
+    """Generate the twin from ``seed`` and load it into the (initialised, empty) database behind ``engine``."""
+    from earlyphase.capture.context import CaptureContext
+    from earlyphase.protocol import parse_study
+    from earlyphase.records import transaction
+
+    with transaction(engine) as session:
+        record = session.execute(select(t.StudyRecord)).scalars().first()
+        if record is None:
+            _check_target(session, None)
+        study = parse_study(record.protocol_yaml, origin=f"database:{record.study_id}")
+        _check_target(session, study)
+        data = generate_twin(study, seed)
+        write_twin(CaptureContext(session=session, study=study, username=username), data)
+    counts = data.counts()
+    return TwinLoadResult(seed, study.study_id, data.data_cutoff.isoformat(), counts)
