@@ -110,15 +110,16 @@ def read_session(engine: Engine) -> Iterator[Session]:
             connection.execution_options(**{READ_ONLY_OPTION: True})
         else:
             connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        with connection.begin() as outer:
-            if sqlite:
-                connection.exec_driver_sql("PRAGMA query_only = ON")
-            session = Session(bind=connection, autoflush=False)
-            try:
-                yield session
-            finally:
-                session.close()
-                outer.rollback()
+        connection.begin()
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA query_only = ON")
+        session = Session(bind=connection, autoflush=False)
+        try:
+            yield session
+        finally:
+            session.close()
+            if connection.in_transaction():
+                connection.rollback()
     finally:
         if sqlite:
             # The connection returns to the pool: it must write again for the next user.

@@ -258,3 +258,8 @@ DATA_TABLES = [
     ProtocolDeviation,
     DataQuery,
 ]
+
+# SQLite hands the largest id out again after that row is deleted; with AUTOINCREMENT it never
+# reuses one (PostgreSQL sequences never do), so an id in the audit log names one record forever.
+for _table in Base.metadata.tables.values():
+    _table.dialect_kwargs["sqlite_autoincrement"] = True

@@ -32,6 +32,10 @@ def _fk(table: str, column: str, parent: str, nullable: bool = False) -> list:
     ]
 
 
+# SQLite: AUTOINCREMENT so an id is never handed out again after a delete (the audit log names records by id).
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 def _unique(table: str, *columns: str) -> sa.UniqueConstraint:
     return sa.UniqueConstraint(*columns, name=f"uq_{table}_{'_'.join(columns)}")
 
@@ -53,6 +57,7 @@ def _create_audit_log() -> None:
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("row_hash", sa.String(64), nullable=False),
         _unique("audit_log", "row_hash"),
+        **NEVER_REUSE_IDS,
     )
     op.create_index("ix_audit_log_subject_id", "audit_log", ["subject_id"])
     op.create_index("ix_audit_log_table_name_record_id", "audit_log", ["table_name", "record_id"])
@@ -96,6 +101,7 @@ def upgrade() -> None:
         sa.Column("answer", sa.Text(), nullable=True),
         sa.Column("answered_by", sa.String(80), nullable=True),
         sa.Column("answered_at", sa.String(32), nullable=True),
+        **NEVER_REUSE_IDS,
     )
     op.create_table(
         "sites",
@@ -104,6 +110,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("country", sa.String(2), nullable=True),
         _unique("sites", "code"),
+        **NEVER_REUSE_IDS,
     )
     op.create_table(
         "study",
@@ -114,6 +121,7 @@ def upgrade() -> None:
         sa.Column("source", sa.String(400), nullable=False),
         sa.Column("synthetic", sa.Boolean(), nullable=False),
         _unique("study", "study_id"),
+        **NEVER_REUSE_IDS,
     )
     op.create_table(
         "patients",
@@ -137,6 +145,7 @@ def upgrade() -> None:
         sa.Column("withdrawal_date", sa.Date(), nullable=True),
         sa.Column("withdrawal_reason", sa.Text(), nullable=True),
         _unique("patients", "subject_id"),
+        **NEVER_REUSE_IDS,
     )
     op.create_table(
         "users",
@@ -147,6 +156,7 @@ def upgrade() -> None:
         *_fk("users", "site_id", "sites", nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         _unique("users", "username"),
+        **NEVER_REUSE_IDS,
     )
     op.create_table(
         "adverse_events",
@@ -164,6 +174,7 @@ def upgrade() -> None:
         sa.Column("action", sa.String(40), nullable=False),
         sa.Column("dlt", sa.Boolean(), nullable=False),
         sa.CheckConstraint("grade BETWEEN 1 AND 5", name="ck_adverse_events_grade_1_to_5"),
+        **NEVER_REUSE_IDS,
     )
     op.create_table(
         "allocations",
@@ -172,6 +183,7 @@ def upgrade() -> None:
         sa.Column("group_code", sa.String(10), nullable=False),
         sa.Column("allocation_date", sa.Date(), nullable=False),
         _unique("allocations", "patient_id"),
+        **NEVER_REUSE_IDS,
     )
     op.create_table(
         "deaths",
@@ -180,6 +192,7 @@ def upgrade() -> None:
         sa.Column("death_date", sa.Date(), nullable=False),
         sa.Column("cause", sa.String(200), nullable=False),
         _unique("deaths", "patient_id"),
+        **NEVER_REUSE_IDS,
     )
     op.create_table(
         "follow_ups",
@@ -188,6 +201,7 @@ def upgrade() -> None:
         sa.Column("contact_date", sa.Date(), nullable=False),
         sa.Column("status", sa.String(10), nullable=False),
         _unique("follow_ups", "patient_id", "contact_date"),
+        **NEVER_REUSE_IDS,
     )
     op.create_table(
         "infusions",
@@ -201,6 +215,7 @@ def upgrade() -> None:
         sa.Column("lot", sa.String(60), nullable=True),
         sa.Column("deviation", sa.Text(), nullable=True),
         _unique("infusions", "patient_id", "number"),
+        **NEVER_REUSE_IDS,
     )
     op.create_table(
         "other_therapies",
@@ -210,6 +225,7 @@ def upgrade() -> None:
         sa.Column("start_date", sa.Date(), nullable=False),
         sa.Column("end_date", sa.Date(), nullable=True),
         sa.Column("new_anticancer", sa.Boolean(), nullable=False),
+        **NEVER_REUSE_IDS,
     )
     op.create_table(
         "protocol_deviations",
@@ -220,6 +236,7 @@ def upgrade() -> None:
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("source_table", sa.String(40), nullable=True),
         sa.Column("source_id", sa.Integer(), nullable=True),
+        **NEVER_REUSE_IDS,
     )
     op.create_table(
         "tumour_assessments",
@@ -230,6 +247,7 @@ def upgrade() -> None:
         sa.Column("baseline", sa.Boolean(), nullable=False),
         sa.Column("investigator_response", sa.String(4), nullable=True),
         _unique("tumour_assessments", "patient_id", "assessment_date"),
+        **NEVER_REUSE_IDS,
     )
     op.create_table(
         "lesions",
@@ -241,6 +259,7 @@ def upgrade() -> None:
         sa.Column("viable_diameter_mm", sa.Float(), nullable=True),
         sa.Column("status", sa.String(20), nullable=True),
         _unique("lesions", "assessment_id", "lesion_label"),
+        **NEVER_REUSE_IDS,
     )
 
 

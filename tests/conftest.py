@@ -1,0 +1,101 @@
+"""Shared fixtures: the databases every area's tests run on.
+
+- ``db_url``: a URL to a fresh, EMPTY database, once per backend:
+  ``sqlite`` (a file in tmp_path, always) and ``postgresql`` (a private schema in the test
+  database, so tests never see each other's rows). Pass it to ``make_engine`` or to the CLI's ``--db``.
+- ``engine``: an engine on ``db_url`` already migrated to the newest schema (``migrate``), disposed after.
+- ``pg_url``: the PostgreSQL server URL in use, or a skip (for tests that only make sense there).
+
+PostgreSQL comes from ``EARLYPHASE_TEST_PG_URL`` (default
+``postgresql+psycopg://postgres@127.0.0.1:5432/test``). When it is unreachable the postgresql
+cases skip with the reason, unless ``EARLYPHASE_REQUIRE_PG=1`` (CI): then they fail.
+Tests that run on PostgreSQL carry the ``postgres`` marker (``-m "not postgres"`` leaves them out).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from functools import lru_cache
+from urllib.parse import quote
+
+import pytest
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _pg_server_url() -> str:
+    return os.environ.get("EARLYPHASE_TEST_PG_URL") or DEFAULT_PG_URL
+
+
+def _pg_required() -> bool:
+    return os.environ.get("EARLYPHASE_REQUIRE_PG", "").strip().lower() in ("1", "true", "yes")
+
+
+@lru_cache(maxsize=1)
+def _pg_unreachable_reason() -> str | None:
+    """None when PostgreSQL answers, else why not (checked once per session)."""
+    try:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(_pg_server_url(), connect_args={"connect_timeout": 3})
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("select 1"))
+        finally:
+            engine.dispose()
+    except Exception as exc:  # any failure means: no usable server
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"PostgreSQL not reachable at {_pg_server_url()} ({first_line})"
+    return None
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    # libpq "options" sets the schema for every connection made from this URL (also in subprocesses).
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """The PostgreSQL server URL (skips, or fails in CI, when there is none)."""
+    reason = _pg_unreachable_reason()
+    if reason:
+        if _pg_required():
+            pytest.fail(f"{reason}, and EARLYPHASE_REQUIRE_PG=1 asks for it")
+        pytest.skip(reason + "; set EARLYPHASE_TEST_PG_URL to run these")
+    return _pg_server_url()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """A fresh, empty database, once on SQLite and once on PostgreSQL (see the module docstring)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'trial.db'}"
+        return
+    server = request.getfixturevalue("pg_url")
+    from sqlalchemy import create_engine, text
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield _with_search_path(server, schema)
+        with admin.connect() as conn:
+            # Never wait forever on a connection a test left open; a leftover schema is harmless.
+            conn.execute(text("SET lock_timeout = '5s'"))
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url):
+    """An engine on ``db_url`` with the schema migrated to head."""
+    from earlyphase.records import make_engine, migrate
+
+    eng = make_engine(db_url)
+    migrate(eng)
+    yield eng
+    eng.dispose()

@@ -1,0 +1,83 @@
+"""earlyphase audit verify | log: exit codes, text and JSON output."""
+
+from __future__ import annotations
+
+import json
+
+from earlyphase.cli import app
+from earlyphase.cli.common import run_app
+
+from records_helpers import raw_sql
+
+
+def run(argv, capsys):
+    code = run_app(app, argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_verify_clean_exits_0(sample_trial, capsys):
+    engine, _ = sample_trial
+    url = engine.url.render_as_string(hide_password=False)
+    code, out, _ = run(["audit", "verify", "--db", url], capsys)
+    assert code == 0
+    assert "chain           : intact" in out and "OK: no finding." in out
+    code, out, _ = run(["audit", "verify", "--db", url, "--format", "json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["ok"] is True and data["entries_checked"] == 9
+
+
+def test_verify_finding_exits_1_and_names_the_record(sample_trial, capsys):
+    engine, ids = sample_trial
+    raw_sql(engine, "UPDATE patients SET ecog = 2 WHERE id = :id", id=ids["NK-002"])
+    url = engine.url.render_as_string(hide_password=False)
+    code, out, _ = run(["audit", "verify", "--db", url, "--format", "json"], capsys)
+    data = json.loads(out)
+    assert code == 1 and data["ok"] is False
+    assert [(f["table"], f["record_id"], f["differences"]) for f in data["findings"]] == [
+        ("patients", ids["NK-002"], {"ecog": {"audited": 0, "current": 2}})
+    ]
+    code, out, _ = run(["audit", "verify", "--db", url], capsys)
+    assert code == 1 and f"patients #{ids['NK-002']} differs" in out
+
+
+def test_db_from_environment_and_sqlite_path(tmp_path, capsys, monkeypatch):
+    from earlyphase.records import make_engine, migrate
+
+    from records_helpers import write_sample_trial
+
+    path = tmp_path / "trial.db"
+    engine = make_engine(path)
+    migrate(engine)
+    write_sample_trial(engine)
+    engine.dispose()
+    monkeypatch.setenv("EARLYPHASE_DB", str(path))  # a plain path, not a URL
+    code, out, _ = run(["audit", "verify"], capsys)
+    assert code == 0 and "OK" in out
+
+
+def test_missing_db_is_a_usage_error(capsys, monkeypatch):
+    monkeypatch.delenv("EARLYPHASE_DB", raising=False)
+    code, _, err = run(["audit", "verify"], capsys)
+    assert code == 2 and "--db" in err
+
+
+def test_nonexistent_sqlite_file_is_an_input_error_and_not_created(tmp_path, capsys):
+    path = tmp_path / "nope.db"
+    code, _, err = run(["audit", "verify", "--db", str(path)], capsys)
+    assert code == 1 and "no database file" in err and "Traceback" not in err
+    assert not path.exists()
+
+
+def test_log_prints_a_patients_history(sample_trial, capsys):
+    engine, _ = sample_trial
+    url = engine.url.render_as_string(hide_password=False)
+    code, out, _ = run(["audit", "log", "NK-001", "--db", url], capsys)
+    assert code == 0
+    assert "Audit history of patient NK-001: 5 entries" in out
+    assert "update adverse_events" in out and "reason: source document says grade 2" in out
+    code, out, _ = run(["audit", "log", "NK-001", "--db", url, "--format", "json"], capsys)
+    data = json.loads(out)
+    assert data["subject_id"] == "NK-001" and len(data["entries"]) == 5
+    code, _, err = run(["audit", "log", "NK-404", "--db", url], capsys)
+    assert code == 1 and "NK-404" in err
