@@ -88,9 +88,9 @@ class SurvivalCurve:
         jj = np.clip(j, 0, None)
         surv = np.where(before, 1.0, self.survival[jj])
         std = np.where(before, 0.0, self.std_err[jj])
-        lo, up = survival_confint(np.array([1.0]), np.array([0.0]), self.conf_type, self.conf_level)
-        lower = np.where(before, lo[0], self.lower[jj])
-        upper = np.where(before, up[0], self.upper[jj])
+        # Before the first exit R reports the limits as 1 whatever the interval type.
+        lower = np.where(before, 1.0, self.lower[jj])
+        upper = np.where(before, 1.0, self.upper[jj])
         n_risk = np.where(nxt < len(self.time), self.n_risk[np.clip(nxt, 0, len(self.time) - 1)], 0)
         return {"time": ts, "n_risk": n_risk.astype(np.int64), "survival": surv, "std_err": std, "lower": lower, "upper": upper}
 
