@@ -1,1 +1,29 @@
-"""earlyphase.capture"""
+"""earlyphase.capture: the only way data gets in.
+
+One function per case-report-form action, each ``action(ctx, ...)`` with a ``CaptureContext``
+(session + study + username + today). Every action runs all its edit checks and either raises
+``CheckFailed`` listing every problem (and writes nothing) or writes and audits every row.
+
+Convenient door: ``Trial.open(url, username)`` (or ``initialise(url, study, username)``) with one
+method per action, each in its own transaction; ``with trial.batch() as b:`` for many actions in one.
+"""
+
+from earlyphase.capture.assessments import LesionInput, record_tumour_assessment
+from earlyphase.capture.checks import CheckDuplicate, CheckNotFound, Checks, PartialDate
+from earlyphase.capture.context import CaptureContext, ctcae_for_study
+from earlyphase.capture.corrections import CORRECTABLE, correct_record, delete_record
+from earlyphase.capture.outcomes import record_death, record_follow_up, record_other_therapy, record_protocol_deviation
+from earlyphase.capture.patients import allocate_patient, enrol_patient, withdraw_patient
+from earlyphase.capture.queries import answer_query, close_query, raise_query
+from earlyphase.capture.safety import record_adverse_event
+from earlyphase.capture.setup import initialise, stored_study
+from earlyphase.capture.treatment import record_infusion
+from earlyphase.capture.trial import ACTIONS, Batch, Trial
+
+__all__ = [
+    "ACTIONS", "Batch", "CORRECTABLE", "CaptureContext", "CheckDuplicate", "CheckNotFound", "Checks", "LesionInput",
+    "PartialDate", "Trial", "allocate_patient", "answer_query", "close_query", "correct_record", "ctcae_for_study",
+    "delete_record", "enrol_patient", "initialise", "raise_query", "record_adverse_event", "record_death",
+    "record_follow_up", "record_infusion", "record_other_therapy", "record_protocol_deviation",
+    "record_tumour_assessment", "stored_study", "withdraw_patient",
+]

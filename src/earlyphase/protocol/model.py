@@ -145,6 +145,9 @@ class Study(_Strict):
     phase: str = "I"
     synthetic: bool = Field(default=False, description="True when the data loaded for this study are synthetic.")
     ctcae_version: Literal["4.03", "5.0"] = "5.0"
+    ctcae_file: str | None = Field(
+        default=None, description="Path to NCI's CTCAE Excel file for the full dictionary; default: the bundled terms."
+    )
     response_criteria: Literal["mRECIST", "RECIST 1.1"] = "mRECIST"
     dlt_window_days: int = Field(ge=1, le=365)
     enrolment_start: date | None = None

@@ -1,0 +1,71 @@
+"""Checks several actions share: a known patient, dates in order, nothing after death, nothing in the future."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from earlyphase.capture.checks import Checks, PartialDate
+from earlyphase.capture.context import CaptureContext, death_of, find_patient
+from earlyphase.records.audit import write_audit
+from earlyphase.records.tables import Base, Patient
+
+SUBJECT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}"
+
+
+def known_patient(ctx: CaptureContext, checks: Checks, subject_id: object) -> Patient | None:
+    """The patient with this study subject id, or None after recording a problem."""
+    text = checks.text("subject_id", subject_id, max_length=40)
+    if text is None:
+        return None
+    patient = find_patient(ctx, text)
+    if patient is None:
+        checks.fail("subject_id", text, "patient-known",
+                    f"there is no patient {text} in this study; enrol the patient first or check the subject id")
+    return patient
+
+
+def not_future(ctx: CaptureContext, checks: Checks, field: str, value: date | PartialDate | None) -> None:
+    earliest = value.earliest if isinstance(value, PartialDate) else value
+    if earliest is not None and earliest > ctx.today:
+        checks.fail(field, value, "not-in-future", f"{field} {_text(value)} is in the future (today is {ctx.today})")
+
+
+def not_before_consent(checks: Checks, patient: Patient | None, field: str, value: date | PartialDate | None,
+                       what: str = "") -> None:
+    if patient is None or value is None or patient.consent_date is None:
+        return
+    latest = value.latest if isinstance(value, PartialDate) else value
+    if latest < patient.consent_date:
+        checks.fail(field, value, "after-consent",
+                    f"{what or field} {_text(value)} is before the patient's consent on {patient.consent_date}; "
+                    "nothing is recorded for a patient before consent")
+
+
+def not_after_death(ctx: CaptureContext, checks: Checks, patient: Patient | None, field: str,
+                    value: date | PartialDate | None, what: str = "") -> None:
+    if patient is None or value is None:
+        return
+    death = death_of(ctx, patient)
+    if death is None:
+        return
+    earliest = value.earliest if isinstance(value, PartialDate) else value
+    if earliest > death.death_date:
+        checks.fail(field, value, "not-after-death",
+                    f"{what or field} {_text(value)} is after the patient's death on {death.death_date}; "
+                    "nothing but the death itself is dated after it")
+
+
+def _text(value: object) -> str:
+    if isinstance(value, PartialDate):
+        return value.text
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def insert(ctx: CaptureContext, record: Base, subject_id: str | None, reason: str | None = None) -> Base:
+    """Add a record and audit the insert (the caller has passed every check)."""
+    ctx.session.add(record)
+    ctx.session.flush()
+    write_audit(ctx.session, "insert", record, username=ctx.username, reason=reason, subject_id=subject_id)
+    return record

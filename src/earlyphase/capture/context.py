@@ -1,0 +1,86 @@
+"""The context every capture action runs in: one session, the study, who acts, and today's date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from earlyphase.protocol import Study
+from earlyphase.records.tables import Allocation, Death, Infusion, Patient, SiteRecord, UserRecord
+from earlyphase.vocab import CtcaeDictionary, bundled_ctcae, load_ctcae_excel
+
+
+@dataclass
+class CaptureContext:
+    """What a capture action needs: an open session (the caller owns the transaction), the
+    study as designed, the acting user's name, and today's date (injectable for tests).
+
+    Many actions may share one context, and so one transaction (an import is all-or-nothing).
+    """
+
+    session: Session
+    study: Study
+    username: str
+    today: date = field(default_factory=date.today)
+    ctcae: CtcaeDictionary | None = None
+
+    def __post_init__(self) -> None:
+        if self.ctcae is None:
+            self.ctcae = ctcae_for_study(self.study)
+
+
+def ctcae_for_study(study: Study) -> CtcaeDictionary:
+    """The study's CTCAE dictionary: NCI's Excel file if the study names one, else the bundled terms."""
+    if study.ctcae_file:
+        return _excel_dictionary(str(Path(study.ctcae_file).expanduser().resolve()), study.ctcae_version)
+    return bundled_ctcae(study.ctcae_version)
+
+
+@lru_cache(maxsize=4)
+def _excel_dictionary(path: str, version: str) -> CtcaeDictionary:
+    return load_ctcae_excel(path, version=version)
+
+
+# -- look-ups shared by the actions ----------------------------------------------------------------
+def find_patient(ctx: CaptureContext, subject_id: str) -> Patient | None:
+    return ctx.session.execute(select(Patient).where(Patient.subject_id == subject_id)).scalar_one_or_none()
+
+
+def find_site(ctx: CaptureContext, code: str) -> SiteRecord | None:
+    return ctx.session.execute(select(SiteRecord).where(SiteRecord.code == code)).scalar_one_or_none()
+
+
+def allocation_of(ctx: CaptureContext, patient: Patient) -> Allocation | None:
+    return ctx.session.execute(select(Allocation).where(Allocation.patient_id == patient.id)).scalar_one_or_none()
+
+
+def death_of(ctx: CaptureContext, patient: Patient) -> Death | None:
+    return ctx.session.execute(select(Death).where(Death.patient_id == patient.id)).scalar_one_or_none()
+
+
+def infusions_of(ctx: CaptureContext, patient: Patient) -> list[Infusion]:
+    return list(ctx.session.execute(
+        select(Infusion).where(Infusion.patient_id == patient.id).order_by(Infusion.number)
+    ).scalars())
+
+
+def first_infusion_date(ctx: CaptureContext, patient: Patient) -> date | None:
+    infusions = infusions_of(ctx, patient)
+    return min((i.actual_date for i in infusions), default=None)
+
+
+def ensure_user(ctx: CaptureContext) -> None:
+    """Register the acting user on first write (users attribute the data; login comes later)."""
+    from earlyphase.records.audit import write_audit
+
+    found = ctx.session.execute(select(UserRecord).where(UserRecord.username == ctx.username)).scalar_one_or_none()
+    if found is None:
+        user = UserRecord(username=ctx.username, role="coordinator", active=True)
+        ctx.session.add(user)
+        ctx.session.flush()
+        write_audit(ctx.session, "insert", user, username=ctx.username)

@@ -1,0 +1,118 @@
+"""The convenient door to capture: ``Trial.open(url, username)``, one method per action.
+
+Each method of ``Trial`` runs in its own transaction. ``with trial.batch() as b:`` runs many
+actions in ONE transaction: all are written, or (on any error) none.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable
+
+from sqlalchemy import Engine
+
+from earlyphase.capture import assessments, corrections, outcomes, patients, queries, safety, treatment
+from earlyphase.capture.context import CaptureContext, ctcae_for_study
+from earlyphase.protocol import Study
+from earlyphase.records import transaction
+from earlyphase.vocab import CtcaeDictionary
+
+# The case-report-form actions, each ``fn(ctx, ...)``; Batch and Trial expose them as methods.
+ACTIONS: dict[str, Callable[..., Any]] = {
+    "enrol_patient": patients.enrol_patient,
+    "allocate_patient": patients.allocate_patient,
+    "withdraw_patient": patients.withdraw_patient,
+    "record_infusion": treatment.record_infusion,
+    "record_adverse_event": safety.record_adverse_event,
+    "record_tumour_assessment": assessments.record_tumour_assessment,
+    "record_other_therapy": outcomes.record_other_therapy,
+    "record_follow_up": outcomes.record_follow_up,
+    "record_death": outcomes.record_death,
+    "record_protocol_deviation": outcomes.record_protocol_deviation,
+    "correct_record": corrections.correct_record,
+    "delete_record": corrections.delete_record,
+    "raise_query": queries.raise_query,
+    "answer_query": queries.answer_query,
+    "close_query": queries.close_query,
+}
+
+
+class Batch:
+    """Actions sharing one context (one transaction). Obtained from ``Trial.batch()``."""
+
+    def __init__(self, context: CaptureContext):
+        self.context = context
+
+    @property
+    def session(self):
+        return self.context.session
+
+
+class Trial:
+    """A trial database with its study: the facade over the capture actions."""
+
+    def __init__(self, engine: Engine, study: Study, username: str, *, today: date | None = None):
+        self.engine = engine
+        self.study = study
+        self.username = username
+        self._today = today
+        self._ctcae: CtcaeDictionary = ctcae_for_study(study)
+
+    @classmethod
+    def open(cls, target: str | Path | Engine, username: str, *, today: date | None = None) -> "Trial":
+        """Open an initialised database (URL, SQLite path or Engine) with the study stored in it."""
+        from earlyphase.capture.setup import _engine, stored_study
+
+        engine = _engine(target, must_exist=True)
+        study, _ = stored_study(engine)
+        return cls(engine, study, username, today=today)
+
+    @property
+    def today(self) -> date:
+        """The date actions check against (fixed if given, else the calendar date of each call)."""
+        return self._today or date.today()
+
+    def context(self, session) -> CaptureContext:
+        return CaptureContext(session=session, study=self.study, username=self.username, today=self.today,
+                              ctcae=self._ctcae)
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """Run many actions in one transaction: committed together at the end, or none on error."""
+        with transaction(self.engine) as session:
+            yield Batch(self.context(session))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Trial":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _batch_method(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def method(self: Batch, *args: Any, **kwargs: Any) -> Any:
+        return fn(self.context, *args, **kwargs)
+
+    return method
+
+
+def _trial_method(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def method(self: Trial, *args: Any, **kwargs: Any) -> Any:
+        with self.batch() as b:
+            return fn(b.context, *args, **kwargs)
+
+    return method
+
+
+for _name, _fn in ACTIONS.items():
+    setattr(Batch, _name, _batch_method(_fn))
+    setattr(Trial, _name, _trial_method(_fn))
