@@ -1,7 +1,316 @@
-"""CLI commands: earlyphase design ..."""
+"""CLI commands: earlyphase design ... (boundaries, next-dose, select-mtd, simulate, table).
+
+Parses options, calls earlyphase.design, prints. No logic of its own.
+"""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Optional
+
 import typer
 
-app = typer.Typer(help="design commands", no_args_is_help=True)
+from earlyphase.cli.common import FORMAT_OPTION, OutputFormat, emit, emit_json
+from earlyphase.errors import InputError
+
+app = typer.Typer(help="Dose finding: decisions, decision tables, MTD selection and simulation.", no_args_is_help=True)
+
+DESIGN_HELP = "3+3, boin, crm, mtpi2 (= keyboard), i3+3, or table (with --table FILE)."
+
+
+def _floats(name: str, text: Optional[str]) -> Optional[list[float]]:
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.replace(" ", "").split(",") if v != ""]
+    except ValueError:
+        raise InputError.single(name, text, "comma-separated numbers", f"--{name} takes numbers separated by commas, e.g. 0.05,0.1,0.2.") from None
+
+
+def _ints(name: str, text: str) -> list[int]:
+    vals = _floats(name, text) or []
+    if any(v != int(v) for v in vals):
+        raise InputError.single(name, text, "whole numbers", f"--{name} takes whole numbers separated by commas, e.g. 3,6,3.")
+    return [int(v) for v in vals]
+
+
+def _pending(specs: Optional[list[str]], n_levels: int) -> Optional[list[list[float]]]:
+    if not specs:
+        return None
+    out: list[list[float]] = [[] for _ in range(n_levels)]
+    for spec in specs:
+        try:
+            lev, frac = spec.split(":")
+            out[int(lev) - 1].append(float(frac))
+        except (ValueError, IndexError):
+            raise InputError.single("pending", spec, "LEVEL:FRACTION",
+                                    f"--pending takes LEVEL:FRACTION (1-based level, follow-up fraction of the DLT window), e.g. 2:0.5; levels 1..{n_levels}.") from None
+    return out
+
+
+def _build_design(design: str, target: Optional[float], *, skeleton=None, model=None, prior_mtd=None, halfwidth=None,
+                  n_levels=None, prior_sd=None, safety_cutoff=None, allow_skip=False, allow_escalation_after_dlt=False,
+                  n_earlystop=None, extrasafe=None, cutoff_eli=None, offset=None, no_deescalation=False, bound_mtd=None,
+                  p_saf=None, p_tox=None, margin_low=None, margin_high=None, table=None):
+    from earlyphase.design import getprior, make_design
+
+    key = design.strip().lower()
+    if key == "table":
+        from earlyphase.design.table import read_decision_table
+
+        if table is None:
+            raise InputError.single("table", None, "required", "--design table needs --table FILE (CSV with n, y, decision).")
+        if target is None:
+            raise InputError.single("target", None, "required", "Give --target (used to select the MTD).")
+        opts = {k: v for k, v in dict(n_earlystop=n_earlystop, extrasafe=extrasafe, cutoff_eli=cutoff_eli, offset=offset).items() if v is not None}
+        return read_decision_table(table, target, **opts)
+    opts = dict(n_earlystop=n_earlystop, extrasafe=extrasafe, cutoff_eli=cutoff_eli, offset=offset)
+    if key == "crm":
+        sk = _floats("skeleton", skeleton)
+        if sk is None:
+            if prior_mtd is None or halfwidth is None or target is None:
+                raise InputError.single("skeleton", None, "required",
+                                        "CRM needs --skeleton p1,p2,... or --prior-mtd, --halfwidth and --levels to build one (Lee & Cheung).")
+            levels = n_levels
+            if levels is None:
+                raise InputError.single("levels", None, "required", "Give --levels (number of dose levels) with --prior-mtd/--halfwidth.")
+            sk = list(getprior(halfwidth, target, prior_mtd, levels, model=model or "empiric"))
+        return make_design("crm", target, skeleton=sk, model=model, prior_sd=prior_sd,
+                           safety_cutoff=(None if safety_cutoff is not None and safety_cutoff >= 1 else safety_cutoff),
+                           no_skip=not allow_skip, no_escalation_after_dlt=not allow_escalation_after_dlt, n_earlystop=n_earlystop)
+    if key in ("3+3", "3plus3"):
+        return make_design("3+3", None, deescalation=not no_deescalation)
+    if key == "boin":
+        opts.update(bound_mtd=bound_mtd, p_saf=p_saf, p_tox=p_tox)
+    elif key in ("mtpi2", "mtpi-2", "keyboard", "i3+3", "i3plus3"):
+        opts.update(margin_low=margin_low, margin_high=margin_high)
+    return make_design(design, target, **opts)
+
+
+# Options shared by several commands (Typer needs them declared per command).
+_target = typer.Option(None, "--target", help="Target DLT rate, e.g. 0.3.")
+_design = typer.Option("boin", "--design", help=DESIGN_HELP)
+_skeleton = typer.Option(None, "--skeleton", help="CRM: prior DLT probabilities per level, comma-separated.")
+_model = typer.Option(None, "--model", help="CRM working model: empiric (default) or logistic.")
+_prior_mtd = typer.Option(None, "--prior-mtd", help="CRM: 1-based level guessed to be the MTD (builds the skeleton with --halfwidth).")
+_halfwidth = typer.Option(None, "--halfwidth", help="CRM: half-width of the indifference interval (Lee & Cheung), e.g. 0.05.")
+_levels = typer.Option(None, "--levels", help="CRM: number of levels when building the skeleton.")
+_prior_sd = typer.Option(None, "--prior-sd", help="CRM: prior sd of beta (default sqrt(1.34)).")
+_safety = typer.Option(None, "--safety-cutoff", help="CRM: stop when P(DLT rate at level 1 > target) exceeds this (default 0.9; 1 = off).")
+_allow_skip = typer.Option(False, "--allow-skip", help="CRM: allow escalating more than one level (never past the first untried level).")
+_allow_after_dlt = typer.Option(False, "--allow-escalation-after-dlt", help="CRM: allow escalating right after a cohort with a DLT.")
+_earlystop = typer.Option(None, "--n-earlystop", help="Stop when the current level has this many patients and the decision is to stay.")
+_extrasafe = typer.Option(None, "--extrasafe/--no-extrasafe", help="Stricter stopping rule at level 1 (BOIN-type designs).")
+_cutoff = typer.Option(None, "--cutoff-eli", help="Elimination cutoff on P(DLT rate > target) (default 0.95).")
+_offset = typer.Option(None, "--offset", help="Extra-safe offset (default 0.05).")
+_no_deesc = typer.Option(False, "--no-deescalation", help="3+3 without de-escalation: stop at the first level with 2+ DLTs.")
+_bound = typer.Option(None, "--bound-mtd/--no-bound-mtd", help="BOIN: the selected MTD's estimate must be below lambda_d.")
+_p_saf = typer.Option(None, "--p-saf", help="BOIN: highest DLT rate deemed too low (default 0.6 target).")
+_p_tox = typer.Option(None, "--p-tox", help="BOIN: lowest DLT rate deemed too toxic (default 1.4 target).")
+_m_low = typer.Option(None, "--margin-low", help="mTPI-2 / i3+3: lower margin of the target interval (default 0.05).")
+_m_high = typer.Option(None, "--margin-high", help="mTPI-2 / i3+3: upper margin of the target interval (default 0.05).")
+_table = typer.Option(None, "--table", help="User decision table (CSV: n, y, decision) for --design table.")
+
+
+@app.command("boundaries")
+def boundaries(
+    design: str = _design,
+    target: float = typer.Option(..., "--target", help="Target DLT rate, e.g. 0.3."),
+    max_n: int = typer.Option(12, "--max-n", help="Largest number of patients per level to tabulate."),
+    p_saf: Optional[float] = _p_saf,
+    p_tox: Optional[float] = _p_tox,
+    cutoff_eli: Optional[float] = _cutoff,
+    margin_low: Optional[float] = _m_low,
+    margin_high: Optional[float] = _m_high,
+    fmt: OutputFormat = FORMAT_OPTION,
+):
+    """Escalation / de-escalation / elimination boundaries for n = 1..max-n."""
+    from earlyphase.design.boin import boin_boundaries, boundary_rows
+
+    if design.strip().lower() == "boin":
+        kw = {k: v for k, v in dict(p_saf=p_saf, p_tox=p_tox, cutoff_eli=cutoff_eli).items() if v is not None}
+        emit(boin_boundaries(target, max_n, **kw), fmt)
+        return
+    d = _build_design(design, target, cutoff_eli=cutoff_eli, margin_low=margin_low, margin_high=margin_high)
+    if not hasattr(d, "decision_codes"):
+        raise InputError.single("design", design, "interval design", "Boundaries exist for boin, mtpi2 and i3+3.")
+    rows = boundary_rows(d, max_n)
+    if fmt == OutputFormat.json:
+        emit_json({"lambda_e": None, "lambda_d": None, "table": rows, "design": d.name, "target": target})
+    else:
+        from earlyphase.design.table import decision_table
+
+        typer.echo(decision_table(d, max_n).summary())
+
+
+@app.command("next-dose")
+def next_dose_cmd(
+    design: str = _design,
+    target: Optional[float] = _target,
+    current: Optional[int] = typer.Option(None, "--current", help="1-based level of the last cohort."),
+    n: Optional[str] = typer.Option(None, "--n", help="Patients per level, comma-separated (level 1 first)."),
+    dlt: Optional[str] = typer.Option(None, "--dlt", help="Patients with a DLT per level, comma-separated."),
+    last_dlt: Optional[int] = typer.Option(None, "--last-dlt", help="DLTs in the last cohort (CRM: no escalation right after a DLT)."),
+    pending: Optional[list[str]] = typer.Option(None, "--pending", help="A patient still in the DLT window: LEVEL:FRACTION of the window followed. Repeat."),
+    tite: bool = typer.Option(False, "--tite", help="Weight pending patients by follow-up (BOIN, CRM) instead of waiting."),
+    db: Optional[str] = typer.Option(None, "--db", help="Read the counts from the trial database at this URL (live trial)."),
+    study: Optional[str] = typer.Option(None, "--study", help="With --db: the study identifier (when the database holds several)."),
+    skeleton: Optional[str] = _skeleton,
+    model: Optional[str] = _model,
+    prior_mtd: Optional[int] = _prior_mtd,
+    halfwidth: Optional[float] = _halfwidth,
+    levels: Optional[int] = _levels,
+    prior_sd: Optional[float] = _prior_sd,
+    safety_cutoff: Optional[float] = _safety,
+    allow_skip: bool = _allow_skip,
+    allow_escalation_after_dlt: bool = _allow_after_dlt,
+    n_earlystop: Optional[int] = _earlystop,
+    extrasafe: Optional[bool] = _extrasafe,
+    cutoff_eli: Optional[float] = _cutoff,
+    offset: Optional[float] = _offset,
+    no_deescalation: bool = _no_deesc,
+    p_saf: Optional[float] = _p_saf,
+    p_tox: Optional[float] = _p_tox,
+    margin_low: Optional[float] = _m_low,
+    margin_high: Optional[float] = _m_high,
+    table: Optional[Path] = _table,
+    fmt: OutputFormat = FORMAT_OPTION,
+):
+    """Recommend the next dose level from per-level counts (or a live trial database)."""
+    if db is not None:
+        from earlyphase.design.live import counts_from_database
+
+        counts = counts_from_database(db, study=study)
+        n_list, dlt_list = list(counts.n), list(counts.dlt)
+        cur = current if current is not None else counts.current_level
+        pend = [list(p) for p in counts.pending]
+        lvl_count = len(n_list)
+        if last_dlt is None:
+            last_dlt = counts.last_cohort_dlt
+    else:
+        if n is None or dlt is None or current is None:
+            raise InputError.single("n/dlt/current", None, "required", "Give --current, --n and --dlt (or --db URL for a live trial).")
+        n_list, dlt_list, cur = _ints("n", n), _ints("dlt", dlt), current
+        lvl_count = len(n_list)
+        pend = _pending(pending, lvl_count)
+    d = _build_design(design, target, skeleton=skeleton, model=model, prior_mtd=prior_mtd, halfwidth=halfwidth,
+                      n_levels=levels or lvl_count, prior_sd=prior_sd, safety_cutoff=safety_cutoff, allow_skip=allow_skip,
+                      allow_escalation_after_dlt=allow_escalation_after_dlt, n_earlystop=n_earlystop, extrasafe=extrasafe,
+                      cutoff_eli=cutoff_eli, offset=offset, no_deescalation=no_deescalation, p_saf=p_saf, p_tox=p_tox,
+                      margin_low=margin_low, margin_high=margin_high, table=table)
+    result = d.decide(n_list, dlt_list, cur, last_cohort_dlt=last_dlt, pending=pend, tite=tite)
+    if db is not None and fmt == OutputFormat.json:
+        out = result.to_dict()
+        out["counts"] = counts.to_dict()
+        emit_json(out)
+        return
+    if db is not None:
+        typer.echo(counts.summary())
+    emit(result, fmt)
+
+
+@app.command("select-mtd")
+def select_mtd_cmd(
+    target: float = typer.Option(..., "--target", help="Target DLT rate, e.g. 0.3."),
+    n: str = typer.Option(..., "--n", help="Patients per level, comma-separated."),
+    dlt: str = typer.Option(..., "--dlt", help="Patients with a DLT per level, comma-separated."),
+    cutoff_eli: float = typer.Option(0.95, "--cutoff-eli", help="Elimination cutoff (default 0.95)."),
+    extrasafe: bool = typer.Option(False, "--extrasafe/--no-extrasafe", help="Stricter rule at level 1."),
+    offset: float = typer.Option(0.05, "--offset", help="Extra-safe offset."),
+    bound_mtd: bool = typer.Option(False, "--bound-mtd/--no-bound-mtd", help="Selected MTD's estimate must be below lambda_d."),
+    p_tox: Optional[float] = _p_tox,
+    fmt: OutputFormat = FORMAT_OPTION,
+):
+    """Select the MTD at the end of a trial (isotonic regression, BOIN's rule)."""
+    from earlyphase.design import select_mtd
+
+    emit(select_mtd(target, _ints("n", n), _ints("dlt", dlt), cutoff_eli=cutoff_eli, extrasafe=extrasafe, offset=offset,
+                    bound_mtd=bound_mtd, p_tox=p_tox), fmt)
+
+
+@app.command("simulate")
+def simulate_cmd(
+    design: str = _design,
+    target: Optional[float] = _target,
+    truth: list[str] = typer.Option(..., "--truth", help="True DLT probabilities per level, comma-separated. Repeat for several scenarios."),
+    cohort_size: int = typer.Option(3, "--cohort-size", help="Patients per cohort."),
+    n_cohorts: int = typer.Option(10, "--n-cohorts", help="Maximum number of cohorts per trial."),
+    trials: int = typer.Option(10000, "--trials", help="Number of simulated trials per scenario."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (printed in the result when not given)."),
+    start_level: int = typer.Option(1, "--start-level", help="1-based starting level."),
+    backfill: int = typer.Option(0, "--backfill", help="Backfill patients per cohort at the cleared level below the current one."),
+    chunk_size: int = typer.Option(5000, "--chunk-size", help="Trials per chunk (part of the seed's meaning: keep it fixed to reproduce)."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://host:port."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Run on a local Dask cluster with this many worker processes."),
+    skeleton: Optional[str] = _skeleton,
+    model: Optional[str] = _model,
+    prior_mtd: Optional[int] = _prior_mtd,
+    halfwidth: Optional[float] = _halfwidth,
+    prior_sd: Optional[float] = _prior_sd,
+    safety_cutoff: Optional[float] = _safety,
+    allow_skip: bool = _allow_skip,
+    allow_escalation_after_dlt: bool = _allow_after_dlt,
+    n_earlystop: Optional[int] = _earlystop,
+    extrasafe: Optional[bool] = _extrasafe,
+    cutoff_eli: Optional[float] = _cutoff,
+    offset: Optional[float] = _offset,
+    no_deescalation: bool = _no_deesc,
+    bound_mtd: Optional[bool] = _bound,
+    p_saf: Optional[float] = _p_saf,
+    p_tox: Optional[float] = _p_tox,
+    margin_low: Optional[float] = _m_low,
+    margin_high: Optional[float] = _m_high,
+    table: Optional[Path] = _table,
+    fmt: OutputFormat = FORMAT_OPTION,
+):
+    """Simulate operating characteristics for one or more true scenarios."""
+    from earlyphase.design.simulate import simulate
+
+    scenarios = [_floats("truth", t) for t in truth]
+    d = _build_design(design, target, skeleton=skeleton, model=model, prior_mtd=prior_mtd, halfwidth=halfwidth,
+                      n_levels=len(scenarios[0]), prior_sd=prior_sd, safety_cutoff=safety_cutoff, allow_skip=allow_skip,
+                      allow_escalation_after_dlt=allow_escalation_after_dlt, n_earlystop=n_earlystop, extrasafe=extrasafe,
+                      cutoff_eli=cutoff_eli, offset=offset, no_deescalation=no_deescalation, bound_mtd=bound_mtd,
+                      p_saf=p_saf, p_tox=p_tox, margin_low=margin_low, margin_high=margin_high, table=table)
+    show = sys.stderr.isatty() if progress is None else progress
+    res = simulate(d, scenarios if len(scenarios) > 1 else scenarios[0], cohort_size=cohort_size, n_cohorts=n_cohorts,
+                   trials=trials, seed=seed, start_level=start_level, backfill_size=backfill, chunk_size=chunk_size,
+                   progress=show, scheduler=scheduler, workers=workers)
+    if isinstance(res, list):
+        if fmt == OutputFormat.json:
+            emit_json({"design": d.name, "trials": trials, "scenarios": [r.to_dict() for r in res]})
+        else:
+            typer.echo("\n\n".join(r.summary() for r in res))
+        return
+    emit(res, fmt)
+
+
+@app.command("table")
+def table_cmd(
+    design: str = _design,
+    target: Optional[float] = _target,
+    max_n: int = typer.Option(12, "--max-n", help="Largest number of patients per level."),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write the table as CSV (n, y, decision) to this file."),
+    png_path: Optional[Path] = typer.Option(None, "--png", help="Draw the table as a figure (PNG) to this file."),
+    cutoff_eli: Optional[float] = _cutoff,
+    margin_low: Optional[float] = _m_low,
+    margin_high: Optional[float] = _m_high,
+    p_saf: Optional[float] = _p_saf,
+    p_tox: Optional[float] = _p_tox,
+    no_deescalation: bool = _no_deesc,
+    table: Optional[Path] = _table,
+    fmt: OutputFormat = FORMAT_OPTION,
+):
+    """The full decision table (E / S / D / DU) for n = 1..max-n, as text, JSON, CSV or PNG."""
+    from earlyphase.design.table import decision_table
+
+    d = _build_design(design, target, cutoff_eli=cutoff_eli, margin_low=margin_low, margin_high=margin_high,
+                      p_saf=p_saf, p_tox=p_tox, no_deescalation=no_deescalation, table=table)
+    t = decision_table(d, max_n)
+    if csv_path is not None:
+        csv_path.write_text(t.to_csv())
+    if png_path is not None:
+        t.plot(png_path)
+    emit(t, fmt)

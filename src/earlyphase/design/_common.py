@@ -57,7 +57,10 @@ class Decision:
 
     def summary(self) -> str:
         lines = [f"Design: {self.design}", f"Current level: {self.current_level}"]
-        nxt = "none (trial stops)" if self.next_level is None else str(self.next_level)
+        if self.next_level is not None:
+            nxt = str(self.next_level)
+        else:
+            nxt = "none (wait for pending patients)" if self.decision == "wait" else "none (trial stops)"
         lines.append(f"Decision: {self.decision}; next level: {nxt}")
         if self.eliminated:
             lines.append("Eliminated levels: " + ", ".join(map(str, self.eliminated)))

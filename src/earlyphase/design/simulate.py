@@ -1,0 +1,327 @@
+"""Operating characteristics of a design by simulating many trials at once.
+
+The loop runs over cohorts; inside a cohort every still-running trial is handled by the
+same array operations (one binomial draw per trial, one call of the design's
+``step_many``), so there is no Python loop over patients or trials.
+
+Reproducibility: trials are cut into chunks of ``chunk_size`` in a fixed order, and chunk
+c of scenario s draws from ``SeedSequence(seed, spawn_key=(s, c))``. The result for a
+given (seed, chunk_size) is therefore identical whether chunks run in this process, on a
+local Dask cluster with any number of workers, or on a remote scheduler; aggregates are
+integer sums, combined in chunk order.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from earlyphase.design._common import check_probability
+from earlyphase.design.base import Design
+from earlyphase.errors import InputError
+
+DEFAULT_CHUNK_SIZE = 5000
+
+
+def _check_truth(truth: Sequence[float], n_levels: int | None = None) -> np.ndarray:
+    p = np.asarray([check_probability(f"truth[{i}]", v, open_interval=False) for i, v in enumerate(truth, start=1)])
+    if p.size == 0:
+        raise InputError.single("truth", list(truth), "non-empty", "Give the true DLT probability of every level.")
+    if n_levels is not None and p.size != n_levels:
+        raise InputError.single("truth", list(truth), "one-per-level", f"The design has {n_levels} levels; give {n_levels} true DLT probabilities.")
+    return p
+
+
+def simulate_chunk(design: Design, truth: np.ndarray, cohort_size: int, n_cohorts: int, start_level: int,
+                   backfill_size: int, n_trials: int, seed_entropy: int, scenario: int, chunk: int) -> dict[str, np.ndarray]:
+    """Simulate ``n_trials`` trials; return integer aggregates (see module doc for seeding)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed_entropy, spawn_key=(scenario, chunk)))
+    L = truth.size
+    T = n_trials
+    N = np.zeros((T, L), dtype=np.int64)
+    Y = np.zeros((T, L), dtype=np.int64)
+    cur = np.full(T, start_level - 1, dtype=np.int64)
+    active = np.ones(T, dtype=bool)
+    safety = np.zeros(T, dtype=bool)
+    early = np.zeros(T, dtype=bool)
+    for c in range(n_cohorts):
+        a = np.flatnonzero(active)
+        if a.size == 0:
+            break
+        ca = cur[a]
+        tox = rng.binomial(cohort_size, truth[ca])
+        N[a, ca] += cohort_size
+        Y[a, ca] += tox
+        Na, Ya = N[a], Y[a]
+        if backfill_size:
+            has_below = ca > 0
+            below = np.maximum(ca - 1, 0)
+            open_ = has_below & design.cleared_many(Na, Ya, below)
+            b = np.flatnonzero(open_)
+            if b.size:
+                btox = rng.binomial(backfill_size, truth[below[b]])
+                N[a[b], below[b]] += backfill_size
+                Y[a[b], below[b]] += btox
+                Na, Ya = N[a], Y[a]
+        st = design.step_many(Na, Ya, ca, tox)
+        cur[a] = ca + st.move
+        stopped = a[st.stop]
+        safety[a[st.safety]] = True
+        if c < n_cohorts - 1:
+            early[stopped] = True
+        active[stopped] = False
+    sel = design.select_many(N, Y)
+    sel = np.where(safety, -1, sel)
+    return {
+        "selected": np.bincount(sel + 1, minlength=L + 1).astype(np.int64),  # index 0 = no selection
+        "patients": N.sum(axis=0),
+        "dlt": Y.sum(axis=0),
+        "early": np.int64(early.sum()),
+        "safety": np.int64(safety.sum()),
+        "trials": np.int64(T),
+    }
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Operating characteristics of one design under one true dose-toxicity scenario.
+
+    Percentages are over simulated trials; means are per trial. ``early_stop_percent``
+    counts trials that ended before their last cohort for any reason (safety or the
+    early-stopping rule); ``safety_stop_percent`` those stopped because level 1 was too
+    toxic. ``percent_patients_above_mtd`` is the share of all patients treated at levels
+    whose true DLT probability exceeds the target. ``true_mtd`` is the 1-based level whose
+    true probability is closest to the target (the lower on a tie).
+    """
+
+    design: str
+    target: float | None
+    truth: tuple[float, ...]
+    trials: int
+    selection_percent: tuple[float, ...]
+    no_selection_percent: float
+    mean_patients: tuple[float, ...]
+    mean_dlt: tuple[float, ...]
+    mean_total_patients: float
+    mean_total_dlt: float
+    early_stop_percent: float
+    safety_stop_percent: float
+    percent_patients_above_mtd: float | None
+    true_mtd: int | None
+    correct_selection_percent: float | None
+    cohort_size: int
+    n_cohorts: int
+    seed: int | None
+    chunk_size: int | None
+    method: str = "simulation"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "design": self.design,
+            "trials": self.trials,
+            "selection_percent": list(self.selection_percent),
+            "no_selection_percent": self.no_selection_percent,
+            "mean_patients": list(self.mean_patients),
+            "mean_dlt": list(self.mean_dlt),
+            "mean_total_patients": self.mean_total_patients,
+            "mean_total_dlt": self.mean_total_dlt,
+            "early_stop_percent": self.early_stop_percent,
+            "safety_stop_percent": self.safety_stop_percent,
+            "percent_patients_above_mtd": self.percent_patients_above_mtd,
+            "true_mtd": self.true_mtd,
+            "correct_selection_percent": self.correct_selection_percent,
+            "target": self.target,
+            "truth": list(self.truth),
+            "cohort_size": self.cohort_size,
+            "n_cohorts": self.n_cohorts,
+            "seed": self.seed,
+            "chunk_size": self.chunk_size,
+            "method": self.method,
+            **self.extra,
+        }
+
+    def summary(self) -> str:
+        L = len(self.truth)
+        tgt = "" if self.target is None else f", target {self.target:g}"
+        head = f"Operating characteristics: {self.design}{tgt}, {self.trials} {'simulated trials' if self.method == 'simulation' else '(exact)'}"
+        if self.seed is not None:
+            head += f", seed {self.seed}"
+        lines = [head, f"{'level':>18}" + "".join(f"{i:>8}" for i in range(1, L + 1))]
+        lines.append(f"{'true DLT prob':>18}" + "".join(f"{v:>8.2f}" for v in self.truth))
+        lines.append(f"{'selection %':>18}" + "".join(f"{v:>8.1f}" for v in self.selection_percent))
+        lines.append(f"{'mean patients':>18}" + "".join(f"{v:>8.2f}" for v in self.mean_patients))
+        lines.append(f"{'mean DLTs':>18}" + "".join(f"{v:>8.2f}" for v in self.mean_dlt))
+        lines.append(f"No selection: {self.no_selection_percent:.1f}%   early stop: {self.early_stop_percent:.1f}%   "
+                     f"safety stop: {self.safety_stop_percent:.1f}%")
+        lines.append(f"Mean total patients: {self.mean_total_patients:.2f}   mean total DLTs: {self.mean_total_dlt:.2f}")
+        if self.true_mtd is not None:
+            lines.append(f"True MTD: level {self.true_mtd}; correct selection {self.correct_selection_percent:.1f}%; "
+                         f"patients above the MTD {self.percent_patients_above_mtd:.1f}%")
+        return "\n".join(lines)
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({
+            "level": range(1, len(self.truth) + 1), "truth": self.truth, "selection_percent": self.selection_percent,
+            "mean_patients": self.mean_patients, "mean_dlt": self.mean_dlt,
+        })
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def summarise(design: Design, truth: np.ndarray, agg: dict[str, Any], *, target: float | None, cohort_size: int,
+              n_cohorts: int, seed: int | None, chunk_size: int | None, method: str = "simulation") -> SimulationResult:
+    """Turn integer (or exact probability) aggregates into a SimulationResult."""
+    trials = float(agg["trials"])
+    sel = np.asarray(agg["selected"], dtype=float) / trials * 100
+    patients = np.asarray(agg["patients"], dtype=float) / trials
+    dlt = np.asarray(agg["dlt"], dtype=float) / trials
+    true_mtd = above = correct = None
+    if target is not None:
+        true_mtd = int(np.argmin(np.abs(truth - target))) + 1
+        correct = float(sel[true_mtd])
+        tot = patients.sum()
+        above = float(patients[truth > target].sum() / tot * 100) if tot > 0 else 0.0
+    return SimulationResult(
+        design=design.name, target=target, truth=tuple(float(v) for v in truth),
+        trials=int(agg["trials"]) if method == "simulation" else 0,
+        selection_percent=tuple(float(v) for v in sel[1:]), no_selection_percent=float(sel[0]),
+        mean_patients=tuple(float(v) for v in patients), mean_dlt=tuple(float(v) for v in dlt),
+        mean_total_patients=float(patients.sum()), mean_total_dlt=float(dlt.sum()),
+        early_stop_percent=float(agg["early"]) / trials * 100, safety_stop_percent=float(agg["safety"]) / trials * 100,
+        percent_patients_above_mtd=above, true_mtd=true_mtd, correct_selection_percent=correct,
+        cohort_size=cohort_size, n_cohorts=n_cohorts, seed=seed, chunk_size=chunk_size, method=method,
+    )
+
+
+def simulate(
+    design: Design,
+    truth: Sequence[float] | Sequence[Sequence[float]],
+    *,
+    cohort_size: int = 3,
+    n_cohorts: int = 10,
+    trials: int = 10000,
+    seed: int | None = None,
+    start_level: int = 1,
+    backfill_size: int = 0,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: bool = False,
+    scheduler: str | None = None,
+    workers: int | None = None,
+) -> SimulationResult | list[SimulationResult]:
+    """Simulate ``trials`` trials of ``design`` under each true scenario.
+
+    ``truth`` is one list of true DLT probabilities per level, or a list of such lists
+    (several scenarios; a list of results comes back). Each trial treats up to
+    ``n_cohorts`` cohorts of ``cohort_size`` patients, starting at ``start_level``
+    (1-based). ``backfill_size`` > 0 adds that many patients, with each cohort, at the
+    level just below the current one when that level is cleared (tried, not eliminated,
+    and its data do not call for de-escalation); they count in the level's data.
+    ``seed`` None draws fresh entropy, reported in the result. ``progress`` shows a bar
+    on stderr. ``scheduler`` ("tcp://host:port") or ``workers`` (local cluster size) run
+    the chunks on Dask; results do not depend on either.
+    """
+    scenarios, single = _scenarios(truth)
+    if int(trials) < 1:
+        raise InputError.single("trials", trials, "positive", "Simulate at least one trial.")
+    if int(cohort_size) < 1 or int(n_cohorts) < 1:
+        raise InputError.single("cohort_size/n_cohorts", (cohort_size, n_cohorts), "positive", "Cohort size and number of cohorts must be at least 1.")
+    if int(chunk_size) < 1:
+        raise InputError.single("chunk_size", chunk_size, "positive", "chunk_size must be at least 1 trial.")
+    if int(backfill_size) < 0:
+        raise InputError.single("backfill_size", backfill_size, "non-negative", "backfill_size must be 0 or more patients.")
+    n_levels = _design_levels(design)
+    ps = [_check_truth(s, n_levels) for s in scenarios]
+    L = ps[0].size
+    if any(p.size != L for p in ps):
+        raise InputError.single("truth", scenarios, "same-length", "Every scenario must give the same number of levels.")
+    if not 1 <= int(start_level) <= L:
+        raise InputError.single("start_level", start_level, "valid-level", f"The start level must be between 1 and {L}.")
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+    seed = int(seed)
+    if seed < 0:
+        raise InputError.single("seed", seed, "non-negative", "The seed must be a non-negative integer.")
+    chunks = [(s, c, min(chunk_size, trials - c * chunk_size)) for s in range(len(ps)) for c in range(-(-trials // chunk_size))]
+    args = dict(cohort_size=int(cohort_size), n_cohorts=int(n_cohorts), start_level=int(start_level), backfill_size=int(backfill_size))
+    results = _run_chunks(design, ps, chunks, seed, args, progress=progress, scheduler=scheduler, workers=workers)
+    out = []
+    for s, p in enumerate(ps):
+        parts = [results[i] for i, ch in enumerate(chunks) if ch[0] == s]
+        agg = {k: sum(part[k] for part in parts) for k in parts[0]}
+        res = summarise(design, p, agg, target=getattr(design, "target", None), cohort_size=int(cohort_size),
+                        n_cohorts=int(n_cohorts), seed=seed, chunk_size=int(chunk_size))
+        out.append(res)
+    return out[0] if single else out
+
+
+def _scenarios(truth) -> tuple[list[list[float]], bool]:
+    try:
+        first = truth[0]
+    except (TypeError, IndexError, KeyError):
+        raise InputError.single("truth", truth, "non-empty", "Give the true DLT probability of every level.") from None
+    if isinstance(first, (list, tuple, np.ndarray)):
+        return [list(s) for s in truth], False
+    return [list(truth)], True
+
+
+def _design_levels(design: Design) -> int | None:
+    sk = getattr(design, "skeleton", None)
+    return len(sk) if sk else None
+
+
+def _run_chunks(design, ps, chunks, seed, args, *, progress, scheduler, workers) -> list[dict]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=sum(ch[2] for ch in chunks), file=sys.stderr, disable=not progress, unit="trial", desc=design.name)
+    try:
+        if scheduler is None and not workers:
+            out = []
+            for s, c, n in chunks:
+                out.append(simulate_chunk(design, ps[s], n_trials=n, seed_entropy=seed, scenario=s, chunk=c, **args))
+                bar.update(n)
+            return out
+        return _run_dask(design, ps, chunks, seed, args, bar, scheduler=scheduler, workers=workers)
+    finally:
+        bar.close()
+
+
+def _run_dask(design, ps, chunks, seed, args, bar, *, scheduler, workers) -> list[dict]:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:  # pragma: no cover - dask is a dependency
+        from earlyphase.errors import ConfigurationError
+
+        raise ConfigurationError(f"Dask distributed is needed for --scheduler/--workers: {exc}") from exc
+    cluster = None
+    if scheduler is not None:
+        if not str(scheduler).startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            raise InputError.single("scheduler", scheduler, "address", "Give the Dask scheduler address as tcp://host:port.")
+        client = Client(scheduler)
+    else:
+        if int(workers) < 1:
+            raise InputError.single("workers", workers, "positive", "The number of local workers must be at least 1.")
+        cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = [
+            client.submit(simulate_chunk, design, ps[s], n_trials=n, seed_entropy=seed, scenario=s, chunk=c, pure=False, **args)
+            for s, c, n in chunks
+        ]
+        index = {f.key: i for i, f in enumerate(futures)}
+        out: list[dict | None] = [None] * len(futures)
+        for fut in as_completed(futures):
+            i = index[fut.key]
+            out[i] = fut.result()
+            bar.update(chunks[i][2])
+        return out  # type: ignore[return-value]
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
