@@ -225,10 +225,10 @@ def _fmt_p(p: float) -> str:
 
 
 def _reverse_cumsum(a: np.ndarray) -> np.ndarray:
-    """out[i] = sum(a[i:]) along axis 0, with one extra trailing row of zeros (out[n] = 0)."""
-    out = np.empty((a.shape[0] + 1,) + a.shape[1:], dtype=np.float64)
-    out[-1] = 0.0
-    np.cumsum(a[::-1], axis=0, out=out[-2::-1])
+    """out[..., i] = sum(a[..., i:]) along the last axis, plus a trailing zero (out[..., n] = 0)."""
+    out = np.empty(a.shape[:-1] + (a.shape[-1] + 1,), dtype=np.float64)
+    out[..., -1] = 0.0
+    np.cumsum(a[..., ::-1], axis=-1, out=out[..., -2::-1])
     return out
 
 
@@ -246,7 +246,8 @@ class _CoxData:
         t = time[order]
         s = strata[order] if strata is not None else np.zeros(n, dtype=np.int64)
         d = event[order].astype(bool)
-        self.X = np.ascontiguousarray(X[order])
+        # covariates stored one row per covariate (p, n): every pass below runs along contiguous memory
+        self.XT = np.ascontiguousarray(X.T[:, order])
         self.w = weights[order]
         self.t, self.s, self.d = t, s, d
 
@@ -285,6 +286,8 @@ class _CoxData:
         # position of each death inside its tied block: k = 0..d-1 (Efron's k/d)
         self.death_k = np.arange(death_rows.shape[0]) - block_first_death[self.block_of_death]
         self.w_death = self.w[death_rows]
+        # sum of w * x over the events, which the loglik and score need at every beta
+        self.event_x = self.XT[:, death_rows] @ self.w_death
         self.block_weight = np.add.reduceat(self.w_death, block_first_death) if self.n_blocks else np.zeros(0)
         self.mean_weight = self.block_weight / self.block_count
         if efron:
@@ -296,9 +299,13 @@ class _CoxData:
         # which blocks each row is at risk in: blocks (hi, lo] in the global block order
         self.has_entry = entry is not None
         if not self.has_entry:
-            self.row_hi = np.searchsorted(self.block_group, group_id, side="right")
-            first_group_of_stratum = group_id[stratum_start][stratum_of_row]
-            self.row_lo = np.searchsorted(self.block_group, first_group_of_stratum, side="left")
+            # blocks up to and including each group, counted along the (stratum, time) order
+            is_block = np.zeros(group_start.shape[0], dtype=np.int64)
+            is_block[self.block_group] = 1
+            blocks_upto = np.cumsum(is_block)
+            self.row_hi = blocks_upto[group_id]
+            first_group = group_id[stratum_start]
+            self.row_lo = (blocks_upto[first_group] - is_block[first_group])[stratum_of_row]
         else:
             e = entry[order]
             # exact integer keys (stratum, rank of value among all times and entries)
@@ -317,50 +324,58 @@ class _CoxData:
             self.block_entry_start = np.searchsorted(key_e_sorted, block_key, side="left")
             self.block_entry_end = np.searchsorted(key_e_sorted, (self.block_stratum + 1) * span, side="left")
 
-    # risk-set sums of a per-row quantity at every event block
+    @property
+    def X(self) -> np.ndarray:
+        """Covariates as (n, p), sorted and centred (a view)."""
+        return self.XT.T
+
     def _risk_sums(self, a: np.ndarray) -> np.ndarray:
+        """Risk-set sums at every event block of per-row quantities ``a`` (shape (..., n))."""
         rc = _reverse_cumsum(a)
-        out = rc[self.block_row_start] - rc[self.block_row_end]
+        out = rc[..., self.block_row_start] - rc[..., self.block_row_end]
         if self.has_entry:
-            rce = _reverse_cumsum(a[self.entry_order])
-            out -= rce[self.block_entry_start] - rce[self.block_entry_end]
+            rce = _reverse_cumsum(a[..., self.entry_order])
+            out -= rce[..., self.block_entry_start] - rce[..., self.block_entry_end]
         return out
 
     def _cum_over_blocks(self, per_block: np.ndarray) -> np.ndarray:
-        """For each row, the sum of ``per_block`` over the event blocks whose risk set holds it."""
+        """For each row, the sum of ``per_block`` (blocks on axis 0) over the event blocks whose risk set holds it."""
         pad = np.zeros((per_block.shape[0] + 1,) + per_block.shape[1:])
         np.cumsum(per_block, axis=0, out=pad[1:])
         return pad[self.row_hi] - pad[self.row_lo]
 
     def evaluate(self, beta: np.ndarray, info: bool = True) -> "_Evaluation":
-        X = self.X
-        eta = X @ beta
+        XT, p, n = self.XT, self.p, self.n
+        eta = beta @ XT
         r = np.exp(eta)
         wr = self.w * r
-        wrX = X * wr[:, None]
-        S0 = self._risk_sums(wr)
-        S1 = self._risk_sums(wrX)
+        # row 0: w exp(eta); rows 1..p: w exp(eta) x
+        Z = np.empty((p + 1, n))
+        Z[0] = wr
+        np.multiply(XT, wr, out=Z[1:])
+        S = self._risk_sums(Z)
         dr = self.death_rows
-        starts = self.block_first_death
-        E0 = np.add.reduceat(wr[dr], starts)
-        E1 = np.add.reduceat(wrX[dr], starts, axis=0)
+        E = np.add.reduceat(Z[:, dr], self.block_first_death, axis=1)
         b = self.block_of_death
         tk = self.tk
-        d2 = S0[b] - tk * E0[b]
+        Sb = S[:, b]
+        if self.efron:
+            Sb -= tk * E[:, b]
+        d2 = Sb[0]
         mw = self.mw_death
-        loglik = float(self.w_death @ eta[dr] - mw @ np.log(d2))
-        m = (S1[b] - tk[:, None] * E1[b]) / d2[:, None]
-        U = self.w_death @ X[dr] - mw @ m
-        ev = _Evaluation(beta=beta, eta=eta, r=r, wr=wr, d2=d2, m=m, loglik=loglik, U=U)
+        loglik = float(beta @ self.event_x - mw @ np.log(d2))
+        mT = Sb[1:] / d2  # (p, n_events): risk-set mean of x seen by each tied event
+        U = self.event_x - mT @ mw
+        ev = _Evaluation(beta=beta, eta=eta, r=r, wr=wr, d2=d2, mT=mT, loglik=loglik, U=U)
         if info:
             q = mw / d2
             alpha = np.bincount(b, weights=q, minlength=self.n_blocks)
             beta_b = np.bincount(b, weights=q * tk, minlength=self.n_blocks)
             A = self._cum_over_blocks(alpha)
             v = wr * A
-            v[dr] -= wr[dr] * beta_b[b]
-            mm = m * np.sqrt(mw)[:, None]
-            I = (X * v[:, None]).T @ X - mm.T @ mm
+            if self.efron:
+                v[dr] -= wr[dr] * beta_b[b]
+            I = (XT * v) @ XT.T - (mT * mw) @ mT.T
             ev.I = I
             ev.alpha, ev.beta_b, ev.A = alpha, beta_b, A
         return ev
@@ -368,11 +383,12 @@ class _CoxData:
     def score_residuals(self, ev: "_Evaluation") -> np.ndarray:
         """Per-observation score residuals (unweighted, sorted order), as R's ``residuals(type='score')``."""
         X, dr, b, tk = self.X, self.death_rows, self.block_of_death, self.tk
+        m = ev.mT.T
         q = self.mw_death / ev.d2
         starts = self.block_first_death
-        mh3 = np.add.reduceat(ev.m, starts, axis=0) / self.block_count[:, None]
-        mh1 = np.add.reduceat(ev.m * q[:, None], starts, axis=0)
-        mt = np.add.reduceat(ev.m * (q * tk)[:, None], starts, axis=0)
+        mh3 = np.add.reduceat(m, starts, axis=0) / self.block_count[:, None]
+        mh1 = np.add.reduceat(m * q[:, None], starts, axis=0)
+        mt = np.add.reduceat(m * (q * tk)[:, None], starts, axis=0)
         MH = self._cum_over_blocks(mh1)
         L = -ev.r[:, None] * (X * ev.A[:, None] - MH)
         rd = ev.r[dr][:, None]
@@ -387,7 +403,7 @@ class _Evaluation:
     r: np.ndarray
     wr: np.ndarray
     d2: np.ndarray
-    m: np.ndarray
+    mT: np.ndarray
     loglik: float
     U: np.ndarray
     I: np.ndarray | None = None

@@ -37,7 +37,7 @@ def cox_zph_table(data: "_CoxData", ev: "_Evaluation", terms: dict[str, tuple[in
     """Per-term and GLOBAL chi-square tests of proportional hazards for a converged fit."""
     from earlyphase.stats.cox import ZphTerm
 
-    X, dr, b = data.X, data.death_rows, data.block_of_death
+    XT, dr, b = data.XT, data.death_rows, data.block_of_death
     p = data.p
     km = _km_left_limit(data.t, data.d, entry_sorted, data.block_time)
     g_block = 1.0 - km
@@ -45,9 +45,9 @@ def cox_zph_table(data: "_CoxData", ev: "_Evaluation", terms: dict[str, tuple[in
     g = g_block[b]
 
     mw = data.mw_death
-    m = ev.m
+    mT = ev.mT
     # score for gamma: sum over event times of g(t) * (observed - expected) covariate
-    u = g @ (data.w_death[:, None] * X[dr] - mw[:, None] * m)
+    u = XT[:, dr] @ (data.w_death * g) - mT @ (mw * g)
 
     q = mw / ev.d2
     tk = data.tk
@@ -59,8 +59,7 @@ def cox_zph_table(data: "_CoxData", ev: "_Evaluation", terms: dict[str, tuple[in
         A = data._cum_over_blocks(alpha_h)
         v = ev.wr * A
         v[dr] -= ev.wr[dr] * beta_h[b]
-        mm = m * (mw * h)[:, None]
-        return (X * v[:, None]).T @ X - mm.T @ m
+        return (XT * v) @ XT.T - (mT * (mw * h)) @ mT.T
 
     i11 = information(np.ones(data.n_blocks))
     i12 = information(g_block)
