@@ -9,6 +9,7 @@ can say the data are synthetic.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -40,45 +41,40 @@ class TwinLoadResult:
                 "counts": dict(self.counts)}
 
 
-def write_twin(ctx, data: TwinData) -> None:
-    """Write ``data`` with capture actions in ``ctx`` (a ``CaptureContext``; the caller owns the transaction)."""
-    from earlyphase.capture.assessments import record_tumour_assessment
-    from earlyphase.capture.outcomes import record_death, record_follow_up, record_other_therapy
-    from earlyphase.capture.patients import allocate_patient, enrol_patient
-    from earlyphase.capture.safety import record_adverse_event
-    from earlyphase.capture.treatment import record_infusion
-
-    _mark_synthetic(ctx)
+def write_twin(batch, data: TwinData) -> None:
+    """Write ``data`` with capture actions on ``batch`` (a ``capture.Batch``: one transaction, the caller's)."""
+    mark_synthetic(batch.context)
     by_subject = _by_subject(data)
     for p in data.patients:
         s = p["subject_id"]
-        enrol_patient(
-            ctx, s, p["site_code"], p["sex"], p["birth_year"], p["ecog"], p["child_pugh"], p["consent_date"],
+        batch.enrol_patient(
+            s, p["site_code"], p["sex"], p["birth_year"], p["ecog"], p["child_pugh"], p["consent_date"],
             p["transplant_date"], p["recurrence_date"], enrolment_date=p["enrolment_date"],
             child_pugh_score=p["child_pugh_score"], afp_ng_ml=p["afp_ng_ml"], weight_kg=p["weight_kg"],
             initials=p["initials"], hospital_number=p["hospital_number"],
         )
         a = by_subject["allocations"][s][0]
-        allocate_patient(ctx, s, a["group_code"], a["allocation_date"])
+        batch.allocate_patient(s, a["group_code"], a["allocation_date"])
         # the CRF order of a real trial: treatment, then safety and imaging, then what came after
         for inf in by_subject["infusions"][s]:
-            record_infusion(ctx, s, inf["number"], inf["actual_date"], inf["dose_cells"],
-                            planned_date=inf["planned_date"], dose_cells_per_kg=inf["dose_cells_per_kg"],
-                            lot=inf["lot"], deviation=inf["deviation"])
+            batch.record_infusion(s, inf["number"], inf["actual_date"], inf["dose_cells"],
+                                  planned_date=inf["planned_date"], dose_cells_per_kg=inf["dose_cells_per_kg"],
+                                  lot=inf["lot"], deviation=inf["deviation"])
         for ae in by_subject["adverse_events"][s]:
-            record_adverse_event(ctx, s, ae["term"], ae["grade"], ae["onset"], ae["attribution"], ae["outcome"],
-                                 resolution=ae["resolution"], serious=ae["serious"], action=ae["action"],
-                                 dlt=ae["dlt"])
+            batch.record_adverse_event(s, ae["term"], ae["grade"], ae["onset"], ae["attribution"], ae["outcome"],
+                                       resolution=ae["resolution"], serious=ae["serious"], action=ae["action"],
+                                       dlt=ae["dlt"])
         for scan in by_subject["tumour_assessments"][s]:
-            record_tumour_assessment(ctx, s, scan["assessment_date"], scan["modality"], scan["lesions"],
-                                     baseline=scan["baseline"], investigator_response=scan["investigator_response"])
+            batch.record_tumour_assessment(s, scan["assessment_date"], scan["modality"], scan["lesions"],
+                                           baseline=scan["baseline"],
+                                           investigator_response=scan["investigator_response"])
         for th in by_subject["other_therapies"][s]:
-            record_other_therapy(ctx, s, th["therapy"], th["start_date"], end_date=th["end_date"],
-                                 new_anticancer=th["new_anticancer"])
+            batch.record_other_therapy(s, th["therapy"], th["start_date"], end_date=th["end_date"],
+                                       new_anticancer=th["new_anticancer"])
         for fu in by_subject["follow_ups"][s]:
-            record_follow_up(ctx, s, fu["contact_date"], fu["status"])
+            batch.record_follow_up(s, fu["contact_date"], fu["status"])
         for d in by_subject["deaths"][s]:
-            record_death(ctx, s, d["death_date"], d["cause"])
+            batch.record_death(s, d["death_date"], d["cause"])
 
 
 def _by_subject(data: TwinData) -> dict[str, dict[str, list[dict[str, Any]]]]:
@@ -92,7 +88,7 @@ def _by_subject(data: TwinData) -> dict[str, dict[str, list[dict[str, Any]]]]:
     return out
 
 
-def _mark_synthetic(ctx) -> None:
+def mark_synthetic(ctx) -> None:
     """Set the study row's ``synthetic`` flag (audited, with the reason)."""
     from earlyphase.records.audit import row_values, write_audit
 
@@ -122,19 +118,22 @@ def _check_target(session, study) -> None:
                                 "initialise with --study nk-hcc-ltx")
 
 
-def load_twin(engine: Engine, seed: int = DEFAULT_SEED, *, username: str = TWIN_USERNAME) -> TwinLoadResult:
-    """Generate the twin from ``seed`` and load it into the (initialised, empty) database behind ``engine``."""
-    from earlyphase.capture.context import CaptureContext
-    from earlyphase.protocol import parse_study
-    from earlyphase.records import transaction
+def load_twin(target: str | Path | Engine, seed: int = DEFAULT_SEED, *,
+              username: str = TWIN_USERNAME) -> TwinLoadResult:
+    """Generate the twin from ``seed`` and load it into the initialised, empty trial database ``target``.
 
-    with transaction(engine) as session:
-        record = session.execute(select(t.StudyRecord)).scalars().first()
-        if record is None:
-            _check_target(session, None)
-        study = parse_study(record.protocol_yaml, origin=f"database:{record.study_id}")
-        _check_target(session, study)
-        data = generate_twin(study, seed)
-        write_twin(CaptureContext(session=session, study=study, username=username), data)
-    counts = data.counts()
-    return TwinLoadResult(seed, study.study_id, data.data_cutoff.isoformat(), counts)
+    ``target`` is a database URL, a SQLite file path or an Engine. All records are written in one
+    capture batch (one transaction): the twin is loaded whole or not at all.
+    """
+    from earlyphase.capture import Trial
+
+    trial = Trial.open(target, username)
+    try:
+        with trial.batch() as batch:
+            _check_target(batch.session, trial.study)
+            data = generate_twin(trial.study, seed)
+            write_twin(batch, data)
+    finally:
+        if not isinstance(target, Engine):
+            trial.close()
+    return TwinLoadResult(seed, trial.study.study_id, data.data_cutoff.isoformat(), data.counts())
