@@ -10,6 +10,7 @@ from earlyphase.cli.common import FORMAT_OPTION, OutputFormat, emit
 def register(app: typer.Typer) -> None:
     """Add the top-level trial commands to ``app``."""
     app.command("init")(init)
+    register_data_commands(app)
 
 
 def _default_user() -> str:
@@ -45,3 +46,65 @@ def init(
         f"initialised {db} with study {result['study_id']} "
         f"(groups {', '.join(result['groups'])}; sites {', '.join(result['sites'])}) as {result['user']}"
     ))
+
+
+# -- import / export / twin / demo (interop and twin) ------------------------------------------------
+def import_command(
+    source: str = typer.Argument(..., help="FILE.csv named after its table, a directory of them, or FILE.xlsx."),
+    db: str = typer.Option(..., "--db", help="Database URL (postgresql+psycopg://...) or SQLite file path."),
+    user: str = typer.Option(None, "--user", help="Who imports (kept in the audit trail); default: login name."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Import CSV/Excel through capture in ONE transaction: every check, audited; one bad row, nothing written."""
+    from earlyphase.interop import import_trial
+
+    emit(import_trial(db, source, username=user or _default_user()), fmt)
+
+
+def export_command(
+    db: str = typer.Option(..., "--db", help="Database URL (postgresql+psycopg://...) or SQLite file path."),
+    out: str = typer.Option(..., "--out", help="Directory for one CSV per table and manifest.json."),
+    identified: bool = typer.Option(False, "--identified", help="Write every column (default: de-identified)."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Export one CSV per table, de-identified unless --identified (rule and removed columns in manifest.json)."""
+    from earlyphase.interop import export_trial
+    from earlyphase.records import make_engine
+
+    engine = make_engine(db, must_exist=True)
+    try:
+        result = export_trial(engine, out, identified=identified)
+    finally:
+        engine.dispose()
+    emit(result, fmt)
+
+
+def twin_command(
+    db: str = typer.Option(..., "--db", help="An initialised (nk-hcc-ltx), empty trial database."),
+    seed: int = typer.Option(None, "--seed", help="Random seed (default: the seed that matches the publication)."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Load the seed trial's SYNTHETIC digital twin (18 patients) through capture, in one transaction."""
+    from earlyphase.twin import DEFAULT_SEED, load_twin
+
+    emit(load_twin(db, DEFAULT_SEED if seed is None else seed), fmt)
+
+
+def demo_command(
+    out: str = typer.Option("earlyphase-demo", "--out", help="Directory for trial.db and the summary files."),
+    seed: int = typer.Option(None, "--seed", help="Twin seed (default: the seed that matches the publication)."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """The main job: a fresh DIR/trial.db with study nk-hcc-ltx and its SYNTHETIC twin, and a summary."""
+    from earlyphase.twin import DEFAULT_SEED
+    from earlyphase.twin.demo import run_demo
+
+    emit(run_demo(out, seed=DEFAULT_SEED if seed is None else seed), fmt)
+
+
+def register_data_commands(app: typer.Typer) -> None:
+    """import, export, twin, demo (called from ``register``)."""
+    app.command("import")(import_command)
+    app.command("export")(export_command)
+    app.command("twin")(twin_command)
+    app.command("demo")(demo_command)

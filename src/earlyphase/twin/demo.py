@@ -1,0 +1,145 @@
+"""The main job: a fresh SQLite trial database holding the seed study and its digital twin, summarised.
+
+``run_demo(out_dir)`` does, in order:
+
+1. prepare ``out_dir`` and a fresh ``out_dir/trial.db`` (an existing demo database, i.e. one whose
+   study is marked synthetic, is replaced; any other file there is refused, never overwritten);
+2. initialise it with the bundled study ``nk-hcc-ltx`` (capture: schema, protocol, sites, audited);
+3. load the twin through capture in one transaction (``load_twin``);
+4. verify the audit trail (hash chain and replay);
+5. summarise (``summarise_trial``) and write ``summary.txt`` and ``summary.json``;
+6. (the report issue adds the full report here: see ``_write_report``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from earlyphase.errors import InputError
+from earlyphase.twin.generate import DEFAULT_SEED
+from earlyphase.twin.summary import SYNTHETIC_BANNER, TrialSummary
+
+DEFAULT_DEMO_DIR = "earlyphase-demo"
+DEMO_STUDY = "nk-hcc-ltx"
+DEMO_USER = "demo"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo made: the directory, the database, the files written and the summary."""
+
+    out_dir: Path
+    database: Path
+    seed: int
+    replaced: bool
+    audit_ok: bool
+    files: list[Path]
+    summary_result: TrialSummary
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        lines = [self.summary_result.summary(), ""]
+        verb = "replaced" if self.replaced else "created"
+        lines.append(f"Database {verb}: {self.database} (SQLite; twin seed {self.seed}; audit trail "
+                     f"{'verified' if self.audit_ok else 'HAS FINDINGS: run earlyphase audit verify'})")
+        lines.append("Files: " + ", ".join(str(p) for p in self.files))
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "synthetic": True,
+            "banner": SYNTHETIC_BANNER,
+            "out_dir": str(self.out_dir),
+            "database": str(self.database),
+            "seed": self.seed,
+            "replaced": self.replaced,
+            "audit_ok": self.audit_ok,
+            "files": [str(p) for p in self.files],
+            "summary": self.summary_result.to_dict(),
+            **self.extra,
+        }
+
+
+def _is_demo_database(path: Path) -> bool:
+    """True when ``path`` is an earlyphase database whose study is marked synthetic (a previous demo)."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT synthetic FROM study").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return bool(row and row[0])
+
+
+def _fresh_database(out_dir: Path) -> tuple[Path, bool]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    db = out_dir / "trial.db"
+    if not db.exists():
+        return db, False
+    if not _is_demo_database(db):
+        raise InputError.single(
+            "out", str(db), "fresh-demo-database",
+            f"{db} exists and is not an earlyphase demo database (synthetic twin); the demo never overwrites "
+            "other data. Choose another --out directory or remove the file yourself",
+        )
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    return db, True
+
+
+def run_demo(out_dir: str | Path = DEFAULT_DEMO_DIR, *, seed: int = DEFAULT_SEED) -> DemoResult:
+    """Build the demo in ``out_dir`` (see the module docstring for the steps) and return what was made."""
+    from earlyphase.capture import initialise
+    from earlyphase.records import verify_audit
+    from earlyphase.twin.load import load_twin
+    from earlyphase.twin.summary import summarise_trial
+
+    out = Path(out_dir).expanduser().resolve()
+    db, replaced = _fresh_database(out)
+    trial = initialise(db, DEMO_STUDY, DEMO_USER)
+    engine = trial.engine
+    try:
+        load_twin(engine, seed)
+        audit = verify_audit(engine)
+        result = summarise_trial(engine)
+        files = _write_summary(out, result)
+        files += _write_report(engine, out)
+    finally:
+        trial.close()
+    return DemoResult(out, db, seed, replaced, bool(audit.ok), files, result)
+
+
+def _write_summary(out: Path, result: TrialSummary) -> list[Path]:
+    text_path = out / "summary.txt"
+    json_path = out / "summary.json"
+    text_path.write_text(result.summary() + "\n", encoding="utf-8")
+    json_path.write_text(json.dumps(_json_safe(result.to_dict()), indent=2) + "\n", encoding="utf-8")
+    return [text_path, json_path]
+
+
+def _json_safe(obj: Any) -> Any:
+    """NaN and infinities (a median not reached) become null: JSON has no NaN."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _write_report(engine, out: Path) -> list[Path]:
+    """The full report (tables, figures, HTML/PDF) goes here once ``earlyphase.report`` provides it.
+
+    Return the paths written. Until then the demo writes the plain summary only.
+    """
+    del engine, out
+    return []
