@@ -16,6 +16,8 @@ from earlyphase.stats.nelson_aalen import NelsonAalen, nelson_aalen
 from earlyphase.stats.logrank import LogrankResult, logrank_from_risk_set, logrank_test
 from earlyphase.stats.permutation import count_allocations, permutation_logrank
 from earlyphase.stats.rmst import RMSTResult, rmst, rmst_from_risk_set
+from earlyphase.stats.cox import CoxResult, cox_ph
+from earlyphase.stats.concordance import ConcordanceResult, concordance_index
 
 __all__ = [
     "RiskSet",
@@ -35,4 +37,8 @@ __all__ = [
     "RMSTResult",
     "rmst",
     "rmst_from_risk_set",
+    "CoxResult",
+    "cox_ph",
+    "ConcordanceResult",
+    "concordance_index",
 ]

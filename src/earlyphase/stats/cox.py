@@ -263,6 +263,7 @@ class _CoxData:
         stratum_start = np.flatnonzero(new_stratum)
         stratum_end = np.append(stratum_start[1:], n)
         stratum_of_row = np.cumsum(new_stratum) - 1
+        self.one_stratum = stratum_start.shape[0] == 1
         row_stratum_end = stratum_end[stratum_of_row]
 
         # event blocks: the groups that hold at least one death
@@ -279,6 +280,7 @@ class _CoxData:
         self.n_blocks = block_first_death.shape[0]
         self.block_group = death_group[block_first_death]
         self.block_count = np.diff(np.append(block_first_death, death_rows.shape[0])).astype(np.float64)
+        self.any_ties = bool(self.n_blocks) and bool(self.block_count.max() > 1)
         self.block_row_start = group_start[self.block_group]
         self.block_row_end = row_stratum_end[self.block_row_start]
         self.block_time = t[self.block_row_start]
@@ -332,10 +334,12 @@ class _CoxData:
     def _risk_sums(self, a: np.ndarray) -> np.ndarray:
         """Risk-set sums at every event block of per-row quantities ``a`` (shape (..., n))."""
         rc = _reverse_cumsum(a)
-        out = rc[..., self.block_row_start] - rc[..., self.block_row_end]
+        out = np.take(rc, self.block_row_start, axis=-1)
+        if not self.one_stratum:
+            out -= np.take(rc, self.block_row_end, axis=-1)
         if self.has_entry:
             rce = _reverse_cumsum(a[..., self.entry_order])
-            out -= rce[..., self.block_entry_start] - rce[..., self.block_entry_end]
+            out -= np.take(rce, self.block_entry_start, axis=-1) - np.take(rce, self.block_entry_end, axis=-1)
         return out
 
     def _cum_over_blocks(self, per_block: np.ndarray) -> np.ndarray:
@@ -355,12 +359,15 @@ class _CoxData:
         np.multiply(XT, wr, out=Z[1:])
         S = self._risk_sums(Z)
         dr = self.death_rows
-        E = np.add.reduceat(Z[:, dr], self.block_first_death, axis=1)
         b = self.block_of_death
         tk = self.tk
-        Sb = S[:, b]
-        if self.efron:
-            Sb -= tk * E[:, b]
+        if self.any_ties:
+            Sb = np.take(S, b, axis=1)
+            if self.efron:
+                E = np.add.reduceat(np.take(Z, dr, axis=1), self.block_first_death, axis=1)
+                Sb -= tk * np.take(E, b, axis=1)
+        else:  # one event per block: blocks and events coincide, Efron = Breslow
+            Sb = S
         d2 = Sb[0]
         mw = self.mw_death
         loglik = float(beta @ self.event_x - mw @ np.log(d2))
@@ -373,7 +380,7 @@ class _CoxData:
             beta_b = np.bincount(b, weights=q * tk, minlength=self.n_blocks)
             A = self._cum_over_blocks(alpha)
             v = wr * A
-            if self.efron:
+            if self.efron and self.any_ties:
                 v[dr] -= wr[dr] * beta_b[b]
             I = (XT * v) @ XT.T - (mT * mw) @ mT.T
             ev.I = I
