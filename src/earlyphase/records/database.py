@@ -6,12 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlyphase.errors import ConfigurationError, NotFound
 
 DEFAULT_SQLITE_FILE = "trial.db"
+
+# PostgreSQL advisory-lock key every writing transaction holds (any fixed 64-bit number; "EPWRITE1").
+WRITER_LOCK_KEY = int.from_bytes(b"EPWRITE1", "big")
 
 # Execution option marking a connection whose transactions only read (see ``read_session``).
 READ_ONLY_OPTION = "earlyphase_read_only"
@@ -86,10 +89,18 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commits on success, rolls back everything on any error."""
+    """One unit of work: commits on success, rolls back everything on any error.
+
+    Writers take turns on both backends: SQLite by BEGIN IMMEDIATE, PostgreSQL by a
+    transaction-scoped advisory lock taken first. One order of locks for every writer means no
+    deadlock between two captures (say, a duplicate enrolment racing the audit-log lock).
+    For reading only, use ``read_session``: it takes neither lock.
+    """
     session = session_factory(engine)()
     try:
         with session.begin():
+            if engine.dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
             yield session
     finally:
         session.close()
