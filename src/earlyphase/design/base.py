@@ -157,6 +157,16 @@ class Design:
         raise NotImplementedError
 
 
+def cap_below_eliminated(cur: np.ndarray, move: np.ndarray, eliminated: np.ndarray) -> np.ndarray:
+    """Limit each trial's move so that the next level lies below its lowest eliminated
+    level (eliminated levels form a suffix). Only unusual hand-entered counts (patients
+    above an eliminated level) make this bite; it keeps every design admissible."""
+    L = eliminated.shape[1]
+    first = np.where(eliminated.any(axis=1), eliminated.argmax(axis=1), L)
+    nxt = np.minimum(cur + move, np.maximum(first - 1, 0))
+    return nxt - cur
+
+
 def _highest_tried(n: np.ndarray) -> int:
     tried = np.flatnonzero(n > 0)
     return int(tried[-1]) + 1 if tried.size else 0

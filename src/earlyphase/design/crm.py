@@ -24,7 +24,8 @@ followed for a fraction w = t/T of the window contributes log(1 - w p) to the li
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
@@ -78,6 +79,11 @@ def getprior(halfwidth: float, target: float, nu: int, nlevel: int, model: str =
     raise InputError.single("model", model, "empiric|logistic", "The CRM model must be 'empiric' or 'logistic'.")
 
 
+@lru_cache(maxsize=32)
+def _crm_grid(design: "CrmDesign") -> dict[str, np.ndarray]:
+    return design._build_grid()
+
+
 def _simpson(a: float, b: float, h: float) -> tuple[np.ndarray, np.ndarray]:
     m = max(3, int(math.ceil((b - a) / h)))
     if m % 2:
@@ -111,7 +117,6 @@ class CrmDesign(Design):
     safety_min_n: int = 3
     n_earlystop: int | None = None
     grid_step: float = 0.02
-    _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     name = "crm"
     supports_tite = True
@@ -148,8 +153,9 @@ class CrmDesign(Design):
 
     def grid(self) -> dict[str, np.ndarray]:
         """Integration nodes, weights (prior density included), and log p / log(1-p) per level."""
-        if "grid" in self._cache:
-            return self._cache["grid"]
+        return _crm_grid(self)
+
+    def _build_grid(self) -> dict[str, np.ndarray]:
         lim = 10.0 * self.prior_sd
         bs = min(max(self._beta_star(), -lim), lim)
         xl, wl = _simpson(-lim, bs, self.grid_step) if bs > -lim else (np.empty(0), np.empty(0))
@@ -159,9 +165,7 @@ class CrmDesign(Design):
         left = np.concatenate([np.ones(xl.size, bool), np.zeros(xr.size, bool)])
         logprior = -0.5 * (b / self.prior_sd) ** 2
         logp, log1mp = self.log_probs(b)
-        out = {"beta": b, "logw": np.log(w) + logprior, "left": left, "logp": logp, "log1mp": log1mp}
-        self._cache["grid"] = out
-        return out
+        return {"beta": b, "logw": np.log(w) + logprior, "left": left, "logp": logp, "log1mp": log1mp}
 
     def log_probs(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """log p_k(beta) and log(1 - p_k(beta)), arrays levels x len(beta)."""

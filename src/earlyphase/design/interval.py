@@ -25,7 +25,7 @@ import numpy as np
 from scipy.stats import beta as beta_dist
 
 from earlyphase.design._common import DEESCALATE, ESCALATE, STAY, check_probability
-from earlyphase.design.base import Design, Step
+from earlyphase.design.base import Design, Step, cap_below_eliminated
 from earlyphase.design.isotonic import NO_MTD, select_mtd_many
 from earlyphase.errors import InputError
 
@@ -93,6 +93,7 @@ class IntervalDesign(Design):
         up = np.minimum(cur + 1, L - 1)
         can_up = (cur < L - 1) & ~eliminated[idx, up]
         move = np.where((raw == ESCALATE) & can_up, 1, np.where((raw == DEESCALATE) & (cur > 0), -1, 0))
+        move = cap_below_eliminated(cur, move, eliminated)
         stop = safety.copy()
         if self.n_earlystop is not None:
             stop |= (move == 0) & (n_c >= self.n_earlystop)

@@ -68,8 +68,16 @@ class ThreePlusThreeDesign(Design):
         # <=1/6: escalate into an untried level; otherwise the trial is done here
         move[six_ok & above_untried] = 1
         stop |= six_ok & ~above_untried
-        move[stop] = 0
         eliminated = np.logical_or.accumulate(Y >= 2, axis=1)
+        # the next level must lie below the lowest exceeded level (matters only for
+        # hand-entered counts with patients above an exceeded level)
+        first = np.where(eliminated.any(axis=1), eliminated.argmax(axis=1), L)
+        need = eliminated[idx, cur] & ~stop
+        move = np.where(need, np.minimum(move, first - 1 - cur), move)
+        dead = need & (first == 0)
+        safety = safety | dead
+        stop |= dead
+        move[stop] = 0
         return Step(move=move, stop=stop, safety=safety, raw=raw, eliminated=eliminated)
 
     def select_many(self, N, Y) -> np.ndarray:
@@ -102,6 +110,8 @@ class ThreePlusThreeDesign(Design):
             if y_c >= 2:
                 return s + f": level {lvl} exceeds the MTD and level {lvl - 1} is already complete: stop", {}
             return s + ": at most 1 DLT in 6 and no higher level to try: stop", {}
+        if decision == "de-escalate" and y_c < 2:
+            return s + f": level {lvl} lies above a level that exceeded the MTD; go back to level {lvl + int(step.move[0])}", {}
         if decision == "de-escalate":
             return s + f": level {lvl} exceeds the MTD; expand level {lvl - 1} to 6 patients", {}
         if decision == "escalate":

@@ -1,0 +1,96 @@
+"""Property tests: no design recommends an eliminated level or skips an untried one, and
+decisions are monotone in the number of DLTs at the current level."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from earlyphase.design import BoinDesign, CrmDesign, I3plus3Design, KeyboardDesign, ThreePlusThreeDesign
+
+ORDER = {"de-escalate": 0, "stop": 0, "stay": 1, "escalate": 2}
+
+DESIGNS = [
+    BoinDesign(target=0.3),
+    BoinDesign(target=0.25, n_earlystop=12, extrasafe=True),
+    KeyboardDesign(target=0.3),
+    I3plus3Design(target=0.25),
+    ThreePlusThreeDesign(),
+    ThreePlusThreeDesign(deescalation=False),
+    CrmDesign(skeleton=(0.05, 0.1, 0.2, 0.35, 0.5), target=0.25),
+    CrmDesign(skeleton=(0.05, 0.1, 0.2, 0.35, 0.5), target=0.25, model="logistic", no_skip=False),
+]
+
+
+@st.composite
+def trial_state(draw):
+    L = 5
+    top = draw(st.integers(0, L - 1))  # levels 1..top+1 tried, contiguous as designs proceed
+    n = [draw(st.integers(1, 12)) if i <= top else 0 for i in range(L)]
+    y = [draw(st.integers(0, n[i])) for i in range(L)]
+    cur = draw(st.integers(0, top))
+    design = draw(st.sampled_from(DESIGNS))
+    return design, n, y, cur
+
+
+@settings(max_examples=300, deadline=None)
+@given(trial_state())
+def test_never_eliminated_never_skipping(state):
+    design, n, y, cur = state
+    dec = design.decide(n, y, cur + 1, last_cohort_dlt=0)
+    if dec.next_level is None:
+        assert dec.decision in {"stop"}
+        return
+    assert dec.next_level not in dec.eliminated
+    highest_tried = max(i + 1 for i in range(len(n)) if n[i] > 0)
+    assert dec.next_level <= max(highest_tried, cur + 1) + 1
+    if dec.next_level > cur + 1 and getattr(design, "no_skip", True):
+        assert dec.next_level == cur + 2  # escalation: one level at a time
+    if dec.next_level < cur and design.name != "crm":
+        # a jump down happens only from a level above an eliminated one, to just below it
+        assert cur + 1 in dec.eliminated and dec.next_level + 1 == min(dec.eliminated)
+    if dec.decision == "escalate" and getattr(design, "no_skip", True):
+        assert dec.next_level == cur + 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(trial_state())
+def test_monotone_in_dlt_count(state):
+    design, n, y, cur = state
+    ranks = []
+    for k in range(0, n[cur] + 1):
+        yy = list(y)
+        yy[cur] = k
+        dec = design.decide(n, yy, cur + 1, last_cohort_dlt=0)
+        ranks.append(ORDER[dec.decision] if dec.next_level is None else dec.next_level)
+        if dec.next_level is None:
+            ranks[-1] = -1 if dec.mtd is None else ranks[-1]
+    # more DLTs never lead to a higher next level (a stop with no MTD ranks lowest)
+    levels = [r for r in ranks]
+    nxt = []
+    for k, r in enumerate(levels):
+        nxt.append(r)
+    comparable = [v for v in nxt if v is not None]
+    # compare only next levels of non-stop decisions plus safety stops
+    seq = []
+    for k in range(0, n[cur] + 1):
+        yy = list(y)
+        yy[cur] = k
+        dec = design.decide(n, yy, cur + 1, last_cohort_dlt=0)
+        if dec.decision == "stop":
+            seq.append(0 if dec.mtd is None else None)
+        else:
+            seq.append(dec.next_level)
+    vals = [v for v in seq if v is not None]
+    assert all(a >= b for a, b in zip(vals, vals[1:])), (design.name, n, y, cur, seq)
+    assert comparable is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40), st.sampled_from([0.2, 0.25, 0.3, 0.33]))
+def test_interval_tables_monotone(n, target):
+    for design in (BoinDesign(target=target), KeyboardDesign(target=target), I3plus3Design(target=target)):
+        rule, elim = design.decision_codes(max(n, 1))
+        row = rule[n, : n + 1]
+        assert np.all(np.diff(row.astype(int)) <= 0)
+        e = elim[n, : n + 1]
+        assert np.all(np.diff(e.astype(int)) >= 0)
