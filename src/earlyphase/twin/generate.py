@@ -66,6 +66,7 @@ class TwinData:
     deaths: list[dict[str, Any]]
     note: str = SYNTHETIC_NOTE
     first_infusion: dict[str, date] = field(default_factory=dict)
+    outcomes: dict[str, PatientTimes] = field(default_factory=dict)  # subject -> PFS/OS days it was built on
 
     @property
     def subject_ids(self) -> list[str]:
@@ -137,6 +138,7 @@ def generate_twin(study: Study, seed: int = DEFAULT_SEED) -> TwinData:
         "patients", "allocations", "infusions", "adverse_events", "tumour_assessments",
         "other_therapies", "follow_ups", "deaths")}
     first_infusions: dict[str, date] = {}
+    outcomes: dict[str, PatientTimes] = {}
     cutoff: date | None = None
     number = 0
     ordered = sorted(
@@ -149,6 +151,7 @@ def generate_twin(study: Study, seed: int = DEFAULT_SEED) -> TwinData:
         patient = _patient(rng, subject, site, enrol_date)
         first = enrol_date + timedelta(days=_day(rng, 3, 10))
         first_infusions[subject] = first
+        outcomes[subject] = outcome
         data["patients"].append(patient)
         data["allocations"].append({"subject_id": subject, "group_code": code, "allocation_date": enrol_date})
         infusions = _infusions(rng, study, subject, code, first, patient["weight_kg"])
@@ -171,6 +174,7 @@ def generate_twin(study: Study, seed: int = DEFAULT_SEED) -> TwinData:
         data_cutoff=cutoff,
         times=tuple(times),
         first_infusion=first_infusions,
+        outcomes=outcomes,
         **data,
     )
 

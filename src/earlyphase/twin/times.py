@@ -178,7 +178,7 @@ def _search(rng: np.random.Generator, targets: Targets, floor: int, censored: se
     raise TwinSearchFailed(f"no {targets.endpoint} times met the published values in {max_draws} draws")
 
 
-def draw_event_times(seed: int, *, survivor_days: int, accept_factor: float = 1.25,
+def draw_event_times(seed: int, *, survivor_days: int, accept_factor: float = 1.1,
                      max_draws: int = 200_000) -> list[PatientTimes]:
     """PFS and OS days for all 18 patients, in group order (A, B, C, D), ascending within group.
 
