@@ -1,0 +1,84 @@
+"""The CLI's JSON contract for earlyphase design ... (issue 5)."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from earlyphase.cli import app
+
+runner = CliRunner()
+
+
+def run_json(*args):
+    res = runner.invoke(app, ["design", *args, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+def test_boundaries_contract():
+    out = run_json("boundaries", "--design", "boin", "--target", "0.3", "--max-n", "12")
+    assert set(out) >= {"lambda_e", "lambda_d", "table"}
+    assert len(out["table"]) == 12
+    assert set(out["table"][0]) == {"n", "escalate_if_at_most", "deescalate_if_at_least", "eliminate_if_at_least"}
+    assert out["table"][0]["eliminate_if_at_least"] is None
+    assert out["table"][2] == {"n": 3, "escalate_if_at_most": 0, "deescalate_if_at_least": 2, "eliminate_if_at_least": 3}
+
+
+@pytest.mark.parametrize("design,extra", [("boin", []), ("3+3", []), ("mtpi2", []), ("i3+3", []),
+                                          ("crm", ["--skeleton", "0.1,0.2,0.3"])])
+def test_next_dose_contract(design, extra):
+    out = run_json("next-dose", "--design", design, "--target", "0.3", "--current", "3", "--n", "3,6,3",
+                   "--dlt", "0,1,2", *extra)
+    assert set(out) >= {"decision", "next_level", "eliminated", "reason"}
+    assert out["decision"] in {"escalate", "stay", "de-escalate", "stop"}
+    assert isinstance(out["eliminated"], list)
+
+
+def test_next_dose_boin_values():
+    out = run_json("next-dose", "--design", "boin", "--target", "0.3", "--current", "3", "--n", "3,6,3", "--dlt", "0,1,2")
+    assert out["decision"] == "de-escalate" and out["next_level"] == 2
+
+
+def test_select_mtd_contract():
+    out = run_json("select-mtd", "--target", "0.3", "--n", "3,3,15,9,0", "--dlt", "0,0,4,4,0")
+    assert out["mtd"] == 3
+    assert [None if v is None else round(v, 2) for v in out["isotonic_estimates"]] == [0.02, 0.02, 0.27, 0.45, None]
+
+
+def test_simulate_contract_and_reproducible():
+    args = ["simulate", "--design", "boin", "--target", "0.3", "--truth", "0.05,0.1,0.2,0.3,0.45",
+            "--cohort-size", "3", "--n-cohorts", "12", "--trials", "500", "--seed", "7"]
+    a = run_json(*args)
+    b = run_json(*args)
+    assert a == b
+    for key in ("design", "trials", "selection_percent", "no_selection_percent", "mean_patients", "mean_dlt",
+                "mean_total_patients", "mean_total_dlt", "early_stop_percent"):
+        assert key in a
+    assert a["trials"] == 500 and len(a["selection_percent"]) == 5
+
+
+def test_simulate_crm_with_getprior_skeleton():
+    out = run_json("simulate", "--design", "crm", "--target", "0.25", "--prior-mtd", "3", "--halfwidth", "0.05",
+                   "--truth", "0.05,0.1,0.25,0.4,0.5", "--trials", "300", "--seed", "1")
+    assert out["design"] == "crm"
+
+
+def test_table_command_writes_csv_and_png(tmp_path):
+    csv_path, png_path = tmp_path / "t.csv", tmp_path / "t.png"
+    res = runner.invoke(app, ["design", "table", "--design", "i3+3", "--target", "0.25", "--max-n", "6",
+                              "--csv", str(csv_path), "--png", str(png_path)])
+    assert res.exit_code == 0, res.output
+    assert csv_path.read_text().startswith("n,y,decision")
+    assert png_path.stat().st_size > 1000
+
+
+def test_input_errors_exit_1():
+    from earlyphase.cli import main
+
+    with pytest.raises(SystemExit) as ex:
+        main(["design", "next-dose", "--design", "boin", "--target", "0.3", "--current", "4", "--n", "3,3", "--dlt", "0,0"])
+    assert ex.value.code == 1
+    with pytest.raises(SystemExit) as ex:
+        main(["design", "next-dose", "--design", "nope", "--target", "0.3", "--current", "1", "--n", "3", "--dlt", "0"])
+    assert ex.value.code == 1
