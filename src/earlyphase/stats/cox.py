@@ -224,11 +224,15 @@ def _fmt_p(p: float) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _reverse_cumsum(a: np.ndarray) -> np.ndarray:
-    """out[..., i] = sum(a[..., i:]) along the last axis, plus a trailing zero (out[..., n] = 0)."""
+def _tail_sums(a: np.ndarray) -> np.ndarray:
+    """out[..., j] = sum of the last j entries of ``a`` along the last axis (out[..., 0] = 0).
+
+    The sum of a[..., i:] is out[..., n - i]. Written into a contiguous buffer from a reversed view,
+    which numpy runs several times faster than a cumulative sum into a reversed output.
+    """
     out = np.empty(a.shape[:-1] + (a.shape[-1] + 1,), dtype=np.float64)
-    out[..., -1] = 0.0
-    np.cumsum(a[..., ::-1], axis=-1, out=out[..., -2::-1])
+    out[..., 0] = 0.0
+    np.cumsum(a[..., ::-1], axis=-1, out=out[..., 1:])
     return out
 
 
@@ -333,13 +337,14 @@ class _CoxData:
 
     def _risk_sums(self, a: np.ndarray) -> np.ndarray:
         """Risk-set sums at every event block of per-row quantities ``a`` (shape (..., n))."""
-        rc = _reverse_cumsum(a)
-        out = np.take(rc, self.block_row_start, axis=-1)
+        n = self.n
+        tail = _tail_sums(a)  # sums accumulated from the last row backwards, as R does
+        out = np.take(tail, n - self.block_row_start, axis=-1)
         if not self.one_stratum:
-            out -= np.take(rc, self.block_row_end, axis=-1)
+            out -= np.take(tail, n - self.block_row_end, axis=-1)
         if self.has_entry:
-            rce = _reverse_cumsum(a[..., self.entry_order])
-            out -= np.take(rce, self.block_entry_start, axis=-1) - np.take(rce, self.block_entry_end, axis=-1)
+            tail_e = _tail_sums(a[..., self.entry_order])
+            out -= np.take(tail_e, n - self.block_entry_start, axis=-1) - np.take(tail_e, n - self.block_entry_end, axis=-1)
         return out
 
     def _cum_over_blocks(self, per_block: np.ndarray) -> np.ndarray:
