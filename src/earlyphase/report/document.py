@@ -1,0 +1,228 @@
+"""The report document: analysis datasets -> tables, figures, methods -> one self-contained HTML (and PDF).
+
+Output layout of ``out_dir``: ``report.html`` (figures embedded as SVG data URIs, CSS inline,
+no network), ``report.pdf`` (with ``pdf=True``), ``figures/`` (PNG and SVG), ``tables/`` (CSV),
+``adam/`` (adsl.csv, adae.csv, adrs.csv, adtte.csv).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from earlyphase.derive import AnalysisDatasets
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    title: str
+    caption: str
+    svg: bytes
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """Where the report went and what it holds."""
+
+    out_dir: Path
+    html: Path
+    pdf: Path | None
+    figures: tuple[Path, ...]
+    tables: tuple[Path, ...]
+    datasets: tuple[Path, ...]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        lines = [f"Report written to {self.html}"]
+        if self.pdf:
+            lines.append(f"PDF: {self.pdf}")
+        lines.append(f"{len(self.figures)} figure files in {self.out_dir / 'figures'}, {len(self.tables)} tables in "
+                     f"{self.out_dir / 'tables'}, analysis datasets in {self.out_dir / 'adam'}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "out_dir": str(self.out_dir), "html": str(self.html), "pdf": str(self.pdf) if self.pdf else None,
+            "figures": [str(p) for p in self.figures], "tables": [str(p) for p in self.tables],
+            "datasets": [str(p) for p in self.datasets], "seconds": self.seconds,
+        }
+
+
+def software_versions() -> dict[str, str]:
+    import matplotlib
+    import numpy
+    import pandas
+    import scipy
+
+    import earlyphase
+
+    return {"earlyphase": earlyphase.__version__, "python": platform.python_version(), "numpy": numpy.__version__,
+            "pandas": pandas.__version__, "scipy": scipy.__version__, "matplotlib": matplotlib.__version__}
+
+
+def report_from_database(db: Any, out_dir: str | Path, pdf: bool = False) -> ReportResult:
+    """Read the trial database (engine, URL or SQLite path), derive the datasets, write the report."""
+    from earlyphase.derive import derive_datasets
+
+    t0 = time.perf_counter()
+    ds = derive_datasets(db)
+    result = build_report(ds, out_dir, pdf=pdf)
+    result.seconds["derive"] = time.perf_counter() - t0 - sum(result.seconds.values())
+    return result
+
+
+def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False) -> ReportResult:
+    """Write the whole report for the analysis datasets ``ds`` into ``out_dir``."""
+    from earlyphase.report import figures as F
+    from earlyphase.report import tables as T
+    from earlyphase.report.methods import methods_paragraphs
+    from earlyphase.report.publication import published_vs_reproduced
+    from earlyphase.report.survival import analyse_endpoint
+
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name):
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[name] = now - clock
+        clock = now
+
+    out = Path(out_dir)
+    for sub in ("figures", "tables", "adam"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    if pdf:  # fail before doing the work when the PDF tool is missing
+        from earlyphase.report.pdf import find_chromium
+
+        find_chromium()
+    dataset_paths = tuple(ds.write_csv(out / "adam").values())
+    analyses = [a for a in (analyse_endpoint(ds.adtte, ds.study, "PFS", "Progression-free survival"),
+                            analyse_endpoint(ds.adtte, ds.study, "OS", "Overall survival")) if a is not None]
+    lap("statistics")
+
+    sections: list[tuple[str, str, list]] = []  # (anchor, heading, items: TraceTable | Figure | str)
+    safety = [T.ae_overview_table(ds), T.ae_soc_term_table(ds), T.ae_soc_term_table(ds, related=True),
+              T.ae_max_grade_table(ds), T.ae_max_grade_table(ds, related=True), T.dlt_table(ds), T.fever_table(ds)]
+    response = [T.best_response_table(ds)]
+    survival = [T.median_table(analyses, ds), T.landmark_table(analyses, ds), T.cox_table(analyses, ds),
+                T.followup_table(analyses, ds)] if analyses else []
+    lap("tables")
+
+    figs: dict[str, Figure] = {}
+
+    def add_fig(key, title, caption, fig):
+        data = F.save_figure(fig, out / "figures", key)
+        figs[key] = Figure(key, title, caption, data["svg"])
+
+    ylabels = {"PFS": "Progression-free survival (probability)", "OS": "Overall survival (probability)"}
+    for ea in analyses:
+        add_fig(f"km_{ea.paramcd.lower()}", f"Kaplan-Meier: {ea.label.lower()} by group",
+                f"{ea.label} by group (months since {'first infusion' if ds.study.analysis.pfs.start == 'first_infusion' else 'allocation'}). "
+                "+ = censored. Legend: median (95% CI) per group. Number at risk = patients with time ≥ the tick.",
+                F.km_figure(ea, ds.study, ylabels.get(ea.paramcd, "Survival probability")))
+    v = ds.adrs[(ds.adrs["PARAMCD"] == "OVRLRESP") & ds.adrs["PCHG"].notna()]
+    if not v.empty:
+        add_fig("waterfall", "Waterfall: best change in target lesions",
+                "Best (smallest) change of the target sum from baseline per patient, coloured by group.",
+                F.waterfall_figure(ds.adrs, ds.study))
+        add_fig("spider", "Spider: change in target lesions over time",
+                "Change of the target sum from baseline at each assessment; X = progression.",
+                F.spider_figure(ds.adrs, ds.study))
+    if analyses and (ds.adtte["PARAMCD"] == "OS").any():
+        inf = ds.source.tables["infusions"].copy()
+        inf["USUBJID"] = inf["patient_id"].map(ds.adsl.set_index("SRCSEQ")["USUBJID"])
+        add_fig("swimmer", "Swimmer plot: each patient's course",
+                "Bar from first infusion to death or last contact; ticks = infusions; ▲ first response; X progression; "
+                "■ death; → alive at cut-off.", F.swimmer_figure(ds.adsl, ds.adtte, ds.adrs, inf, ds.study))
+    lap("figures")
+
+    pub = published_vs_reproduced(ds, analyses) if ds.synthetic else None
+    sections.append(("disposition", "Disposition", [T.disposition_table(ds)]))
+    sections.append(("baseline", "Baseline characteristics", [T.baseline_table(ds)]))
+    sections.append(("exposure", "Exposure", [T.exposure_table(ds)]))
+    sections.append(("safety", "Safety", safety))
+    sections.append(("response", "Tumour response", response + [figs[k] for k in ("waterfall", "spider") if k in figs]))
+    surv_items: list = [figs[k] for k in ("km_pfs", "km_os") if k in figs] + survival
+    if "swimmer" in figs:
+        surv_items.append(figs["swimmer"])
+    sections.append(("survival", "Progression-free and overall survival", surv_items))
+    if pub is not None:
+        sections.append(("published", "Published versus reproduced (digital twin)", [pub]))
+
+    table_paths = []
+    all_tables = [item for _, _, items in sections for item in items if hasattr(item, "rows")]
+    for t in all_tables:
+        p = out / "tables" / f"{t.key}.csv"
+        t.write_csv(p)
+        table_paths.append(p)
+    html_text = render_html(ds, sections, analyses, methods_paragraphs(ds), all_tables)
+    html_path = out / "report.html"
+    html_path.write_text(html_text, encoding="utf-8")
+    lap("html")
+    pdf_path = None
+    if pdf:
+        from earlyphase.report.pdf import html_to_pdf
+
+        pdf_path = html_to_pdf(html_path, out / "report.pdf")
+        lap("pdf")
+    fig_paths = tuple(sorted((out / "figures").glob("*.*")))
+    return ReportResult(out, html_path, pdf_path, fig_paths, tuple(table_paths), dataset_paths, seconds)
+
+
+def _key_results(ds, analyses) -> list[str]:
+    """Plain sentences with the headline numbers (links to the traced cells in the tables)."""
+    import math
+
+    out = []
+    for ea in analyses:
+        parts = []
+        for g in [None] + list(ea.groups):
+            m, lo, up = ea.median(g)
+            f = lambda x: "NR" if math.isnan(x) else f"{x:.1f}"  # noqa: E731
+            parts.append(f"{'all' if g is None else g} {f(m)} ({f(lo)}–{f(up)})")
+        p = f"; log-rank P = {ea.logrank.p_value:.4f}, trend P = {ea.trend.p_value:.4f}" if ea.logrank is not None else ""
+        out.append(f"Median {ea.label.lower()}, months (95% CI): " + ", ".join(parts) + p + ".")
+    return out
+
+
+def render_html(ds, sections, analyses, methods, all_tables) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+    from markupsafe import Markup
+
+    env = Environment(loader=PackageLoader("earlyphase.report", "templates"), autoescape=select_autoescape(["html"]))
+    tmpl = env.get_template("report.html")
+    rendered_sections = []
+    n_table = n_fig = 0
+    for anchor, heading, items in sections:
+        blocks = []
+        for item in items:
+            if hasattr(item, "rows"):
+                n_table += 1
+                blocks.append({"kind": "table", "number": n_table, "title": item.title, "key": item.key,
+                               "html": Markup(item.to_html())})
+            else:
+                n_fig += 1
+                uri = "data:image/svg+xml;base64," + base64.b64encode(item.svg).decode("ascii")
+                blocks.append({"kind": "figure", "number": n_fig, "title": item.title, "key": item.key,
+                               "caption": item.caption, "src": uri})
+        rendered_sections.append({"anchor": anchor, "heading": heading, "blocks": blocks})
+    evidence = []
+    for t in all_tables:
+        for anchor, desc, cell in t.evidence_entries():
+            evidence.append({"anchor": anchor, "desc": desc, "value": cell.text,
+                             "subjects": [(u, ", ".join(cell.evidence[u])) for u in cell.subjects]})
+    s = ds.study
+    return tmpl.render(
+        study=s, ds=ds, sections=rendered_sections, methods=methods, evidence=evidence,
+        versions=software_versions(), generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        key_results=_key_results(ds, analyses), synthetic=ds.synthetic,
+        groups=[(g.code, g.label) for g in s.groups],
+    )
