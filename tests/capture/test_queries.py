@@ -1,0 +1,45 @@
+"""Data queries: raise, answer, close; audited against the patient."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from capture_helpers import rules
+from earlyphase.errors import CheckFailed
+from earlyphase.records import transaction
+from earlyphase.records.tables import AuditEntry
+
+
+def test_query_cycle(treated):
+    q = treated.raise_query("infusions", 1, "Dose matches the pharmacy log?", field="dose_cells")
+    assert q.status == "open" and q.raised_by == "tester"
+    q = treated.answer_query(q.id, "yes, checked")
+    assert q.status == "answered" and q.answer == "yes, checked"
+    q = treated.close_query(q.id)
+    assert q.status == "closed"
+    with pytest.raises(CheckFailed) as info:
+        treated.answer_query(q.id, "again")
+    assert rules(info.value) == ["query-status"]
+    with transaction(treated.engine) as s:
+        entries = s.execute(select(AuditEntry).where(AuditEntry.table_name == "queries")).scalars().all()
+    assert [e.action for e in entries] == ["insert", "update", "update"]
+    assert {e.subject_id for e in entries} == {"P01"}
+
+
+@pytest.mark.parametrize("table, record_id, text, field, rule", [
+    ("infusions", 42, "?", None, "record-known"),
+    ("nonsense", 1, "?", None, "table-known"),
+    ("infusions", 1, "", None, "required"),
+    ("infusions", 1, "?", "colour", "field-known"),
+])
+def test_raise_query_rejects(treated, table, record_id, text, field, rule):
+    with pytest.raises(CheckFailed) as info:
+        treated.raise_query(table, record_id, text, field=field)
+    assert rule in rules(info.value)
+
+
+def test_answer_unknown_query(treated):
+    with pytest.raises(CheckFailed) as info:
+        treated.answer_query(7, "x")
+    assert rules(info.value) == ["query-known"]

@@ -1,0 +1,113 @@
+"""All-or-nothing: a failed action writes nothing; a batch commits together or not at all;
+every write is audited and the audit trail verifies."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from capture_helpers import PATIENT, TODAY, counts
+from earlyphase.capture import CaptureContext, Trial, enrol_patient, record_infusion
+from earlyphase.errors import CheckFailed
+from earlyphase.records import transaction, verify_audit
+from earlyphase.records.tables import DATA_TABLES, AuditEntry
+
+
+def full_history(trial) -> None:
+    trial.record_infusion("P01", 2, "2015-01-29", 4.5e9, lot="L2")
+    trial.record_infusion("P01", 3, "2015-02-20", 5e9, deviation="holiday")
+    trial.record_adverse_event("P01", "Fever", 1, "2015-01-15T15:00", "probable", "recovered", resolution="2015-01-16")
+    trial.record_adverse_event("P01", "Fatigue", 2, "2015-02", "possible", "recovering")
+    trial.record_tumour_assessment("P01", "2015-01-08", "CT", [{"label": "T1", "kind": "target",
+                                                                "viable_diameter_mm": 40}], baseline=True)
+    trial.record_tumour_assessment("P01", "2015-03-12", "CT", [{"label": "T1", "kind": "target",
+                                                                "viable_diameter_mm": 55}], investigator_response="PD")
+    trial.record_other_therapy("P01", "sorafenib", "2015-03-20", end_date="2015-09-01")
+    trial.record_follow_up("P01", "2015-10-01", "alive")
+    trial.record_death("P01", "2016-01-05", "disease progression")
+    trial.correct_record("adverse_events", 2, {"grade": 1}, "re-graded")
+    q = trial.raise_query("infusions", 2, "lot number illegible?", field="lot")
+    trial.answer_query(q.id, "lot is L2, confirmed")
+
+
+def test_every_write_is_audited(treated):
+    full_history(treated)
+    with transaction(treated.engine) as s:
+        for model in DATA_TABLES:
+            rows = s.execute(select(func.count()).select_from(model)).scalar_one()
+            inserts = s.execute(select(func.count()).select_from(AuditEntry).where(
+                AuditEntry.table_name == model.__tablename__, AuditEntry.action == "insert")).scalar_one()
+            assert inserts == rows, model.__tablename__
+        updates = s.execute(select(AuditEntry.table_name).where(AuditEntry.action == "update")).scalars().all()
+        assert sorted(updates) == ["adverse_events", "queries"]
+    report = verify_audit(treated.engine)
+    assert report.ok, report.summary()
+
+
+@pytest.mark.parametrize("action", [
+    lambda t: t.enrol_patient(**{**PATIENT, "subject_id": "P02", "ecog": 9}),
+    lambda t: t.allocate_patient("P01", "C", "2015-01-12"),
+    lambda t: t.record_infusion("P01", 2, "2015-01-29", 1e9),
+    lambda t: t.record_adverse_event("P01", "Nausea", 4, "2015-01-20", "possible", "unknown"),
+    lambda t: t.record_tumour_assessment("P01", "2015-03-12", "CT", [{"label": "T1", "kind": "target",
+                                                                      "viable_diameter_mm": 10},
+                                                                     {"label": "T2", "kind": "target"}]),
+    lambda t: t.record_other_therapy("P01", "TACE", "2015-03-01", end_date="2015-02-01"),
+    lambda t: t.record_follow_up("P01", "2030-01-01", "alive"),
+    lambda t: t.record_death("P01", "2014-01-01", "unknown"),
+    lambda t: t.withdraw_patient("P01", "2015-01-14", "x"),
+    lambda t: t.correct_record("patients", 1, {"sex": "Q"}, "typo"),
+    lambda t: t.delete_record("patients", 1, "oops"),
+])
+def test_failed_action_writes_nothing(treated, action):
+    before = counts(treated.engine)
+    with pytest.raises(CheckFailed):
+        action(treated)
+    assert counts(treated.engine) == before
+
+
+def test_batch_is_all_or_nothing(trial):
+    before = counts(trial.engine)
+    with pytest.raises(CheckFailed):
+        with trial.batch() as b:
+            b.enrol_patient(**PATIENT)
+            b.allocate_patient("P01", "B", "2015-01-12")
+            b.record_infusion("P01", 1, "2015-01-15", 5e9)  # sees the rows above, same transaction
+            b.record_infusion("P01", 2, "2015-01-29", 99)  # the bad last row
+    assert counts(trial.engine) == before
+    with trial.batch() as b:
+        b.enrol_patient(**PATIENT)
+        b.allocate_patient("P01", "B", "2015-01-12")
+        b.record_infusion("P01", 1, "2015-01-15", 5e9)
+    after = counts(trial.engine)
+    assert (after["patients"], after["allocations"], after["infusions"]) == (1, 1, 1)
+
+
+def test_functions_share_a_callers_transaction(trial):
+    # Lower-level use: the caller owns the session (as an import does).
+    with transaction(trial.engine) as session:
+        ctx = CaptureContext(session=session, study=trial.study, username="importer", today=TODAY)
+        enrol_patient(ctx, **PATIENT)
+        trial_ctx_patient = session.execute(select(func.count()).select_from(DATA_TABLES[3])).scalar_one()
+        assert trial_ctx_patient == 1
+        with pytest.raises(CheckFailed):
+            record_infusion(ctx, "P01", 1, "2015-01-15", 5e9)  # not allocated
+    assert counts(trial.engine)["patients"] == 1
+
+
+def test_open_reads_study_from_database(treated, engine):
+    again = Trial.open(engine, "monitor", today=date(2024, 6, 1))
+    assert again.study == treated.study
+    again.record_follow_up("P01", "2015-06-01", "alive")
+    with transaction(engine) as s:
+        users = s.execute(select(AuditEntry.username).where(AuditEntry.table_name == "users")).scalars().all()
+    assert "monitor" in users
+
+
+def test_today_is_injected(treated):
+    late = Trial(treated.engine, treated.study, "tester", today=date(2015, 1, 20))
+    with pytest.raises(CheckFailed) as info:
+        late.record_follow_up("P01", "2015-01-21", "alive")
+    assert [p.rule for p in info.value.problems] == ["not-in-future"]
