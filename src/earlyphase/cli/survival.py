@@ -118,3 +118,48 @@ def rmst_command(
 
     rs = _risk_set(data, time, event, group, None)
     emit(rmst_from_risk_set(rs, tau=tau, conf_level=conf_level), fmt)
+
+
+@app.command("cox")
+def cox_command(
+    data: Path = typer.Argument(..., help="CSV or Parquet file (or directory of Parquet files)."),
+    time: str = typer.Option(..., "--time", help="Column of follow-up (exit) times."),
+    event: str = typer.Option(..., "--event", help="Column of event flags: 1 event, 0 censored."),
+    covariates: str = typer.Option(..., "--covariates", help="Covariate columns, comma-separated, e.g. age,group. "
+                                   "Columns of numbers stay numeric; any other column is categorical "
+                                   "(treatment contrasts, first sorted level = reference, names like groupB)."),
+    strata: Optional[str] = typer.Option(None, "--strata", help="Column of stratum labels (one baseline hazard each)."),
+    ties: str = typer.Option("efron", "--ties", help="efron (default, as R) or breslow."),
+    robust: bool = typer.Option(False, "--robust", help="Sandwich (robust) standard errors, as R's robust=TRUE."),
+    weights: Optional[str] = typer.Option(None, "--weights", help="Column of positive case weights."),
+    entry: Optional[str] = typer.Option(None, "--entry", help="Column of delayed-entry times (left truncation)."),
+    conf_level: float = typer.Option(0.95, "--conf-level", help="Confidence level of the hazard-ratio intervals."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Cox proportional hazards model: hazard ratios, tests, concordance and cox.zph (KM transform).
+
+    JSON: n, events, ties, coefficients [name, coef, se, robust_se, hr, hr_lower, hr_upper, z, p_value],
+    loglik [null model, fitted] (both real values), tests (likelihood_ratio, wald, score), concordance, zph.
+    """
+    import pandas as pd
+
+    from earlyphase.cli.survival_data import load_columns
+    from earlyphase.stats import cox_ph
+
+    names = [c.strip() for c in covariates.split(",") if c.strip()]
+    if not names:
+        raise InputError.single("covariates", covariates, "at least one column", "--covariates needs at least one column name.")
+    numeric = {"time": time, "event": event}
+    if weights:
+        numeric["weights"] = weights
+    if entry:
+        numeric["entry"] = entry
+    cols = load_columns(data, numeric, {"strata": strata, **{f"cov:{n}": n for n in names}})
+    covs = {}
+    for n in names:
+        text = cols[f"cov:{n}"]
+        as_number = pd.to_numeric(pd.Series(text), errors="coerce")
+        covs[n] = as_number.to_numpy(dtype=float) if as_number.notna().all() else text
+    result = cox_ph(cols["time"], cols["event"], covs, strata=cols.get("strata"), ties=ties, robust=robust,
+                    weights=cols.get("weights"), entry=cols.get("entry"), conf_level=conf_level)
+    emit(result, fmt)
