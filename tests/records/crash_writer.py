@@ -1,10 +1,11 @@
-"""A writer for the crash test: a stream of units of work, each acknowledged after its commit.
+"""A writer for the crash test: a stream of real capture actions, each unit acknowledged after its commit.
 
-Run as ``python crash_writer.py DB_URL FIRST_NUMBER``. For n = FIRST_NUMBER, FIRST_NUMBER+1, ...
-it writes one unit of work in one transaction (a patient, the patient's allocation and an
-adverse event, each with its audit entry, as enrolment + allocation + an AE form would) and
-only after the commit returns prints ``ack SUBJECT`` and flushes. It never stops by itself:
-the test kills it with SIGKILL.
+Run as ``python crash_writer.py DB_URL FIRST_NUMBER`` (or call ``stream`` in a forked child) on a database made by
+``earlyphase.capture.setup.initialise``. For n = FIRST_NUMBER, FIRST_NUMBER+1, ... it runs, in one
+``Trial.batch()`` (one transaction), the forms of one new patient: enrolment, allocation, an adverse
+event and a baseline tumour assessment with two lesions; that is 6 data rows and 6 audit entries.
+Only after the batch has committed does it print ``ack SUBJECT`` and flush. It never stops by
+itself: the test kills it with SIGKILL.
 """
 
 from __future__ import annotations
@@ -12,48 +13,42 @@ from __future__ import annotations
 import sys
 from datetime import date
 
-from earlyphase.records import make_engine, transaction, write_audit
-from earlyphase.records.tables import AdverseEvent, Allocation, Patient, SiteRecord
+from earlyphase.capture.trial import Trial
 
 SUBJECT_FORMAT = "CR-{:05d}"
+TODAY = date(2017, 12, 31)  # the capture checks refuse future dates; fix "today" so the run is reproducible
+USERNAME = "crash-writer"
 
 
-def write_unit(engine, site_id: int, n: int) -> str:
+def write_unit(trial: Trial, site: str, n: int) -> str:
     subject = SUBJECT_FORMAT.format(n)
-    with transaction(engine) as s:
-        patient = Patient(
-            subject_id=subject, site_id=site_id, sex="F" if n % 2 else "M", birth_year=1950 + n % 30,
-            ecog=n % 2, child_pugh="A", transplant_date=date(2010, 1, 1), recurrence_date=date(2014, 1, 1),
-            consent_date=date(2015, 1, 1), enrolment_date=date(2015, 1, 2),
-        )
-        s.add(patient)
-        s.flush()
-        write_audit(s, "insert", patient, username="crash-writer", subject_id=subject)
-        allocation = Allocation(patient_id=patient.id, group_code="ABCD"[n % 4], allocation_date=date(2015, 1, 2))
-        s.add(allocation)
-        s.flush()
-        write_audit(s, "insert", allocation, username="crash-writer", subject_id=subject)
-        event = AdverseEvent(
-            patient_id=patient.id, term="Fever", soc="General disorders and administration site conditions",
-            ctcae_version="4.03", grade=1, attribution="probable", onset="2015-02-01", outcome="recovered",
-        )
-        s.add(event)
-        s.flush()
-        write_audit(s, "insert", event, username="crash-writer", subject_id=subject)
+    with trial.batch() as b:
+        b.enrol_patient(subject, site, "F" if n % 2 else "M", 1950 + n % 30, n % 2, "A",
+                        "2015-01-05", "2010-03-01", "2014-11-20")
+        b.allocate_patient(subject, "ABCD"[n % 4], "2015-01-06")
+        b.record_adverse_event(subject, "Fever", 1, "2015-01-20T18:00", "probable", "recovered",
+                               resolution="2015-01-21")
+        b.record_tumour_assessment(subject, "2015-01-04", "CT", [
+            {"label": "T1", "kind": "target", "viable_diameter_mm": 20.0 + n % 7, "location": "liver"},
+            {"label": "N1", "kind": "non-target", "status": "present"},
+        ], baseline=True)
     return subject
 
 
-def main() -> None:
-    url, first = sys.argv[1], int(sys.argv[2])
-    engine = make_engine(url)
-    with transaction(engine) as s:
-        site_id = s.query(SiteRecord.id).filter_by(code="CRASH").scalar()
+def stream(url: str, first: int, out) -> None:
+    """Write units n = first, first+1, ... forever, printing ``ack SUBJECT`` to ``out`` after each commit."""
+    trial = Trial.open(url, USERNAME, today=TODAY)
+    site = trial.study.sites[0].code
     n = first
     while True:
-        subject = write_unit(engine, site_id, n)
-        sys.stdout.write(f"ack {subject}\n")
-        sys.stdout.flush()
+        subject = write_unit(trial, site, n)
+        out.write(f"ack {subject}\n")
+        out.flush()
         n += 1
+
+
+def main() -> None:
+    stream(sys.argv[1], int(sys.argv[2]), sys.stdout)
 
 
 if __name__ == "__main__":
