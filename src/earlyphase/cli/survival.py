@@ -128,6 +128,8 @@ def cox_command(
     covariates: str = typer.Option(..., "--covariates", help="Covariate columns, comma-separated, e.g. age,group. "
                                    "Columns of numbers stay numeric; any other column is categorical "
                                    "(treatment contrasts, first sorted level = reference, names like groupB)."),
+    categorical: Optional[str] = typer.Option(None, "--categorical", help="Covariates to treat as categorical even if "
+                                              "they hold numbers (e.g. an ECOG score 0-3), comma-separated."),
     strata: Optional[str] = typer.Option(None, "--strata", help="Column of stratum labels (one baseline hazard each)."),
     ties: str = typer.Option("efron", "--ties", help="efron (default, as R) or breslow."),
     robust: bool = typer.Option(False, "--robust", help="Sandwich (robust) standard errors, as R's robust=TRUE."),
@@ -154,12 +156,18 @@ def cox_command(
         numeric["weights"] = weights
     if entry:
         numeric["entry"] = entry
+    forced = [c.strip() for c in (categorical or "").split(",") if c.strip()]
+    for c in forced:
+        if c not in names:
+            raise InputError.single("categorical", c, "one of --covariates",
+                                    f"--categorical names {c!r}, which is not among --covariates ({', '.join(names)}).")
     cols = load_columns(data, numeric, {"strata": strata, **{f"cov:{n}": n for n in names}})
     covs = {}
     for n in names:
         text = cols[f"cov:{n}"]
         as_number = pd.to_numeric(pd.Series(text), errors="coerce")
-        covs[n] = as_number.to_numpy(dtype=float) if as_number.notna().all() else text
+        numeric_column = n not in forced and bool(as_number.notna().all())
+        covs[n] = as_number.to_numpy(dtype=float) if numeric_column else text
     result = cox_ph(cols["time"], cols["event"], covs, strata=cols.get("strata"), ties=ties, robust=robust,
                     weights=cols.get("weights"), entry=cols.get("entry"), conf_level=conf_level)
     emit(result, fmt)

@@ -550,17 +550,9 @@ def cox_ph(
     se_naive = np.sqrt(np.diag(naive_var))
     se_used = robust_se if robust else se_naive
     zq = stats.norm.ppf(0.5 + conf_level / 2)
-    coefs = []
-    for j, name in enumerate(colnames):
-        z = beta[j] / se_used[j]
-        coefs.append(CoxCoefficient(
-            name=name, coef=float(beta[j]), se=float(se_naive[j]),
-            robust_se=None if robust_se is None else float(robust_se[j]),
-            hr=float(np.exp(beta[j])),
-            hr_lower=float(np.exp(beta[j] - zq * se_used[j])),
-            hr_upper=float(np.exp(beta[j] + zq * se_used[j])),
-            z=float(z), p_value=float(2 * stats.norm.sf(abs(z))),
-        ))
+    # an infinite coefficient gives an infinite hazard ratio or bound (null in JSON), not a warning
+    with np.errstate(over="ignore"):
+        coefs = _coefficient_rows(colnames, beta, se_naive, robust_se, se_used, zq)
 
     conc = conc_se = None
     if concordance:
@@ -586,6 +578,21 @@ def cox_ph(
         concordance=conc, concordance_se=conc_se, zph=zph_rows, terms=dict(design.terms),
         means=means, warnings=tuple(warn),
     )
+
+
+def _coefficient_rows(colnames, beta, se_naive, robust_se, se_used, zq) -> list[CoxCoefficient]:
+    rows = []
+    for j, name in enumerate(colnames):
+        z = beta[j] / se_used[j]
+        rows.append(CoxCoefficient(
+            name=name, coef=float(beta[j]), se=float(se_naive[j]),
+            robust_se=None if robust_se is None else float(robust_se[j]),
+            hr=float(np.exp(beta[j])),
+            hr_lower=float(np.exp(beta[j] - zq * se_used[j])),
+            hr_upper=float(np.exp(beta[j] + zq * se_used[j])),
+            z=float(z), p_value=float(2 * stats.norm.sf(abs(z))),
+        ))
+    return rows
 
 
 def _newton_raphson(data: _CoxData, names, max_iter: int, eps: float):
