@@ -131,13 +131,17 @@ def derive_adae(
 def _treatment_emergent(out: "pd.DataFrame") -> "pd.Series":
     import pandas as pd
 
+    # pre-treatment records of each (patient, term): (end date or None, grade)
+    pre: dict[tuple[str, str], list[tuple[object, int]]] = {}
+    for u, term, start, end, trt, grade in zip(out["USUBJID"], out["AEDECOD"], out["ASTDT"], out["AENDT"],
+                                               out["TRTSDT"], out["ATOXGR"]):
+        if pd.notna(start) and pd.notna(trt) and start < trt:
+            pre.setdefault((u, term), []).append((end, grade))
     flags = []
-    for r in out.itertuples(index=False):
-        if pd.isna(r.TRTSDT) or pd.isna(r.ASTDT) or r.ASTDT < r.TRTSDT:
+    for u, term, start, trt, grade in zip(out["USUBJID"], out["AEDECOD"], out["ASTDT"], out["TRTSDT"], out["ATOXGR"]):
+        if pd.isna(trt) or pd.isna(start) or start < trt:
             flags.append("N")
             continue
-        same = out[(out["USUBJID"] == r.USUBJID) & (out["AEDECOD"] == r.AEDECOD) & (out["ASTDT"] < out["TRTSDT"])]
-        ongoing = same[(same["AENDT"].isna()) | (same["AENDT"] >= r.ASTDT)]
-        continuation = bool((ongoing["ATOXGR"] >= r.ATOXGR).any())
+        continuation = any((pd.isna(end) or end >= start) and g >= grade for end, g in pre.get((u, term), ()))
         flags.append("N" if continuation else "Y")
     return pd.Series(flags, index=out.index)

@@ -145,11 +145,13 @@ def derive_adrs(
     if cutoff is not None:
         ta = ta[ta["assessment_date"] <= pd.Timestamp(cutoff)]
     les = tables["lesions"]
-    subj = tables["patients"].set_index("id")["subject_id"]
+    empty_les = les.iloc[0:0]
+    les_by = {aid: frame for aid, frame in les.groupby("assessment_id")}
+    ta_by = {pid: frame for pid, frame in ta.groupby("patient_id")}
     rows: list[dict] = []
     for s in adsl.itertuples(index=False):
         pid = int(s.SRCSEQ)
-        pta = ta[ta["patient_id"] == pid].sort_values("assessment_date")
+        pta = ta_by.get(pid, ta.iloc[0:0]).sort_values("assessment_date")
         start = s.TRTSDT if s.SAFFL == "Y" else s.RANDDT
         if pd.isna(start) or pta.empty:
             if s.SAFFL == "Y":
@@ -159,7 +161,7 @@ def derive_adrs(
         if base.empty:
             base = pta[pta["assessment_date"] <= start]
         base_row = base.iloc[-1] if not base.empty else None
-        base_les = les[les["assessment_id"] == base_row["id"]] if base_row is not None else les.iloc[0:0]
+        base_les = les_by.get(base_row["id"], empty_les) if base_row is not None else empty_les
         targets = list(base_les[base_les["kind"] == "target"]["lesion_label"])
         baseline_sum = float(base_les[base_les["kind"] == "target"]["viable_diameter_mm"].sum()) if targets else None
         after = pta[pta["assessment_date"] > (base_row["assessment_date"] if base_row is not None else start)]
@@ -168,7 +170,7 @@ def derive_adrs(
         visits = []
         visit_rows = []
         for a in after.itertuples(index=False):
-            al = les[les["assessment_id"] == a.id]
+            al = les_by.get(a.id, empty_les)
             if al.empty or base_les.empty:
                 resp = (a.investigator_response or "NE").upper()
                 vr = VisitResponse(resp, None, "investigator response (no lesion measurements)")

@@ -198,12 +198,16 @@ def derive_pfs(adsl: "pd.DataFrame", adrs: "pd.DataFrame", tables: Mapping[str, 
     if rules.missed_assessments_limit is not None:
         gap_days = rules.missed_assessments_limit * study.imaging.interval_days + study.imaging.window_days
     pop_by = pop.set_index("USUBJID")
+    adequate_by = {u: f for u, f in adequate.groupby("USUBJID")}
+    visits = adrs[(adrs["PARAMCD"] == "OVRLRESP") & (adrs["AVALC"] != "NE")]
+    visits_by = {u: f for u, f in visits.groupby("USUBJID")}
     rows = []
     for r, s in zip(base.to_dict("records"), pop.itertuples(index=False)):
         start = s.STARTDT
-        mine = adequate[(adequate["USUBJID"] == s.USUBJID) & (adequate["ADT"] >= start)].sort_values("ADT")
-        post = adrs[(adrs["USUBJID"] == s.USUBJID) & (adrs["PARAMCD"] == "OVRLRESP") & (adrs["ADT"] > start)
-                    & (adrs["AVALC"] != "NE")]
+        mine = adequate_by.get(s.USUBJID, adequate.iloc[0:0])
+        mine = mine[mine["ADT"] >= start].sort_values("ADT")
+        post = visits_by.get(s.USUBJID, visits.iloc[0:0])
+        post = post[post["ADT"] > start]
 
         def censor_at_last_before(limit, rule, desc, evntdt=None):
             prior = mine[mine["ADT"] <= limit] if limit is not None else mine

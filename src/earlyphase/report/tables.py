@@ -62,6 +62,15 @@ def _ev(frame: "pd.DataFrame", users: Iterable[str] | None = None) -> dict[str, 
     return {k: tuple(v) for k, v in out.items()}
 
 
+def _split(ev: Mapping[str, tuple[str, ...]], cols) -> list[Cell]:
+    """One count cell per group column from patient evidence (dict filtering: fast)."""
+    out = []
+    for _, rows in cols:
+        users = set(rows["USUBJID"])
+        out.append(count_cell({u: v for u, v in ev.items() if u in users}, len(rows)))
+    return out
+
+
 # ---------------------------------------------------------------------------------------- disposition
 def disposition_table(ds: "AnalysisDatasets") -> TraceTable:
     cols = group_columns(ds, population=None)
@@ -200,11 +209,7 @@ def ae_overview_table(ds: "AnalysisDatasets") -> TraceTable:
     rows = []
 
     def line(label, subset_fn):
-        cells = [text(label)]
-        for _, r in cols:
-            sub = subset_fn(teae[teae["USUBJID"].isin(r["USUBJID"])])
-            cells.append(count_cell(_by_patient(sub), len(r)))
-        rows.append(cells)
+        rows.append([text(label)] + _split(_by_patient(subset_fn(teae)), cols))
 
     line("Any TEAE", lambda a: a)
     for k in GRADES:
@@ -239,12 +244,9 @@ def ae_soc_term_table(ds: "AnalysisDatasets", related: bool = False) -> TraceTab
         groups_hdr.append((f"{g} (N={len(r)})", 2))
 
     def cells_for(sub):
-        out = []
-        for _, r in cols:
-            s = sub[sub["USUBJID"].isin(r["USUBJID"])]
-            out.append(count_cell(_by_patient(s), len(r)))
-            out.append(count_cell(_by_patient(s[s["ATOXGR"] >= 3]), len(r)))
-        return out
+        any_grade = _split(_by_patient(sub), cols)
+        high = _split(_by_patient(sub[sub["ATOXGR"] >= 3]), cols)
+        return [c for pair in zip(any_grade, high) for c in pair]
 
     rows.append([text("Any TEAE" if not related else "Any treatment-related TEAE")] + cells_for(teae))
     for soc in sorted(teae["AEBODSYS"].dropna().unique()):
@@ -275,12 +277,9 @@ def ae_max_grade_table(ds: "AnalysisDatasets", related: bool = False) -> TraceTa
             if not (maxg == k).any():
                 continue
             label = f"{term} — max grade {k}"
-            cells = [text(label)]
-            for _, r in cols:
-                users = set(maxg[maxg == k].index) & set(r["USUBJID"])
-                sub = t[t["USUBJID"].isin(users) & (t["ATOXGR"] == k)]
-                cells.append(count_cell(_by_patient(sub), len(r)))
-            rows.append(cells)
+            users = set(maxg[maxg == k].index)
+            sub = t[t["USUBJID"].isin(users) & (t["ATOXGR"] == k)]
+            rows.append([text(label)] + _split(_by_patient(sub), cols))
     if not rows:
         rows.append([text("None")] + [text("0", "right") for _ in cols])
     what = "treatment-related " if related else ""
@@ -391,13 +390,30 @@ def best_response_table(ds: "AnalysisDatasets") -> TraceTable:
 
 
 # ---------------------------------------------------------------------------------------- survival
+_TTE_CACHE: dict[int, tuple[object, dict[str, tuple[str, ...]]]] = {}
+
+
 def _tte_evidence(ea: "EndpointAnalysis", users: Iterable[str] | None = None) -> dict[str, tuple[str, ...]]:
-    d = ea.data if users is None else ea.data[ea.data["USUBJID"].isin(set(users))]
+    """USUBJID -> ("PFS 49 d (1.6 mo), event, PROGRESSION: tumour_assessments#10",) for ``users`` (all if None)."""
+    cached = _TTE_CACHE.get(id(ea))
+    if cached is None or cached[0] is not ea:
+        cached = (ea, _tte_evidence_all(ea))
+        if len(_TTE_CACHE) > 16:
+            _TTE_CACHE.clear()
+        _TTE_CACHE[id(ea)] = cached
+    full = cached[1]
+    if users is None:
+        return dict(full)
+    keep = set(users)
+    return {u: v for u, v in full.items() if u in keep}
+
+
+def _tte_evidence_all(ea: "EndpointAnalysis") -> dict[str, tuple[str, ...]]:
     out = {}
-    for r in d.itertuples(index=False):
+    for r in ea.data.itertuples(index=False):
         src = f"{r.SRCDOM}#{int(r.SRCSEQ)}" if str(r.SRCSEQ) != "<NA>" else str(r.SRCDOM)
         kind = "event" if r.CNSR == 0 else "censored"
-        out[r.USUBJID] = (f"{ea.paramcd} {int(r.AVAL)} d ({r.AVAL / 30.4375:.1f} mo), {kind}, {r.RULE}: {src}",)
+        out[r.USUBJID] = (f"{ea.paramcd} {int(r.AVAL)} d ({r.AVALM:.1f} mo), {kind}, {r.RULE}: {src}",)
     return out
 
 

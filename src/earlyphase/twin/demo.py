@@ -137,9 +137,11 @@ def _json_safe(obj: Any) -> Any:
 
 
 def _write_report(engine, out: Path) -> list[Path]:
-    """The full report (tables, figures, HTML/PDF) goes here once ``earlyphase.report`` provides it.
+    """The full report (``earlyphase.report``): report.html, figures/, tables/ and adam/ in ``out``.
 
-    Return the paths written. Until then the demo writes the plain summary only.
+    Returns the report's path first, then the analysis datasets.
     """
-    del engine, out
-    return []
+    from earlyphase.report import report_from_database
+
+    result = report_from_database(engine, out)
+    return [result.html, *result.datasets]
