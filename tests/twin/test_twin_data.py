@@ -308,3 +308,20 @@ def test_internal_median_and_logrank_agree_with_stats():
         mine = km_median(time, event)
         assert (np.isnan(km) and np.isnan(mine)) or km == pytest.approx(mine)
         assert logrank_p(time, event, group) == pytest.approx(logrank_test(time, event, group).p_value, rel=1e-9)
+
+
+def test_derive_adtte_gives_the_same_times(twin_db, twin):
+    """The analysis datasets (earlyphase.derive, FDA PFS rules from the study file) agree with the twin's design."""
+    from earlyphase.derive import derive_datasets
+    from earlyphase.records import make_engine
+
+    engine = make_engine(twin_db)
+    try:
+        adtte = derive_datasets(engine).adtte
+    finally:
+        engine.dispose()
+    for paramcd, attr in (("PFS", "pfs_days"), ("OS", "os_days")):
+        rows = adtte[adtte["PARAMCD"] == paramcd]
+        got = {r.SUBJID: (int(r.AVAL), int(r.CNSR)) for r in rows.itertuples()}
+        want = {s: (getattr(o, attr), int(paramcd == "OS" and o.alive)) for s, o in twin.outcomes.items()}
+        assert got == want, paramcd

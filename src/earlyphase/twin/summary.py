@@ -141,13 +141,19 @@ def _read(session) -> dict[str, list]:
     return out
 
 
-def subject_outcomes(rows: dict[str, list]) -> list[SubjectOutcome]:
-    """PFS and OS days of every allocated patient (rules in the module docstring)."""
+def subject_outcomes(rows: dict[str, list], start: str = "first_infusion") -> list[SubjectOutcome]:
+    """PFS and OS days of every allocated patient (rules in the module docstring).
+
+    ``start`` is the study's time origin (``analysis.pfs.start``): ``first_infusion`` or ``allocation``.
+    Patients never infused have no times (None).
+    """
     group_of = {a.patient_id: a.group_code for a in rows["allocations"]}
     first: dict[int, date] = {}
     for inf in rows["infusions"]:
         if inf.patient_id not in first or inf.actual_date < first[inf.patient_id]:
             first[inf.patient_id] = inf.actual_date
+    if start == "allocation":
+        first = {a.patient_id: a.allocation_date for a in rows["allocations"] if a.patient_id in first}
     deaths = {d.patient_id: d.death_date for d in rows["deaths"]}
     lesions = defaultdict(list)
     for les in rows["lesions"]:
@@ -300,13 +306,13 @@ def summarise_trial(engine: Engine) -> TrialSummary:
     adverse = {"grades": grades, "by_group": by_group, "most_common": most_common,
                "top_terms": [{"term": k, "events": v} for k, v in term_counts.most_common(6)]}
 
-    outcomes = subject_outcomes(rows)
+    outcomes = subject_outcomes(rows, study.analysis.pfs.start)
     dpm = study.analysis.days_per_month
     survival = {
         "PFS": _survival(outcomes, "PFS", codes, dpm, targets.PFS if seed_trial else None),
         "OS": _survival(outcomes, "OS", codes, dpm, targets.OS if seed_trial else None),
         "days_per_month": dpm,
-        "time_origin": study.analysis.pfs.start,
+        "time_origin": study.analysis.pfs.start,  # first_infusion or allocation
     }
     return TrialSummary(study.study_id, study.title, bool(record.synthetic or study.synthetic), enrolment, exposure,
                         adverse, survival, outcomes)
