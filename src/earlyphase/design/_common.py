@@ -7,6 +7,7 @@ patients with a dose-limiting toxicity (DLT) per level.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -163,3 +164,13 @@ def check_pending(pending: Sequence[Sequence[float]] | None, n: np.ndarray, y: n
 def levels_1based(mask: np.ndarray) -> tuple[int, ...]:
     """1-based level numbers where ``mask`` is true."""
     return tuple(int(i) + 1 for i in np.flatnonzero(mask))
+
+
+def row_keys(M: np.ndarray) -> np.ndarray | None:
+    """One int64 per row of non-negative integer counts (mixed radix), or None if the
+    rows are too wide for 63 bits."""
+    base = int(M.max(initial=0)) + 1
+    if M.shape[1] * math.log2(base) >= 62:
+        return None
+    weights = base ** np.arange(M.shape[1], dtype=np.int64)
+    return M.astype(np.int64) @ weights

@@ -81,7 +81,7 @@ class BoinDesign(IntervalDesign):
         lam_d = self.lambdas[1] if self.bound_mtd else None
         mtd, _ = select_mtd_many(
             N, Y, self.target, cutoff_eli=self.cutoff_eli, extrasafe=self.extrasafe, offset=self.offset,
-            bound_mtd=self.bound_mtd, lambda_d=lam_d,
+            bound_mtd=self.bound_mtd, lambda_d=lam_d, lookup=self.selection_lookup(N),
         )
         return mtd
 

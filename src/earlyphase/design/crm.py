@@ -7,9 +7,9 @@ the Continual Reassessment Method, 2011):
 * logistic: p_k(beta) = expit(a0 + exp(beta) x_k), with x_k = logit(s_k) - a0, a0 = 3.
 
 beta has a normal prior N(0, prior_sd^2) (default sd sqrt(1.34)). The posterior is
-computed by numerical integration on a fixed grid (Simpson's rule over +-10 prior sds,
-split at the value of beta where p_1 = target so that P(p_1 > target) is integrated
-exactly). The estimate of each p_k plugs in the posterior mean of beta (dfcrm's
+computed by numerical integration on a fixed grid (composite 6-point Gauss-Legendre on
+panels of width 0.25 over +-10 prior sds, split at the value of beta where p_1 = target
+so that P(p_1 > target) is integrated exactly). The estimate of each p_k plugs in the posterior mean of beta (dfcrm's
 "bayes" method); the recommended level is the one whose estimate is closest to the target.
 
 Conduct rules (defaults): no skipping of untried levels when escalating (at most one
@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from earlyphase.design._common import DEESCALATE, ESCALATE, STAY, Decision, check_probability
+from earlyphase.design._common import DEESCALATE, ESCALATE, STAY, Decision, check_probability, row_keys as _row_keys
 from earlyphase.design.base import Design, Step
 from earlyphase.errors import InputError
 
@@ -84,16 +84,15 @@ def _crm_grid(design: "CrmDesign") -> dict[str, np.ndarray]:
     return design._build_grid()
 
 
-def _simpson(a: float, b: float, h: float) -> tuple[np.ndarray, np.ndarray]:
-    m = max(3, int(math.ceil((b - a) / h)))
-    if m % 2:
-        m += 1
-    x = np.linspace(a, b, m + 1)
-    step = (b - a) / m
-    w = np.ones(m + 1)
-    w[1:-1:2] = 4
-    w[2:-1:2] = 2
-    return x, w * step / 3
+def _gauss_panels(a: float, b: float, width: float, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights of composite Gauss-Legendre quadrature on [a, b]: panels of at
+    most ``width``, ``points`` nodes each."""
+    m = max(1, int(math.ceil((b - a) / width)))
+    x, w = np.polynomial.legendre.leggauss(points)
+    edges = np.linspace(a, b, m + 1)
+    half = (edges[1:] - edges[:-1]) / 2
+    mid = (edges[1:] + edges[:-1]) / 2
+    return (mid[:, None] + half[:, None] * x[None, :]).ravel(), (half[:, None] * w[None, :]).ravel()
 
 
 @dataclass(frozen=True)
@@ -102,8 +101,8 @@ class CrmDesign(Design):
 
     ``safety_cutoff`` None switches the safety stop off; ``safety_min_n`` is the number of
     patients level 1 needs before it applies. ``n_earlystop`` stops the trial when the next
-    recommended level already has that many patients. ``grid_step`` is the spacing of the
-    integration grid in beta.
+    recommended level already has that many patients. ``panel_width`` and ``gauss_points`` set
+    the integration grid in beta.
     """
 
     skeleton: tuple[float, ...] = ()
@@ -116,7 +115,8 @@ class CrmDesign(Design):
     safety_cutoff: float | None = 0.9
     safety_min_n: int = 3
     n_earlystop: int | None = None
-    grid_step: float = 0.02
+    panel_width: float = 0.25
+    gauss_points: int = 6
 
     name = "crm"
     supports_tite = True
@@ -158,8 +158,9 @@ class CrmDesign(Design):
     def _build_grid(self) -> dict[str, np.ndarray]:
         lim = 10.0 * self.prior_sd
         bs = min(max(self._beta_star(), -lim), lim)
-        xl, wl = _simpson(-lim, bs, self.grid_step) if bs > -lim else (np.empty(0), np.empty(0))
-        xr, wr = _simpson(bs, lim, self.grid_step) if bs < lim else (np.empty(0), np.empty(0))
+        empty = (np.empty(0), np.empty(0))
+        xl, wl = _gauss_panels(-lim, bs, self.panel_width, self.gauss_points) if bs > -lim else empty
+        xr, wr = _gauss_panels(bs, lim, self.panel_width, self.gauss_points) if bs < lim else empty
         b = np.concatenate([xl, xr])
         w = np.concatenate([wl, wr])
         left = np.concatenate([np.ones(xl.size, bool), np.zeros(xr.size, bool)])
@@ -191,8 +192,13 @@ class CrmDesign(Design):
         Y = np.asarray(Y, dtype=float)
         # Identical count vectors share a posterior: compute each once.
         key = np.concatenate([N, Y], axis=1)
-        uniq, inverse = np.unique(key, axis=0, return_inverse=True)
         L = N.shape[1]
+        flat = _row_keys(key)
+        if flat is None:
+            uniq, inverse = np.unique(key, axis=0, return_inverse=True)
+        else:
+            _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+            uniq = key[first]
         nu, yu = uniq[:, :L], uniq[:, L:]
         loglik = yu @ g["logp"] + (nu - yu) @ g["log1mp"]
         mean, p_over = self._moments(loglik)

@@ -42,13 +42,24 @@ def _grids(design: "IntervalDesign", size: int) -> tuple[np.ndarray, np.ndarray,
     valid = y <= n
     rule = np.where(valid, design.rule_grid(n, y), STAY).astype(np.int8)
     rule[0, :] = STAY  # no data yet: treat at the current level
-    nn = np.broadcast_to(n, (size + 1, size + 1))
-    yy = np.minimum(np.broadcast_to(y, (size + 1, size + 1)), nn)
-    p_over = beta_dist.sf(design.target, yy + 1, nn - yy + 1)
-    elim = valid & (nn >= 3) & (p_over > design.cutoff_eli)
-    extra = valid & (nn >= 3) & (p_over > design.cutoff_eli - design.offset)
+    elim, extra = elimination_grids(design.target, design.cutoff_eli, design.offset, size)
     rule[elim] = DEESCALATE  # an eliminated level is always left downwards
     return rule, elim, extra
+
+
+@lru_cache(maxsize=64)
+def elimination_grids(target: float, cutoff_eli: float, offset: float, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grids [n, y] (n, y = 0..size): eliminate (n >= 3 and P(p > target | y, n) > cutoff,
+    Beta(1, 1) prior) and the extra-safe version with cutoff - offset."""
+    n = np.arange(size + 1)[:, None]
+    y = np.arange(size + 1)[None, :]
+    valid = y <= n
+    nn = np.broadcast_to(n, (size + 1, size + 1))
+    yy = np.minimum(np.broadcast_to(y, (size + 1, size + 1)), nn)
+    p_over = beta_dist.sf(target, yy + 1, nn - yy + 1)
+    elim = valid & (nn >= 3) & (p_over > cutoff_eli)
+    extra = valid & (nn >= 3) & (p_over > cutoff_eli - offset)
+    return elim, extra
 
 
 @dataclass(frozen=True)
@@ -101,8 +112,14 @@ class IntervalDesign(Design):
         return Step(move=move, stop=stop, safety=safety, raw=raw, eliminated=eliminated)
 
     def select_many(self, N, Y) -> np.ndarray:
-        mtd, _ = select_mtd_many(N, Y, self.target, cutoff_eli=self.cutoff_eli, extrasafe=self.extrasafe, offset=self.offset)
+        mtd, _ = select_mtd_many(N, Y, self.target, cutoff_eli=self.cutoff_eli, extrasafe=self.extrasafe, offset=self.offset,
+                                 lookup=self.selection_lookup(N))
         return mtd
+
+    def selection_lookup(self, N) -> tuple[np.ndarray, np.ndarray]:
+        """Elimination and extra-safe grids for the Beta(1, 1) rule at the selection stage
+        (always the posterior rule, also for user tables, as in BOIN's select.mtd)."""
+        return elimination_grids(self.target, self.cutoff_eli, self.offset, _grid_size(int(np.asarray(N).max(initial=0))))
 
     def cleared_many(self, N, Y, level) -> np.ndarray:
         """A level is open for backfill when it has patients, is not eliminated, and its

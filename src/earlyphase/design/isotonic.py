@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.stats import beta as beta_dist
 
-from earlyphase.design._common import check_counts, check_probability, levels_1based
+from earlyphase.design._common import check_counts, check_probability, levels_1based, row_keys
 
 NO_MTD = -1
 
@@ -35,6 +35,19 @@ def isotonic_many(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
         v, w = v[None, :], w[None, :]
     rows, L = v.shape
     w = np.where(w > 0, w, 0.0)
+    # Rows already non-decreasing over their weighted positions are their own fit; only
+    # the others need the O(L^3) formula.
+    vv = np.where(w > 0, v, -np.inf)
+    monotone = np.all(vv >= np.maximum.accumulate(vv, axis=1), axis=1)
+    out = np.where(w > 0, v, np.nan)
+    todo = np.flatnonzero(~monotone)
+    if todo.size:
+        out[todo] = _isotonic_maxmin(v[todo], w[todo])
+    return out[0] if single else out
+
+
+def _isotonic_maxmin(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    rows, L = v.shape
     cw = np.concatenate([np.zeros((rows, 1)), np.cumsum(w, axis=1)], axis=1)
     cwv = np.concatenate([np.zeros((rows, 1)), np.cumsum(w * np.where(w > 0, v, 0.0), axis=1)], axis=1)
     # avg[r, i, k] = weighted mean of positions i..k (inclusive)
@@ -52,8 +65,7 @@ def isotonic_many(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
             mins = np.nanmin(np.where(np.isnan(block), np.inf, block), axis=2)
             mins = np.where(np.isinf(mins), np.nan, mins)
             out[:, j] = np.nanmax(np.where(np.isnan(mins), -np.inf, mins), axis=1)
-    out = np.where(np.isinf(out) | (w == 0), np.nan, out)
-    return out[0] if single else out
+    return np.where(np.isinf(out) | (w == 0), np.nan, out)
 
 
 class _quiet_nan:
@@ -90,16 +102,38 @@ def select_mtd_many(
     offset: float = 0.05,
     bound_mtd: bool = False,
     lambda_d: float | None = None,
+    lookup: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise BOIN MTD selection. Returns (mtd index 0-based or NO_MTD, isotonic estimates)."""
+    """Row-wise BOIN MTD selection. Returns (mtd index 0-based or NO_MTD, isotonic estimates).
+
+    ``lookup`` = (eliminate[n, y], extrasafe[n, y]) precomputed grids, to skip the Beta
+    tail computations when many trials are summarised at once."""
     n = np.atleast_2d(np.asarray(n, dtype=float))
     y = np.atleast_2d(np.asarray(y, dtype=float))
     rows, L = n.shape
-    elim = elimination_flags(n, y, target, cutoff_eli)
+    if rows > 64:
+        # many simulated trials end in the same counts: select once per distinct row
+        keys = row_keys(np.concatenate([n, y], axis=1).astype(np.int64))
+        if keys is not None:
+            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            if first.size < rows:
+                mtd_u, iso_u = select_mtd_many(
+                    n[first], y[first], target, cutoff_eli=cutoff_eli, extrasafe=extrasafe, offset=offset,
+                    bound_mtd=bound_mtd, lambda_d=lambda_d, lookup=lookup,
+                )
+                inverse = inverse.reshape(-1)
+                return mtd_u[inverse], iso_u[inverse]
+    if lookup is not None:
+        ni, yi = n.astype(np.int64), y.astype(np.int64)
+        elim = np.logical_or.accumulate(lookup[0][ni, yi], axis=1)
+        extra_flag = lookup[1][ni[:, 0], yi[:, 0]]
+    else:
+        elim = elimination_flags(n, y, target, cutoff_eli)
+        p1 = beta_dist.sf(target, y[:, 0] + 1, n[:, 0] - y[:, 0] + 1)
+        extra_flag = (n[:, 0] >= 3) & (p1 > cutoff_eli - offset)
     no_mtd = elim[:, 0].copy()
     if extrasafe:
-        p1 = beta_dist.sf(target, y[:, 0] + 1, n[:, 0] - y[:, 0] + 1)
-        no_mtd |= (n[:, 0] >= 3) & (p1 > cutoff_eli - offset)
+        no_mtd |= extra_flag
     adm = (n > 0) & ~elim
     no_mtd |= ~adm.any(axis=1)
     phat = (y + 0.05) / (n + 0.1)

@@ -41,7 +41,7 @@ def make_design(name: str, target: float | None = None, **options: Any) -> Desig
     elif key == "crm":
         cls = CrmDesign
         allowed = {"skeleton", "model", "intercept", "prior_sd", "no_skip", "no_escalation_after_dlt", "safety_cutoff",
-                   "safety_min_n", "n_earlystop", "grid_step"}
+                   "safety_min_n", "n_earlystop", "panel_width", "gauss_points"}
         if "skeleton" not in opts:
             raise InputError.single("skeleton", None, "required", "CRM needs a skeleton (prior DLT probability per level).")
         opts["skeleton"] = tuple(opts["skeleton"])
