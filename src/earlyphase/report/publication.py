@@ -110,7 +110,8 @@ def agrees(spec: dict, value: Any) -> bool | None:
     if m == "max_followup_years":
         return round(value) == pub
     if m in ("most_common_ae",):
-        return str(pub).lower() in str(value).lower()
+        accepted = [str(a).lower() for a in spec.get("accept", [pub])]
+        return any(str(value).lower().startswith(a) for a in accepted)
     if m == "fever_within_day":
         return str(value).startswith(str(pub))
     return str(value) == str(pub)

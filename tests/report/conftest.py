@@ -1,0 +1,43 @@
+"""Fixtures of the report tests: the twin loaded into a database (via capture) and its report."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+
+def chromium_or_skip() -> str:
+    """Path of headless Chromium; in CI (CI=true) a missing Chromium is a failure, elsewhere a skip."""
+    from earlyphase.errors import ConfigurationError
+    from earlyphase.report.pdf import find_chromium
+
+    try:
+        return find_chromium()
+    except ConfigurationError as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Chromium is required in CI: {exc}")
+        pytest.skip(f"Chromium not installed (outside CI): {exc}")
+
+
+@pytest.fixture(scope="session")
+def twin_db_path(tmp_path_factory):
+    from earlyphase.capture import initialise
+    from earlyphase.twin import load_twin
+
+    path = tmp_path_factory.mktemp("report-twin") / "trial.db"
+    initialise(path, "nk-hcc-ltx", "tester").close()
+    load_twin(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def report_dir(twin_db_path, tmp_path_factory):
+    """The twin's report written through the database path, with the PDF when Chromium is there."""
+    from earlyphase.report import report_from_database
+
+    out = tmp_path_factory.mktemp("report-out")
+    has_chromium = any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome"))
+    report_from_database(str(twin_db_path), out, pdf=has_chromium or os.environ.get("CI", "").lower() == "true")
+    return out
