@@ -172,3 +172,16 @@ def test_full_dictionary_from_nci_excel(engine, tmp_path, ctcae_v5_xlsx):
     with pytest.raises(CheckFailed) as info:
         trial.record_adverse_event("P01", **{**OK, "term": "Hot flashes", "grade": 4, "onset": "2015-01-20", "resolution": "2015-01-21"})
     assert rules(info.value) == ["grade-exists"]
+
+
+def test_relative_ctcae_file_is_found_beside_the_study(engine, tmp_path, ctcae_v5_xlsx, monkeypatch):
+    from earlyphase.capture import Trial
+
+    (tmp_path / "nci.xlsx").symlink_to(ctcae_v5_xlsx)
+    path = _study_file(tmp_path, **{'ctcae_version: "5.0"': 'ctcae_version: "5.0"\nctcae_file: nci.xlsx'})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    initialise(engine, path, "tester", today=TODAY)
+    trial = Trial.open(engine, "tester", today=TODAY)
+    assert "Hot flashes" in trial.ctcae and len(trial.ctcae) > 800

@@ -6,7 +6,6 @@ import pytest
 
 from earlyphase.capture import CheckDuplicate, CheckNotFound
 from earlyphase.errors import CheckFailed, Duplicate, NotFound
-from earlyphase.records.tables import Patient
 
 from capture_helpers import PATIENT, counts, rules
 

@@ -34,11 +34,24 @@ class CaptureContext:
             self.ctcae = ctcae_for_study(self.study)
 
 
-def ctcae_for_study(study: Study) -> CtcaeDictionary:
-    """The study's CTCAE dictionary: NCI's Excel file if the study names one, else the bundled terms."""
+def ctcae_for_study(study: Study, base_dir: str | Path | None = None) -> CtcaeDictionary:
+    """The study's CTCAE dictionary: NCI's Excel file if the study names one, else the bundled terms.
+
+    A relative ``ctcae_file`` is found beside the study file (``base_dir``), else in the working directory.
+    """
     if study.ctcae_file:
-        return _excel_dictionary(str(Path(study.ctcae_file).expanduser().resolve()), study.ctcae_version)
+        path = Path(study.ctcae_file).expanduser()
+        if not path.is_absolute() and base_dir is not None and (Path(base_dir) / path).is_file():
+            path = Path(base_dir) / path
+        return _excel_dictionary(str(path.resolve()), study.ctcae_version)
     return bundled_ctcae(study.ctcae_version)
+
+
+def study_base_dir(origin: str | None) -> Path | None:
+    """The folder of the study file a study was read from (None for a bundled study)."""
+    if not origin or origin.startswith("bundled:") or origin.startswith("<"):
+        return None
+    return Path(origin).expanduser().resolve().parent
 
 
 @lru_cache(maxsize=4)

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from earlyphase.capture.checks import Checks
-from earlyphase.capture.context import CaptureContext, ctcae_for_study, ensure_user
+from earlyphase.capture.context import CaptureContext, ctcae_for_study, ensure_user, study_base_dir
 from earlyphase.capture.common import insert
 from earlyphase.errors import InputError, NotFound
 from earlyphase.protocol import Study, parse_study, read_study_text, study_fingerprint
@@ -31,11 +31,13 @@ def initialise(target: str | Path | Engine, study_source: str | Path, username: 
 
     text, origin = read_study_text(study_source)
     study = parse_study(text, origin)
-    ctcae_for_study(study)  # a study naming a CTCAE file that cannot be read fails here, not at the first AE
+    base_dir = study_base_dir(origin)
+    ctcae = ctcae_for_study(study, base_dir)  # an unreadable CTCAE file fails here, not at the first AE
     engine = _engine(target)
     migrate(engine)
     with transaction(engine) as session:
-        ctx = CaptureContext(session=session, study=study, username=username, today=today or date.today())
+        ctx = CaptureContext(session=session, study=study, username=username, today=today or date.today(),
+                             ctcae=ctcae)
         checks = Checks(f"initialise the database with study {study.study_id}")
         checks.text("username", username, max_length=80)
         stored = session.execute(select(StudyRecord)).scalars().first()
@@ -49,7 +51,7 @@ def initialise(target: str | Path | Engine, study_source: str | Path, username: 
                                 source=str(origin)[:400], synthetic=study.synthetic), None)
         for site in study.sites:
             insert(ctx, SiteRecord(code=site.code, name=site.name, country=site.country), None)
-    return Trial(engine, study, username, today=today)
+    return Trial(engine, study, username, today=today, base_dir=base_dir)
 
 
 def stored_study(engine: Engine) -> tuple[Study, StudyRecord]:

@@ -55,21 +55,24 @@ class Batch:
 class Trial:
     """A trial database with its study: the facade over the capture actions."""
 
-    def __init__(self, engine: Engine, study: Study, username: str, *, today: date | None = None):
+    def __init__(self, engine: Engine, study: Study, username: str, *, today: date | None = None,
+                 base_dir: str | Path | None = None):
         self.engine = engine
         self.study = study
         self.username = username
         self._today = today
-        self._ctcae: CtcaeDictionary = ctcae_for_study(study)
+        self.ctcae: CtcaeDictionary = ctcae_for_study(study, base_dir)
 
     @classmethod
     def open(cls, target: str | Path | Engine, username: str, *, today: date | None = None) -> "Trial":
         """Open an initialised database (URL, SQLite path or Engine) with the study stored in it."""
         from earlyphase.capture.setup import _engine, stored_study
 
+        from earlyphase.capture.context import study_base_dir
+
         engine = _engine(target, must_exist=True)
-        study, _ = stored_study(engine)
-        return cls(engine, study, username, today=today)
+        study, record = stored_study(engine)
+        return cls(engine, study, username, today=today, base_dir=study_base_dir(record.source))
 
     @property
     def today(self) -> date:
@@ -78,7 +81,7 @@ class Trial:
 
     def context(self, session) -> CaptureContext:
         return CaptureContext(session=session, study=self.study, username=self.username, today=self.today,
-                              ctcae=self._ctcae)
+                              ctcae=self.ctcae)
 
     @contextmanager
     def batch(self) -> Iterator[Batch]:
