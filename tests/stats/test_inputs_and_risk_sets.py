@@ -47,8 +47,8 @@ def test_single_group_logrank_refused():
 def test_empty_group_in_risk_set_refused():
     rs = RiskSet.from_counts([1.0, 2.0], [1, 1], [0, 0], group=["a", "b"])
     rs_empty = RiskSet(
-        time=rs.time, n_risk=rs.n_risk, n_event=rs.n_event, n_censor=rs.n_censor, stratum=rs.stratum,
-        group=np.zeros_like(rs.group), group_levels=("a", "b"), strata_levels=rs.strata_levels,
+        time=rs.time, n_risk=rs.n_risk, n_event=rs.n_event, n_censor=rs.n_censor,
+        stratum_offsets=rs.stratum_offsets, group_levels=("a", "b"), strata_levels=rs.strata_levels,
         n_subjects=np.array([[2, 0]]),
     )
     with pytest.raises(InputError) as exc:
@@ -114,7 +114,7 @@ def test_from_counts_equals_raw_rows():
     agg = df.groupby(["s", "g", "t"]).agg(d=("e", "sum"), n=("e", "size")).reset_index()
     agg = agg.sample(frac=1.0, random_state=1)  # order must not matter
     rs = RiskSet.from_counts(agg["t"], agg["d"], agg["n"] - agg["d"], group=agg["g"], strata=agg["s"])
-    for name in ("time", "n_risk", "n_event", "n_censor", "stratum", "group"):
+    for name in ("time", "n_risk", "n_event", "n_censor", "stratum_offsets", "n_subjects"):
         np.testing.assert_array_equal(getattr(rs, name), getattr(raw, name))
     a = logrank_from_risk_set(rs, weights="peto")
     b = logrank_test(t, e, g, strata=s, weights="peto")
@@ -135,6 +135,16 @@ def test_case_weights_equal_replicated_rows():
         # zero-weight subjects keep their time row (as R), with nothing happening at it
         m = np.isin(ca.time, cb.time)
         np.testing.assert_allclose(ca.survival[m], cb.survival, rtol=1e-13)
+
+
+@pytest.mark.parametrize("with_strata", [False, True])
+def test_fast_and_general_paths_agree(with_strata):
+    t, e, g, s = _random_data(500, seed=4)
+    fast = build_risk_set(t, e, group=g, strata=s if with_strata else None)
+    general = build_risk_set(t, e, group=g, strata=s if with_strata else None, weights=np.ones(t.shape[0]))
+    for name in ("time", "n_risk", "n_event", "n_censor", "stratum_offsets"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(general, name))
+    assert len(fast.to_frame()) == len(general.to_frame())
 
 
 def test_group_labels_sorted_as_strings():

@@ -184,13 +184,15 @@ class KaplanMeier:
 
 def _curve(group: str, n: int, t, r, d, c, conf_type: str, conf_level: float) -> SurvivalCurve:
     r_f = r.astype(np.float64)
-    d_f = d.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        hazard = np.where(d == 0, 0.0, d_f / r_f)
+        hazard = d / r_f
+        if not (r > 0).all():  # only with zero case weights: nobody at risk, nothing happens
+            hazard[d == 0] = 0.0
         surv = np.cumprod(1.0 - hazard)
         # Greenwood: var(log S) = sum d / (n (n - d)); infinite once everyone at risk has died (as R).
-        term = d_f / (r_f * (r_f - d_f))
-        term[(d == 0)] = 0.0
+        term = hazard / (r_f - d)
+        if not (r > 0).all():
+            term[d == 0] = 0.0
         se_log = np.sqrt(np.cumsum(term))
     lower, upper = survival_confint(surv, se_log, conf_type, conf_level)
     return SurvivalCurve(group, int(n), t, r, d, c, surv, se_log, lower, upper, conf_type, conf_level)

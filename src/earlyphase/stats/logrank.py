@@ -153,7 +153,7 @@ class LogrankResult:
 
 
 def _weights_for(n: np.ndarray, d: np.ndarray, weights: str, rho: float, gamma: float) -> np.ndarray:
-    """Weight at each row (pooled n, d of one stratum, all exit times in order)."""
+    """Weight at each event time (pooled n, d of one stratum's event times, in order)."""
     nf = n.astype(np.float64)
     if weights == "logrank":
         return np.ones_like(nf)
@@ -161,6 +161,7 @@ def _weights_for(n: np.ndarray, d: np.ndarray, weights: str, rho: float, gamma: 
         return nf
     if weights == "tarone-ware":
         return np.sqrt(nf)
+    # Pooled Kaplan-Meier just before each event time (censor-only times do not change it).
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(d == 0, 1.0, 1.0 - d / nf)
     s_after = np.cumprod(factor)
@@ -174,13 +175,20 @@ def _weights_for(n: np.ndarray, d: np.ndarray, weights: str, rho: float, gamma: 
 
 
 def stratum_event_terms(risk_set: RiskSet, stratum: int, weights: str, rho: float, gamma: float):
-    """Per event time of one stratum: time, n_g (m, k), d_g (m, k), pooled n, d and weight w."""
+    """Per event time of one stratum: time, n_g (k, m) and d_g (k, m) as float, pooled n, d, weight w."""
     utime, R, D, _ = risk_set.wide(stratum)
-    n = R.sum(axis=1)
-    d = D.sum(axis=1)
-    w = _weights_for(n, d, weights, rho, gamma)
-    ev = d > 0
-    return utime[ev], R[ev], D[ev], n[ev], d[ev], w[ev]
+    k = R.shape[1]
+    d = D[:, 0].copy()
+    for j in range(1, k):
+        d += D[:, j]
+    ev = np.flatnonzero(d > 0)
+    # (k, m_e) float arrays; R and D are usually transposed views of group-major arrays.
+    Re = np.ascontiguousarray(R.T[:, ev], dtype=np.float64)
+    De = np.ascontiguousarray(D.T[:, ev], dtype=np.float64)
+    n = Re.sum(axis=0)
+    de = d[ev].astype(np.float64)
+    w = _weights_for(n, de, weights, rho, gamma)
+    return utime[ev], Re, De, n, de, w
 
 
 def _accumulate(risk_set: RiskSet, weights: str, rho: float, gamma: float):
@@ -190,14 +198,20 @@ def _accumulate(risk_set: RiskSet, weights: str, rho: float, gamma: float):
     V = np.zeros((k, k))
     for s in range(risk_set.n_strata):
         _, Rg, Dg, n, d, w = stratum_event_terms(risk_set, s, weights, rho, gamma)
-        nf = n.astype(np.float64)
-        df_ = d.astype(np.float64)
-        O += w @ Dg
-        frac = Rg / nf[:, None]  # n_g / n
-        E += (w * df_) @ frac
+        if n.shape[0] == 0:
+            continue
+        unit = weights == "logrank"
+        frac = Rg / n  # (k, m): n_g / n
+        wd = d if unit else w * d
+        O += Dg.sum(axis=1) if unit else Dg @ w
+        E += frac @ wd
         with np.errstate(divide="ignore", invalid="ignore"):
-            c = np.where(n > 1, w * w * df_ * (nf - df_) / (nf - 1.0), 0.0)
-        V += np.diag(c @ frac) - (frac * c[:, None]).T @ frac
+            c = wd * (n - d) / (n - 1.0)
+        if not unit:
+            c *= w
+        c[n <= 1] = 0.0
+        cf = frac * c  # (k, m)
+        V += np.diag(cf.sum(axis=1)) - cf @ frac.T
     return O, E, V
 
 

@@ -57,9 +57,11 @@ def _subject_design(t, e, codes, scodes, weights, rho, gamma):
         d_all = np.bincount(pos, weights=es, minlength=ut.shape[0])
         exits = np.bincount(pos, minlength=ut.shape[0]).astype(np.float64)
         n_risk = np.cumsum(exits[::-1])[::-1]
-        w_all = _weights_for(n_risk, d_all, weights, rho, gamma)
         evt = d_all > 0
-        tt, nn, dd, ww = ut[evt], n_risk[evt], d_all[evt], w_all[evt]
+        tt, nn, dd = ut[evt], n_risk[evt], d_all[evt]
+        ww = _weights_for(nn, dd, weights, rho, gamma)
+        w_all = np.zeros(ut.shape[0])
+        w_all[evt] = ww
         with np.errstate(divide="ignore", invalid="ignore"):
             c = np.where(nn > 1, ww * ww * dd * (nn - dd) / (nn - 1.0), 0.0)
         at_risk = ts[:, None] >= tt[None, :]  # (n_s, m_s)

@@ -1,16 +1,17 @@
 """Risk sets: the one table every survival estimate and test is computed from.
 
-A :class:`RiskSet` holds, for each stratum × group × distinct exit time (event or censoring),
-the number at risk just before that time, the number of events and the number censored at it.
-Rows are sorted by (stratum, group, time). Everything downstream (Kaplan–Meier, Nelson–Aalen,
-log-rank family, RMST) reads only this table, so a risk set reduced elsewhere (for example by a
-database ``GROUP BY`` over data larger than memory, see :meth:`RiskSet.from_counts`) gives the
-same answers as the raw rows.
+A :class:`RiskSet` holds, for each stratum and each distinct exit time (event or censoring) in it,
+and for every group: the number at risk just before that time, the number of events and the number
+censored at it. Rows are the distinct times of each stratum in order (strata one after another);
+columns are the groups. Kaplan–Meier, Nelson–Aalen, the log-rank family and RMST read only this
+table, so a risk set reduced elsewhere (for example by a database ``GROUP BY`` over data larger
+than memory, see :meth:`RiskSet.from_counts`) gives the same answers as the raw rows.
 
-Construction sorts each stratum × group cell once. Without weights the sort key packs the event
-flag into the time: a non-negative float64 keeps its order when its bits are read as an unsigned
-integer, and its sign bit is always zero, so ``(bits << 1) | event`` is a lossless key whose plain
-``np.sort`` orders by time and puts censorings before events at tied times.
+Construction is one sort. Without case weights the sort key packs the event flag into the time: a
+non-negative float64 keeps its order when its bits are read as an unsigned integer and its sign bit
+is always zero, so ``(bits << 1) | event`` is a lossless key whose plain ``np.sort`` orders by time
+and puts censorings before events at tied times. With groups, subjects are first partitioned by
+group (a radix pass), each group's keys are sorted, and the sorted runs are merged.
 
 Times are in the caller's unit. Left truncation (delayed entry): a subject is at risk at time t
 when ``entry < t <= exit``, as R's ``Surv(entry, exit, event)``.
@@ -19,7 +20,7 @@ when ``entry < t <= exit``, as R's ``Surv(entry, exit, event)``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,6 @@ from earlyphase.errors import InputError
 from earlyphase.stats.validation import (
     check_entry,
     check_labels,
-    check_same_length,
     check_time_event,
     check_weights,
 )
@@ -39,26 +39,26 @@ _ONE = np.uint64(1)
 
 @dataclass(frozen=True, eq=False)
 class RiskSet:
-    """Counts per stratum × group × distinct exit time.
+    """Counts per stratum × distinct exit time (rows) × group (columns).
 
-    Attributes (all 1-d arrays of equal length, rows sorted by stratum, group, time):
-    ``stratum`` and ``group`` (int codes into ``strata_levels`` / ``group_levels``), ``time``
-    (float64, caller's unit), ``n_risk`` (at risk just before ``time``), ``n_event``, ``n_censor``
-    (int64 counts; weighted when case weights were given). ``n_subjects`` (strata × groups) holds
-    each cell's size. ``left_truncated`` records whether entry times were used.
+    ``time`` (m,): distinct exit times, ascending within each stratum, strata one after another;
+    ``stratum_offsets`` (strata + 1,): first row of each stratum; ``n_risk``, ``n_event``,
+    ``n_censor`` (m, groups) int64: at risk just before the time, events and censorings at it
+    (weighted by integer case weights when given). ``present`` (m, groups) marks the times at which
+    a group has records (needed only when zero case weights are present; otherwise None and a group
+    is present where it has an exit). ``n_subjects`` (strata, groups).
     """
 
     time: np.ndarray
     n_risk: np.ndarray
     n_event: np.ndarray
     n_censor: np.ndarray
-    stratum: np.ndarray
-    group: np.ndarray
+    stratum_offsets: np.ndarray
     group_levels: tuple[str, ...]
     strata_levels: tuple[str, ...]
     n_subjects: np.ndarray
     left_truncated: bool = False
-    max_time: np.ndarray = field(default=None)  # (strata, groups) last exit time per cell
+    present: np.ndarray | None = None
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -70,31 +70,23 @@ class RiskSet:
         group: Any = None,
         strata: Any = None,
     ) -> "RiskSet":
-        """Build from pre-aggregated rows (one per stratum × group × time, in any order).
+        """Build from pre-aggregated rows (stratum, group, time, events, censorings), in any order.
 
         ``n_event`` / ``n_censor`` are whole-number counts at ``time``; rows for the same cell and
-        time are added. Right-censored data only (no entry times): the number at risk is the
-        number of exits at or after each time. This is what ``GROUP BY stratum, group, time`` over
-        a huge table returns.
+        time are added. Right-censored data only. This is what ``GROUP BY stratum, group, time``
+        over a huge table returns.
         """
         t = np.asarray(time, dtype=np.float64)
         d = check_weights(n_event, t.shape[0], "n_event")
         c = check_weights(n_censor, t.shape[0], "n_censor")
         tt, _ = check_time_event(t, np.zeros(t.shape[0], dtype=np.int8), "time", "event")
-        # Two weighted pseudo-rows per input row: the events and the censorings at that time.
         time2 = np.concatenate([tt, tt])
         event2 = np.concatenate([np.ones(tt.shape[0], np.int8), np.zeros(tt.shape[0], np.int8)])
         w2 = np.concatenate([d, c])
-        g2 = None if group is None else np.concatenate([np.asarray(group)] * 2)
-        s2 = None if strata is None else np.concatenate([np.asarray(strata)] * 2)
         keep = w2 > 0
-        rs = build_risk_set(
-            time2[keep], event2[keep],
-            group=None if g2 is None else g2[keep],
-            strata=None if s2 is None else s2[keep],
-            weights=w2[keep],
-        )
-        return rs
+        g2 = None if group is None else np.concatenate([np.asarray(group, dtype=object)] * 2)[keep]
+        s2 = None if strata is None else np.concatenate([np.asarray(strata, dtype=object)] * 2)[keep]
+        return build_risk_set(time2[keep], event2[keep], group=g2, strata=s2, weights=w2[keep], _keep_zero_rows=False)
 
     # ---------------------------------------------------------------- access
     @property
@@ -105,181 +97,155 @@ class RiskSet:
     def n_strata(self) -> int:
         return len(self.strata_levels)
 
-    def cell(self, group: int = 0, stratum: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(time, n_risk, n_event, n_censor) rows of one stratum × group cell."""
-        lo, hi = self._cell_bounds(group, stratum)
+    def wide(self, stratum: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(time (m,), n_risk (m, k), n_event (m, k), n_censor (m, k))`` of one stratum."""
+        lo, hi = int(self.stratum_offsets[stratum]), int(self.stratum_offsets[stratum + 1])
         return self.time[lo:hi], self.n_risk[lo:hi], self.n_event[lo:hi], self.n_censor[lo:hi]
 
-    def _cell_bounds(self, group: int, stratum: int) -> tuple[int, int]:
-        offsets = self.cell_offsets
-        j = stratum * self.n_groups + group
-        return int(offsets[j]), int(offsets[j + 1])
-
-    @property
-    def cell_offsets(self) -> np.ndarray:
-        """Start of each stratum × group cell in the row arrays (length strata*groups + 1)."""
-        cached = self.__dict__.get("_offsets")
-        if cached is None:
-            code = self.stratum.astype(np.int64) * self.n_groups + self.group
-            counts = np.bincount(code, minlength=self.n_strata * self.n_groups)
-            cached = np.concatenate([[0], np.cumsum(counts)])
-            object.__setattr__(self, "_offsets", cached)
-        return cached
-
-    def wide(self, stratum: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Align all groups of one stratum on the union of their exit times.
-
-        Returns ``(time (m,), n_risk (m, k), n_event (m, k), n_censor (m, k))``. Needs right-censored
-        data (the number at risk at a time where a group has no exit is read from its later exits).
-        """
-        k = self.n_groups
-        lo = int(self.cell_offsets[stratum * k])
-        hi = int(self.cell_offsets[(stratum + 1) * k])
+    def cell(self, group: int = 0, stratum: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(time, n_risk, n_event, n_censor) at the exit times of one group in one stratum."""
+        lo, hi = int(self.stratum_offsets[stratum]), int(self.stratum_offsets[stratum + 1])
+        r = self.n_risk[lo:hi, group]
+        d = self.n_event[lo:hi, group]
+        c = self.n_censor[lo:hi, group]
         t = self.time[lo:hi]
-        g = self.group[lo:hi]
-        if k == 1:
-            order = None
-            ts = t
-            gs = g
+        if self.present is not None:
+            mask = self.present[lo:hi, group]
+        elif self.n_groups == 1:
+            return t, r, d, c
         else:
-            # Each group's rows are already sorted: a stable sort merges k sorted runs cheaply.
-            order = np.argsort(t, kind="stable")
-            ts = t[order]
-            gs = g[order]
-        m_new = np.empty(ts.shape[0], dtype=bool)
-        if ts.shape[0]:
-            m_new[0] = True
-            np.not_equal(ts[1:], ts[:-1], out=m_new[1:])
-        row = np.cumsum(m_new) - 1
-        m = int(row[-1]) + 1 if ts.shape[0] else 0
-        utime = ts[m_new]
-        idx = row * k + gs
-        d_src = self.n_event[lo:hi] if order is None else self.n_event[lo:hi][order]
-        c_src = self.n_censor[lo:hi] if order is None else self.n_censor[lo:hi][order]
-        D = np.zeros(m * k, dtype=np.int64)
-        C = np.zeros(m * k, dtype=np.int64)
-        D[idx] = d_src
-        C[idx] = c_src
-        D = D.reshape(m, k)
-        C = C.reshape(m, k)
-        if self.left_truncated:
-            raise InputError.single(
-                "entry", "given", "right-censored data",
-                "group comparisons on a common time grid need right-censored data; left truncation is not supported here.",
-            )
-        exits = D + C
-        R = np.cumsum(exits[::-1], axis=0)[::-1]
-        return utime, R, D, C
+            mask = (d + c) > 0
+        return t[mask], r[mask], d[mask], c[mask]
 
     # ---------------------------------------------------------------- output
+    def _long(self) -> dict[str, list]:
+        cols: dict[str, list] = {k: [] for k in ("stratum", "group", "time", "n_risk", "n_event", "n_censor")}
+        for s, slab in enumerate(self.strata_levels):
+            for g, glab in enumerate(self.group_levels):
+                t, r, d, c = self.cell(g, s)
+                cols["stratum"] += [slab] * len(t)
+                cols["group"] += [glab] * len(t)
+                cols["time"] += t.tolist()
+                cols["n_risk"] += r.tolist()
+                cols["n_event"] += d.tolist()
+                cols["n_censor"] += c.tolist()
+        return cols
+
     def to_dict(self) -> dict[str, Any]:
+        cols = self._long()
+        keys = list(cols)
         return {
             "group_levels": list(self.group_levels),
             "strata_levels": list(self.strata_levels),
-            "rows": [
-                {
-                    "stratum": self.strata_levels[s], "group": self.group_levels[g], "time": float(t),
-                    "n_risk": int(r), "n_event": int(d), "n_censor": int(c),
-                }
-                for s, g, t, r, d, c in zip(
-                    self.stratum.tolist(), self.group.tolist(), self.time.tolist(),
-                    self.n_risk.tolist(), self.n_event.tolist(), self.n_censor.tolist(),
-                )
-            ],
+            "rows": [dict(zip(keys, vals)) for vals in zip(*(cols[k] for k in keys))],
         }
 
     def to_frame(self):
         import pandas as pd
 
-        return pd.DataFrame(
-            {
-                "stratum": np.asarray(self.strata_levels, dtype=object)[self.stratum],
-                "group": np.asarray(self.group_levels, dtype=object)[self.group],
-                "time": self.time, "n_risk": self.n_risk, "n_event": self.n_event, "n_censor": self.n_censor,
-            }
-        )
+        return pd.DataFrame(self._long())
 
     def summary(self) -> str:
         return self.to_frame().to_string(index=False)
 
     def __str__(self) -> str:
-        return f"RiskSet({len(self.time)} rows, groups={list(self.group_levels)}, strata={list(self.strata_levels)})"
+        return f"RiskSet({len(self.time)} times, groups={list(self.group_levels)}, strata={list(self.strata_levels)})"
 
 
 # -------------------------------------------------------------------- building
 
 
-def _runs_unweighted(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct times, event and censoring counts of one cell (no weights): one np.sort."""
-    bits = (time + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0 so the sign bit is clear
-    key = (bits << _ONE) | event.astype(np.uint64)
-    key.sort()
-    tbits = key >> _ONE
+def _sort_key(time: np.ndarray, event: np.ndarray) -> np.ndarray:
+    """Lossless uint64 key: time bits shifted left once, event flag in the lowest bit."""
+    key = (time + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0 so the sign bit is clear
+    key <<= _ONE
+    np.bitwise_or(key, event.view(np.uint8), out=key)
+    return key
+
+
+def _single_cell(key: np.ndarray):
+    """Sorted keys of one group -> distinct times, events, censorings, and first position of each time."""
     n = key.shape[0]
-    if n == 0:
-        z = np.zeros(0, np.int64)
-        return np.zeros(0), z, z
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    np.not_equal(tbits[1:], tbits[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    ends = np.append(starts[1:], n)
-    # Censorings sort before events at a tied time, and the events of the whole cell are the odd keys.
-    ev_cum = np.concatenate([[0], np.cumsum(key & _ONE, dtype=np.int64)])
-    d = ev_cum[ends] - ev_cum[starts]
-    c = (ends - starts) - d
-    utime = tbits[starts].view(np.float64)
-    return utime, d, c
-
-
-def _runs_weighted(time: np.ndarray, event: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    order = np.argsort(time, kind="stable")
-    ts = time[order]
-    n = ts.shape[0]
-    if n == 0:
-        z = np.zeros(0, np.int64)
-        return np.zeros(0), z, z
-    new = np.empty(n, dtype=bool)
-    new[0] = True
-    np.not_equal(ts[1:], ts[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    w = weights[order]
-    e = event[order].astype(np.int64)
-    d = np.add.reduceat(w * e, starts)
-    c = np.add.reduceat(w * (1 - e), starts)
-    return ts[starts] + 0.0, d, c
-
-
-def _cell_rows(time, event, weights, entry):
-    """Rows (time, n_risk, n_event, n_censor) of one cell."""
-    if weights is None:
-        ut, d, c = _runs_unweighted(time, event)
-    else:
-        ut, d, c = _runs_weighted(time, event, weights)
-    exits = d + c
-    risk = np.cumsum(exits[::-1])[::-1]
-    if entry is not None:
-        # At risk at t: exit >= t and entry < t; subtract those whose entry is at or after t.
-        if weights is None:
-            es = np.sort(entry)
-            late = es.shape[0] - np.searchsorted(es, ut, side="left")
+    newkey = np.empty(n, dtype=bool)
+    newkey[0] = True
+    np.not_equal(key[1:], key[:-1], out=newkey[1:])
+    ks = np.flatnonzero(newkey)
+    kv = key[ks]
+    kt = kv >> _ONE
+    kev = (kv & _ONE).astype(bool)
+    cnt = None if ks.shape[0] == n else np.diff(ks, append=n)
+    mk = kt.shape[0]
+    newt = np.empty(mk, dtype=bool)
+    newt[0] = True
+    np.not_equal(kt[1:], kt[:-1], out=newt[1:])
+    if newt.all():  # no time has both a censoring and an event
+        starts = ks
+        utime = kt.view(np.float64)
+        if cnt is None:
+            d = kev.view(np.int8).astype(np.int64)
+            c = 1 - d
         else:
-            order = np.argsort(entry, kind="stable")
-            es = entry[order]
-            wcum = np.concatenate([[0], np.cumsum(weights[order])])
-            late = wcum[-1] - wcum[np.searchsorted(es, ut, side="left")]
-        risk = risk - late
-    return ut, risk.astype(np.int64), d.astype(np.int64), c.astype(np.int64)
+            d = np.where(kev, cnt, 0)
+            c = cnt - d
+    else:
+        pos = np.flatnonzero(newt)
+        starts = ks[pos]
+        utime = kt[pos].view(np.float64)
+        if cnt is None:
+            cnt = np.diff(ks, append=n)
+        two = np.empty(pos.shape[0], dtype=bool)
+        two[:-1] = np.diff(pos) == 2  # censored key followed by the event key of the same time
+        two[-1] = pos[-1] == mk - 2
+        first_is_event = kev[pos]
+        second = np.where(two, cnt[np.minimum(pos + 1, mk - 1)], 0)
+        d = np.where(first_is_event, cnt[pos], second)
+        c = np.where(first_is_event, 0, cnt[pos])
+    return utime, d, c, starts
 
 
-def _partition(codes: np.ndarray, n_cells: int) -> tuple[np.ndarray | None, np.ndarray]:
-    """Order that groups subjects by cell code (stable, radix for small codes) and cell offsets."""
-    counts = np.bincount(codes, minlength=n_cells)
-    offsets = np.concatenate([[0], np.cumsum(counts)])
-    if n_cells == 1:
-        return None, offsets
-    small = codes.astype(np.uint8) if n_cells <= 255 else (codes.astype(np.uint16) if n_cells <= 65535 else codes)
-    return np.argsort(small, kind="stable"), offsets
+def _merged_counts(key: np.ndarray, gl: np.ndarray | None, k: int, w: np.ndarray | None):
+    """Globally sorted keys (with group labels and weights) -> (time, D (m,k), C (m,k), raw rows (m,k) or None)."""
+    n = key.shape[0]
+    tb = key >> _ONE
+    newt = np.empty(n, dtype=bool)
+    newt[0] = True
+    np.not_equal(tb[1:], tb[:-1], out=newt[1:])
+    utime = tb[newt].view(np.float64)
+    del tb
+    m = utime.shape[0]
+    idx = np.cumsum(newt, dtype=np.int64)
+    del newt
+    idx -= 1
+    if k > 1:
+        # group-major layout: each group's counts are one contiguous row of a (k, m) array
+        idx += gl * m
+    # Censorings in the first m*k bins, events in the next m*k.
+    ev = (key & _ONE).view(np.int64)
+    ev *= m * k
+    idx += ev
+    del ev
+    if w is None:
+        counts = np.bincount(idx, minlength=2 * m * k)
+        rows = None
+    else:
+        counts = np.rint(np.bincount(idx, weights=w, minlength=2 * m * k)).astype(np.int64)
+        rows = np.bincount(idx % (m * k), minlength=m * k).reshape(k, m).T
+    C = counts[: m * k].reshape(k, m).T
+    D = counts[m * k:].reshape(k, m).T
+    return utime, D, C, rows
+
+
+def _at_risk(D: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Number at risk just before each time: exits at or after it (total minus exits before).
+
+    Works along axis 0 of (m, k) arrays; fastest when they are transposed views of (k, m) arrays.
+    """
+    exits = (D.T + C.T)  # (k, m), contiguous when D, C are transposed views
+    before = np.cumsum(exits, axis=1)
+    total = before[:, -1:].copy()
+    before -= exits
+    np.subtract(total, before, out=before)
+    return before.T
 
 
 def build_risk_set(
@@ -292,72 +258,140 @@ def build_risk_set(
     *,
     name_time: str = "time",
     name_event: str = "event",
-    require_groups_nonempty: bool = True,
+    _keep_zero_rows: bool = True,
 ) -> RiskSet:
     """Build a :class:`RiskSet` from one row per subject.
 
     ``time``: exit time (>= 0, caller's unit); ``event``: 1 event, 0 censored; ``group`` / ``strata``:
     labels (compared as strings, levels in sorted order); ``entry``: delayed-entry time (< exit),
-    or None; ``weights``: integer case weights (>= 0), or None.
+    or None; ``weights``: integer case weights (>= 0), or None. A subject with weight 0 still
+    contributes its time as a row (as R), with nothing happening at it.
     """
     t, e = check_time_event(time, event, name_time, name_event)
     n = t.shape[0]
     if group is None:
-        gcodes, glevels = np.zeros(n, np.int64), ["all"]
+        gcodes, glevels = None, ["all"]
     else:
         gcodes, glevels = check_labels(group, n, "group")
     if strata is None:
-        scodes, slevels = np.zeros(n, np.int64), ["all"]
+        scodes, slevels = None, ["all"]
     else:
         scodes, slevels = check_labels(strata, n, "strata")
     x = check_entry(entry, t, "entry")
     w = check_weights(weights, n, "weights")
     k, s = len(glevels), len(slevels)
-    codes = scodes * k + gcodes if (k > 1 or s > 1) else None
     n_cells = k * s
-    if codes is None:
-        order, offsets = None, np.array([0, n])
+    if n_cells == 1:
+        codes = None
     else:
-        order, offsets = _partition(codes, n_cells)
-    if order is not None:
-        t = t[order]
-        e = e[order]
-        if w is not None:
-            w = w[order]
-        if x is not None:
-            x = x[order]
+        codes = (gcodes if gcodes is not None else 0) + (scodes * k if scodes is not None else 0)
+        codes = np.asarray(codes, dtype=np.int64)
+    cell_counts = np.bincount(codes, minlength=n_cells) if codes is not None else np.array([n])
     if w is None:
-        sizes = np.diff(offsets)
+        sizes = cell_counts
     else:
-        csum = np.concatenate([[0], np.cumsum(w)])
-        sizes = csum[offsets[1:]] - csum[offsets[:-1]]
-    out_t, out_r, out_d, out_c, out_s, out_g = [], [], [], [], [], []
-    max_time = np.full(n_cells, np.nan)
-    for j in range(n_cells):
-        lo, hi = int(offsets[j]), int(offsets[j + 1])
-        if hi == lo:
-            continue
-        ut, r, d, c = _cell_rows(
-            t[lo:hi], e[lo:hi], None if w is None else w[lo:hi], None if x is None else x[lo:hi]
-        )
-        out_t.append(ut)
-        out_r.append(r)
-        out_d.append(d)
-        out_c.append(c)
-        out_s.append(np.full(ut.shape[0], j // k, np.int32))
-        out_g.append(np.full(ut.shape[0], j % k, np.int32))
-        max_time[j] = ut[-1]
-    cat = (lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt))
+        sizes = np.bincount(codes, weights=w, minlength=n_cells).astype(np.int64) if codes is not None else np.array([int(w.sum())])
+    if (cell_counts.reshape(s, k).sum(axis=0) == 0).any():
+        empty = [glevels[j] for j in np.flatnonzero(cell_counts.reshape(s, k).sum(axis=0) == 0)]
+        raise InputError.single("group", empty[0], "non-empty", f"group {empty[0]!r} has no subjects.")
+
+    key = _sort_key(t, e)
+    times_out, R_out, D_out, C_out, P_out, offsets = [], [], [], [], [], [0]
+    if w is None and x is None:
+        # Fast path: partition by cell (radix), sort each cell, merge the runs within each stratum.
+        if codes is not None:
+            small = codes.astype(np.uint8) if n_cells <= 255 else codes.astype(np.uint16 if n_cells <= 65535 else np.int64)
+            order = np.argsort(small, kind="stable")
+            del small
+            key = key[order]
+            del order
+        bounds = np.concatenate([[0], np.cumsum(cell_counts)])
+        for j in range(n_cells):
+            key[bounds[j]:bounds[j + 1]].sort()
+        for si in range(s):
+            lo, hi = int(bounds[si * k]), int(bounds[(si + 1) * k])
+            block = key[lo:hi]
+            if hi == lo:
+                offsets.append(offsets[-1])
+                continue
+            if k == 1:
+                ut, d, c, starts = _single_cell(block)
+                times_out.append(ut)
+                D_out.append(d.reshape(-1, 1))
+                C_out.append(c.reshape(-1, 1))
+                R_out.append((block.shape[0] - starts).reshape(-1, 1))
+            else:
+                perm = np.argsort(block, kind="stable")  # k sorted runs: a merge
+                gl = np.repeat(np.arange(k, dtype=np.int64), cell_counts[si * k:(si + 1) * k])[perm]
+                merged = block[perm]
+                del perm
+                ut, D, C, _ = _merged_counts(merged, gl, k, None)
+                del merged, gl
+                times_out.append(ut)
+                D_out.append(D)
+                C_out.append(C)
+                R_out.append(_at_risk(D, C))
+            offsets.append(offsets[-1] + times_out[-1].shape[0])
+        present = None
+    else:
+        # General path (case weights and/or delayed entry): one lexicographic sort.
+        scode = scodes if scodes is not None else np.zeros(n, np.int64)
+        order = np.lexsort((key, scode))
+        keys_sorted = key[order]
+        s_sorted = scode[order]
+        g_sorted = gcodes[order] if gcodes is not None else None
+        w_sorted = w[order] if w is not None else None
+        sb = np.concatenate([[0], np.cumsum(np.bincount(s_sorted, minlength=s))])
+        any_rows = []
+        for si in range(s):
+            lo, hi = int(sb[si]), int(sb[si + 1])
+            if hi == lo:
+                offsets.append(offsets[-1])
+                continue
+            ut, D, C, rows = _merged_counts(
+                keys_sorted[lo:hi], None if g_sorted is None else g_sorted[lo:hi], k,
+                None if w_sorted is None else w_sorted[lo:hi].astype(np.float64),
+            )
+            R = _at_risk(D, C)
+            if x is not None:
+                in_s = scode == si
+                for g in range(k):
+                    sel = in_s if gcodes is None else (in_s & (gcodes == g))
+                    ent = x[sel]
+                    eo = np.argsort(ent, kind="stable")
+                    es = ent[eo]
+                    if w is None:
+                        late = es.shape[0] - np.searchsorted(es, ut, side="left")
+                    else:
+                        wc = np.concatenate([[0], np.cumsum(w[sel][eo])])
+                        late = wc[-1] - wc[np.searchsorted(es, ut, side="left")]
+                    R[:, g] -= late
+            if rows is None:
+                rows = (D + C) > 0
+                if x is not None:
+                    rows = rows | False
+            any_rows.append(rows > 0)
+            times_out.append(ut)
+            D_out.append(D)
+            C_out.append(C)
+            R_out.append(R)
+            offsets.append(offsets[-1] + ut.shape[0])
+        present = np.concatenate(any_rows) if (w is not None and _keep_zero_rows) else None
+
+    def cat(parts, dt, shape1):
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate(parts) if parts else np.zeros((0,) + shape1, dt)
+
     return RiskSet(
-        time=cat(out_t, np.float64),
-        n_risk=cat(out_r, np.int64),
-        n_event=cat(out_d, np.int64),
-        n_censor=cat(out_c, np.int64),
-        stratum=cat(out_s, np.int32),
-        group=cat(out_g, np.int32),
+        time=cat(times_out, np.float64, ()),
+        n_risk=cat(R_out, np.int64, (k,)).astype(np.int64, copy=False),
+        n_event=cat(D_out, np.int64, (k,)).astype(np.int64, copy=False),
+        n_censor=cat(C_out, np.int64, (k,)).astype(np.int64, copy=False),
+        stratum_offsets=np.asarray(offsets, dtype=np.int64),
         group_levels=tuple(glevels),
         strata_levels=tuple(slevels),
-        n_subjects=sizes.reshape(s, k).astype(np.int64),
+        n_subjects=np.asarray(sizes, dtype=np.int64).reshape(s, k),
         left_truncated=x is not None,
-        max_time=max_time.reshape(s, k),
+        present=present,
     )

@@ -85,16 +85,26 @@ def check_time_event(
         )
     if t.shape[0] == 0 and not allow_empty:
         raise InputError.single(name_time, "[]", "non-empty", f"{name_time} is empty; at least one subject is needed.")
-    bad = ~np.isfinite(t)
-    if bad.any():
-        i, v = _first_bad(t, bad)
-        problems.append(Problem(name_time, v, "finite", f"{name_time} must be a finite number (NaN/inf at position {i}, {int(bad.sum())} in all).", row=i))
-    neg = t < 0
-    if neg.any():
-        i, v = _first_bad(t, neg)
-        problems.append(Problem(name_time, v, ">= 0", f"{name_time} must not be negative (position {i}, {int(neg.sum())} in all).", row=i))
+    # Fast path first (large data): one pass tells whether every time is finite and >= 0.
+    if not (np.all(t >= 0) and np.all(t < np.inf)):
+        bad = ~np.isfinite(t)
+        if bad.any():
+            i, v = _first_bad(t, bad)
+            problems.append(Problem(name_time, v, "finite", f"{name_time} must be a finite number (NaN/inf at position {i}, {int(bad.sum())} in all).", row=i))
+        neg = t < 0
+        if neg.any():
+            i, v = _first_bad(t, neg)
+            problems.append(Problem(name_time, v, ">= 0", f"{name_time} must not be negative (position {i}, {int(neg.sum())} in all).", row=i))
     if e_raw.dtype == np.bool_:
-        e = e_raw.astype(np.int8)
+        e = e_raw.view(np.int8)
+    elif e_raw.dtype.kind in "iu":
+        if e_raw.shape[0] and (e_raw.min() < 0 or e_raw.max() > 1):
+            badev = (e_raw != 0) & (e_raw != 1)
+            i, v = _first_bad(e_raw, badev)
+            problems.append(Problem(name_event, v, "0/1", f"{name_event} must be 0 (censored) or 1 (event); position {i} is not.", row=i))
+            e = np.zeros(e_raw.shape[0], dtype=np.int8)
+        else:
+            e = e_raw.astype(np.int8, copy=False)
     else:
         try:
             ef = e_raw.astype(np.float64)
@@ -168,7 +178,17 @@ def check_labels(values: Any, n: int, name: str) -> tuple[np.ndarray, list[str]]
             i = int(np.flatnonzero(miss)[0])
             raise InputError.single(name, None, "not missing", f"{name} is missing at position {i}.", row=i)
     if arr.dtype.kind in "iub":
-        uniq, codes = np.unique(arr, return_inverse=True)
+        if arr.dtype.kind == "b":
+            arr = arr.astype(np.int64)
+        lo, hi = (int(arr.min()), int(arr.max())) if arr.shape[0] else (0, 0)
+        if hi - lo <= max(1024, 4 * arr.shape[0]):
+            # Small integer range: counting instead of sorting.
+            seen = np.bincount(arr - lo if lo else arr, minlength=hi - lo + 1) > 0
+            uniq = np.flatnonzero(seen) + lo
+            lookup = np.cumsum(seen) - 1
+            codes = lookup[arr - lo if lo else arr]
+        else:
+            uniq, codes = np.unique(arr, return_inverse=True)
         levels = [str(u.item()) for u in uniq]
         order = sorted(range(len(levels)), key=lambda j: levels[j])
         if order != list(range(len(levels))):  # string order differs from numeric order (e.g. 10 < 9)
