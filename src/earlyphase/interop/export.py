@@ -12,8 +12,10 @@ De-identification rule (what ``export_trial(..., identified=False)`` does):
    ``resolution_study_day`` when the day is known (empty for a partial date) and keep the clock
    time, if one was recorded, in ``onset_time`` / ``resolution_time``. A dated row that belongs to
    no patient (a site-level protocol deviation) gets an empty study day.
-3. The audit log is never exported (its old and new values hold every identifying field).
-4. Study subject ids (pseudonymous codes), birth year and all clinical values are kept.
+3. Calendar dates written inside free text (``YYYY-MM-DD``, e.g. in a deviation's description) are
+   replaced by ``study day N`` for a patient's row, or ``[date removed]`` otherwise.
+4. The audit log is never exported (its old and new values hold every identifying field).
+5. Study subject ids (pseudonymous codes), birth year and all clinical values are kept.
 
 ``manifest.json`` lists every file with its row count and columns, and for a de-identified export
 every column removed or replaced and the rule above. ``identified=True`` writes every column
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -40,8 +43,11 @@ DEIDENTIFICATION_RULE = (
     "Columns marked identifying in the schema are removed; identifying dates are replaced by the study day "
     "relative to the patient's first infusion (enrolment date if never infused), CDISC convention: the "
     "reference date is day 1, the day before is day -1. AE onset/resolution keep only the study day and the "
-    "clock time. The audit log is not exported."
+    "clock time. Dates inside free text become 'study day N' ('[date removed]' without a patient). "
+    "The audit log is not exported."
 )
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_FREE_TEXT_EXEMPT = {("study", "protocol_yaml")}  # the protocol's own dates are not a patient's
 
 
 @dataclass(frozen=True)
@@ -186,7 +192,11 @@ def _output_row(cls: type[t.Base], row: Any, header: list[str], identified: bool
     values = []
     for name in header:
         if name in row:
-            values.append(row[name])
+            value = row[name]
+            if (not identified and isinstance(value, str) and (cls.__tablename__, name) not in _FREE_TEXT_EXEMPT
+                    and _ISO_DATE.search(value)):
+                value = _scrub_dates(value, reference)
+            values.append(value)
         elif name == "subject_id":
             values.append(subjects.get(row.get("patient_id")))
         elif name.endswith("_study_day"):
@@ -199,5 +209,18 @@ def _output_row(cls: type[t.Base], row: Any, header: list[str], identified: bool
             values.append(_split_iso(row[name[: -len("_time")]])[1])
         else:  # pragma: no cover - every header name comes from _plan_columns
             raise KeyError(name)
-    del identified
     return values
+
+
+def _scrub_dates(text: str, reference: date | None) -> str:
+    """Replace every ISO date inside free text by its study day (or a placeholder without a patient)."""
+
+    def replace(match: re.Match) -> str:
+        try:
+            day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            return "[date removed]"
+        n = study_day(day, reference)
+        return "[date removed]" if n is None else f"study day {n}"
+
+    return _ISO_DATE.sub(replace, text)

@@ -122,6 +122,11 @@ def generate_twin(study: Study, seed: int = DEFAULT_SEED) -> TwinData:
     times = draw_event_times(int(rng.integers(0, 2**31 - 1)), survivor_days=survivor_days)
     enrol = _enrolment_dates(rng, study)
     site = study.sites[0].code
+    # One infusion of one patient is given late (outside the window), as happens in any trial; it is
+    # recorded with its deviation. A separate stream keeps the rest of the data set independent of it.
+    side = np.random.default_rng([seed, 1])
+    delayed_patient = int(side.integers(1, sum(targets.GROUP_SIZES.values()) + 1))
+    delay_days = int(side.integers(4, 8))
 
     # Within a group, patients are numbered in enrolment order; their outcomes are shuffled onto them,
     # except that the survivor is D's first patient (the longest follow-up).
@@ -154,7 +159,9 @@ def generate_twin(study: Study, seed: int = DEFAULT_SEED) -> TwinData:
         outcomes[subject] = outcome
         data["patients"].append(patient)
         data["allocations"].append({"subject_id": subject, "group_code": code, "allocation_date": enrol_date})
-        infusions = _infusions(rng, study, subject, code, first, patient["weight_kg"])
+        infusions = _infusions(rng, study, subject, code, first, patient["weight_kg"],
+                               delay=(int(side.integers(2, study.group(code).regimen.infusions + 1)), delay_days)
+                               if number == delayed_patient else None)
         data["infusions"].extend(infusions)
         progression = first + timedelta(days=outcome.pfs_days)
         end = first + timedelta(days=outcome.os_days)
@@ -204,7 +211,8 @@ def _patient(rng: np.random.Generator, subject: str, site: str, enrol_date: date
 
 
 def _infusions(rng: np.random.Generator, study: Study, subject: str, code: str, first: date,
-               weight_kg: float) -> list[dict[str, Any]]:
+               weight_kg: float, delay: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+    """All planned infusions; ``delay`` = (infusion number, days late) gives one late infusion a deviation."""
     regimen = study.group(code).regimen
     tolerance = regimen.dose_tolerance_percent / 100.0
     window = regimen.interval_window_days
@@ -212,6 +220,11 @@ def _infusions(rng: np.random.Generator, study: Study, subject: str, code: str, 
     for k in range(1, regimen.infusions + 1):
         planned = first + timedelta(days=(k - 1) * regimen.interval_days)
         shift = 0 if k == 1 else _day(rng, -min(1, window), min(1, window))
+        deviation = None
+        if delay is not None and k == delay[0] and delay[1] > window:
+            shift = delay[1]
+            deviation = (f"given {shift} days after its planned date because the patient had an intercurrent "
+                         "infection (synthetic)")
         planned_dose = regimen.planned_dose(k)
         # manufactured doses vary a little around the target, well inside the tolerance
         dose = round(planned_dose * (1 + rng.uniform(-0.5, 0.5) * tolerance) / 1e7) * 1e7
@@ -223,7 +236,7 @@ def _infusions(rng: np.random.Generator, study: Study, subject: str, code: str, 
             "dose_cells": float(dose),
             "dose_cells_per_kg": round(dose / weight_kg, -4),
             "lot": f"SYN-LOT-{subject[-3:]}-{k:02d}",
-            "deviation": None,
+            "deviation": deviation,
         })
     return out
 

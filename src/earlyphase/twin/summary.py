@@ -136,7 +136,7 @@ def _p(x: float | None) -> str:
 def _read(session) -> dict[str, list]:
     out = {}
     for cls in (t.StudyRecord, t.Patient, t.Allocation, t.Infusion, t.AdverseEvent, t.TumourAssessment, t.Lesion,
-                t.OtherTherapy, t.FollowUp, t.Death):
+                t.OtherTherapy, t.FollowUp, t.Death, t.ProtocolDeviation):
         out[cls.__tablename__] = list(session.execute(select(cls).order_by(cls.id)).scalars())
     return out
 
