@@ -156,6 +156,7 @@ def next_dose_cmd(
     tite: bool = typer.Option(False, "--tite", help="Weight pending patients by follow-up (BOIN, CRM) instead of waiting."),
     db: Optional[str] = typer.Option(None, "--db", help="Read the counts from the trial database at this URL (live trial)."),
     study: Optional[str] = typer.Option(None, "--study", help="With --db: the study identifier (when the database holds several)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="With --db: evaluate DLT windows as of this date (YYYY-MM-DD; default today)."),
     skeleton: Optional[str] = _skeleton,
     model: Optional[str] = _model,
     prior_mtd: Optional[int] = _prior_mtd,
@@ -181,7 +182,15 @@ def next_dose_cmd(
     if db is not None:
         from earlyphase.design.live import counts_from_database
 
-        counts = counts_from_database(db, study=study)
+        from datetime import date
+
+        try:
+            when = date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            raise InputError.single("as-of", as_of, "YYYY-MM-DD", "--as-of takes a calendar date like 2015-03-01.") from None
+        counts = counts_from_database(db, study=study, as_of=when)
+        if target is None:
+            target = counts.target_dlt_rate
         n_list, dlt_list = list(counts.n), list(counts.dlt)
         cur = current if current is not None else counts.current_level
         pend = [list(p) for p in counts.pending]
