@@ -18,6 +18,7 @@ detectable from inside the database; that needs the last hash kept elsewhere (e.
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -314,13 +315,17 @@ class PatientHistory:
         for e in self.entries:
             lines.append(f"#{e.audit_id}  {e.at_utc}  {e.username}  {e.action} {e.table} #{e.record_id}"
                          + (f"  reason: {e.reason}" if e.reason else ""))
-            for name, change in e.changes.items():
-                if e.action == "update":
-                    lines.append(f"      {name}: {change['old']!r} -> {change['new']!r}")
-                elif e.action == "insert":
-                    lines.append(f"      {name} = {change['new']!r}")
-                else:
-                    lines.append(f"      {name} was {change['old']!r}")
+            if e.action == "update":
+                lines.extend(f"      {name}: {c['old']!r} -> {c['new']!r}" for name, c in e.changes.items())
+            else:
+                # A new or deleted record: its filled-in fields on a few wrapped lines.
+                side = "new" if e.action == "insert" else "old"
+                shown = ", ".join(f"{name}={c[side]!r}" for name, c in e.changes.items()
+                                  if name != "id" and c[side] is not None)
+                prefix = "      " if e.action == "insert" else "      was: "
+                lines.extend(textwrap.wrap(shown, width=100, initial_indent=prefix,
+                                           subsequent_indent="      ", break_long_words=False,
+                                           break_on_hyphens=False))
         return "\n".join(lines)
 
     def __str__(self) -> str:
