@@ -117,6 +117,10 @@ def test_delete_with_reason_and_dependents(treated):
     with pytest.raises(CheckFailed) as info:
         treated.delete_record("allocations", 1, "wrong group")
     assert rules(info.value) == ["no-dependents"]
+    from earlyphase.records import verify_audit
+
+    report = verify_audit(treated.engine)
+    assert report.ok, report.summary()
 
 
 def test_delete_assessment_takes_lesions(treated):

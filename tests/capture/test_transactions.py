@@ -111,3 +111,24 @@ def test_today_is_injected(treated):
     with pytest.raises(CheckFailed) as info:
         late.record_follow_up("P01", "2015-01-21", "alive")
     assert [p.rule for p in info.value.problems] == ["not-in-future"]
+
+
+def test_username_required(treated):
+    from earlyphase.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        Trial(treated.engine, treated.study, "  ").record_follow_up("P01", "2015-06-01", "alive")
+    assert info.value.problems[0].field == "username"
+
+
+def test_database_constraint_becomes_check_failed(treated, monkeypatch):
+    # If the checks are bypassed (two writers racing), the database's unique constraint still holds
+    # and the door reports it as a failed check, not a traceback.
+    import earlyphase.capture.patients as patients
+
+    monkeypatch.setattr(patients, "find_patient", lambda ctx, subject: None)
+    before = counts(treated.engine)
+    with pytest.raises(CheckFailed) as info:
+        treated.enrol_patient(**PATIENT)
+    assert [p.rule for p in info.value.problems] == ["database-constraint"]
+    assert counts(treated.engine) == before

@@ -30,6 +30,11 @@ class CaptureContext:
     ctcae: CtcaeDictionary | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.username, str) or not self.username.strip() or len(self.username) > 80:
+            from earlyphase.errors import InputError
+
+            raise InputError.single("username", self.username, "username",
+                                    "every change is attributed to a person: give a user name of 1 to 80 characters")
         if self.ctcae is None:
             self.ctcae = ctcae_for_study(self.study)
 

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from earlyphase.capture import assessments, corrections, outcomes, patients, queries, safety, treatment
 from earlyphase.capture.context import CaptureContext, ctcae_for_study
+from earlyphase.errors import CheckFailed, Problem
 from earlyphase.protocol import Study
 from earlyphase.records import transaction
 from earlyphase.vocab import CtcaeDictionary
@@ -86,8 +87,19 @@ class Trial:
     @contextmanager
     def batch(self) -> Iterator[Batch]:
         """Run many actions in one transaction: committed together at the end, or none on error."""
-        with transaction(self.engine) as session:
-            yield Batch(self.context(session))
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with transaction(self.engine) as session:
+                yield Batch(self.context(session))
+        except IntegrityError as exc:
+            # Checks passed but the database refused: someone else wrote the same record at the same time.
+            raise CheckFailed([Problem(
+                field="(record)", value=type(exc.orig).__name__ if exc.orig is not None else None,
+                rule="database-constraint",
+                message="the database refused the change (another user wrote the same record at the same "
+                        f"time?); nothing was written. Detail: {str(exc.orig).splitlines()[0] if exc.orig else exc}",
+            )]) from exc
 
     def close(self) -> None:
         self.engine.dispose()
