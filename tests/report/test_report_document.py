@@ -131,7 +131,7 @@ def test_reader_can_find_pfs_median_of_group_d_with_ci(report_dir):
 
 _CHECK = """<script>
 window.__errors = [];
-window.addEventListener('error', function (e) { window.__errors.push('error: ' + (e.message || e.target.src)); }, true);
+window.addEventListener('error', function (e) { window.__errors.push('error: ' + (e.message || String(e.target.src).slice(0, 80))); }, true);
 var _ce = console.error; console.error = function () { window.__errors.push('console: ' + Array.from(arguments).join(' ')); _ce.apply(console, arguments); };
 window.addEventListener('load', function () {
   var imgs = Array.from(document.images);

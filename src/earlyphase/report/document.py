@@ -199,6 +199,19 @@ def render_html(ds, sections, analyses, methods, all_tables) -> str:
 
     env = Environment(loader=PackageLoader("earlyphase.report", "templates"), autoescape=select_autoescape(["html"]))
     tmpl = env.get_template("report.html")
+    # one appendix entry per distinct set of patients and records; cells with the same evidence share it
+    entries: dict[tuple, dict] = {}
+    anchor_map: dict[str, str] = {}
+    for t in all_tables:
+        for anchor, desc, cell in t.evidence_entries():
+            key = tuple((u, cell.evidence[u]) for u in cell.subjects)
+            entry = entries.get(key)
+            if entry is None:
+                entry = entries[key] = {"anchor": anchor, "descs": [], "value": cell.text,
+                                        "subjects": [(u, ", ".join(cell.evidence[u])) for u in cell.subjects]}
+            entry["descs"].append(f"{desc} = {cell.text}")
+            anchor_map[anchor] = entry["anchor"]
+    evidence = list(entries.values())
     rendered_sections = []
     n_table = n_fig = 0
     for anchor, heading, items in sections:
@@ -207,18 +220,13 @@ def render_html(ds, sections, analyses, methods, all_tables) -> str:
             if hasattr(item, "rows"):
                 n_table += 1
                 blocks.append({"kind": "table", "number": n_table, "title": item.title, "key": item.key,
-                               "html": Markup(item.to_html())})
+                               "html": Markup(item.to_html(anchor_map))})
             else:
                 n_fig += 1
                 uri = "data:image/svg+xml;base64," + base64.b64encode(item.svg).decode("ascii")
                 blocks.append({"kind": "figure", "number": n_fig, "title": item.title, "key": item.key,
                                "caption": item.caption, "src": uri})
         rendered_sections.append({"anchor": anchor, "heading": heading, "blocks": blocks})
-    evidence = []
-    for t in all_tables:
-        for anchor, desc, cell in t.evidence_entries():
-            evidence.append({"anchor": anchor, "desc": desc, "value": cell.text,
-                             "subjects": [(u, ", ".join(cell.evidence[u])) for u in cell.subjects]})
     s = ds.study
     return tmpl.render(
         study=s, ds=ds, sections=rendered_sections, methods=methods, evidence=evidence,

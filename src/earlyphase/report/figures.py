@@ -256,7 +256,8 @@ def spider_figure(adrs: "pd.DataFrame", study: "Study") -> "Figure":
 
     handles = [Line2D([], [], color=colors[g], label=f"Group {g}") for g in groups]
     handles.append(Line2D([], [], marker="X", ls="", color="#D55E00", mec="black", label="Progression"))
-    ax.legend(handles=handles, fontsize=7, loc="upper left", ncol=3)
+    ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=len(handles),
+              frameon=False, borderaxespad=0.0)
     ax.grid(alpha=0.25)
     fig.tight_layout()
     return fig

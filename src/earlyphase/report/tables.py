@@ -458,16 +458,17 @@ def landmark_table(analyses: Sequence["EndpointAnalysis"], ds: "AnalysisDatasets
             for i, m in enumerate(marks):
                 months = data["AVAL"] / ds.study.analysis.days_per_month
                 at_risk = data[months >= m]["USUBJID"]
-                cells.append(Cell(
-                    f"{100 * at['survival'][i]:.0f}% ({100 * at['lower'][i]:.0f}–{100 * at['upper'][i]:.0f}); n={int(at['n_risk'][i])}",
-                    _tte_evidence(ea, at_risk)))
+                lo, up = at["lower"][i], at["upper"][i]
+                ci = "NA" if math.isnan(lo) or math.isnan(up) else f"{100 * lo:.0f}–{100 * up:.0f}"
+                cells.append(Cell(f"{100 * at['survival'][i]:.0f}% ({ci}); n={int(at['n_risk'][i])}",
+                                  _tte_evidence(ea, at_risk)))
             rows.append(cells)
     pct = f"{ds.study.analysis.conf_level * 100:g}%"
     return TraceTable(
         "landmarks", "Landmark survival rates",
         ["Endpoint", "Group"] + [f"{m:g} months" for m in marks], rows,
         notes=[f"Kaplan-Meier estimate ({pct} CI, {ds.study.analysis.conf_type}); n = patients still at risk at the landmark "
-               "(linked: who they are)."],
+               "(linked: who they are). NA: no interval where the estimate is 0 or 1 (as R's survival)."],
     )
 
 

@@ -80,8 +80,10 @@ class TraceTable:
                     out.append((f"{self.key}-r{i}c{j}", f"{self.title}: {label}, {self.columns[j]}", cell))
         return out
 
-    def to_html(self) -> str:
+    def to_html(self, anchor_map: Mapping[str, str] | None = None) -> str:
+        """HTML table; traced cells link to ``#ev-<anchor>`` (``anchor_map`` merges identical evidence)."""
         e = html.escape
+        anchor_map = anchor_map or {}
         parts = [f'<table class="data" id="tbl-{e(self.key)}">', "<thead>"]
         if self.header_groups:
             parts.append("<tr>" + "".join(f'<th colspan="{span}">{e(label)}</th>' for label, span in self.header_groups) + "</tr>")
@@ -94,7 +96,7 @@ class TraceTable:
             for j, cell in enumerate(row):
                 cls = f' class="{cell.align}"'
                 if cell.traced and cell.evidence:
-                    anchor = f"{self.key}-r{i}c{j}"
+                    anchor = anchor_map.get(f"{self.key}-r{i}c{j}", f"{self.key}-r{i}c{j}")
                     subjects = cell.subjects
                     title = (f"{len(subjects)} patient(s): " + ", ".join(subjects)) if subjects else "no patients"
                     tds.append(f'<td{cls}><a class="trace" href="#ev-{anchor}" title="{e(title)}">{e(cell.text)}</a></td>')
