@@ -1,0 +1,55 @@
+"""audit verify and audit log on a database written by earlyphase.capture (the real path)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from earlyphase.capture.setup import initialise
+from earlyphase.records import patient_history, verify_audit
+from earlyphase.records.audit_verify import CHANGED, MISSING
+
+from records_helpers import raw_sql
+
+TODAY = date(2017, 12, 31)
+
+
+def captured_trial(engine):
+    trial = initialise(engine, "nk-hcc-ltx", "coordinator", today=TODAY)
+    site = trial.study.sites[0].code
+    trial.enrol_patient("P-01", site, "M", 1961, 0, "A", "2015-01-05", "2010-03-01", "2014-11-20")
+    trial.allocate_patient("P-01", "B", "2015-01-06")
+    fever = trial.record_adverse_event("P-01", "Fever", 1, "2015-01-20", "probable", "recovered",
+                                       resolution="2015-01-21")
+    chills = trial.record_adverse_event("P-01", "Chills", 1, "2015-01-20", "possible", "recovered",
+                                        resolution="2015-01-20")
+    visit = trial.record_tumour_assessment("P-01", "2015-01-04", "CT", [
+        {"label": "T1", "kind": "target", "viable_diameter_mm": 31.0},
+    ], baseline=True)
+    trial.correct_record("adverse_events", fever.id, {"grade": 2}, "source document says grade 2")
+    trial.delete_record("adverse_events", chills.id, "entered twice")
+    return trial, {"fever": fever.id, "chills": chills.id, "visit": visit.id}
+
+
+def test_capture_writes_verify_clean_and_tampering_is_named(engine):
+    _, ids = captured_trial(engine)
+    assert verify_audit(engine).ok
+    raw_sql(engine, "UPDATE adverse_events SET grade = 1 WHERE id = :id", id=ids["fever"])
+    raw_sql(engine, "DELETE FROM lesions")
+    report = verify_audit(engine)
+    assert [f.kind for f in report.findings] == [CHANGED, MISSING]
+    assert report.findings[0].differences == {"grade": {"audited": 2, "current": 1}}
+    assert report.findings[1].table == "lesions"
+
+
+def test_history_of_a_captured_patient(engine):
+    _, ids = captured_trial(engine)
+    history = patient_history(engine, "P-01")
+    steps = [(e.action, e.table) for e in history.entries]
+    assert steps == [
+        ("insert", "patients"), ("insert", "allocations"), ("insert", "adverse_events"),
+        ("insert", "adverse_events"), ("insert", "tumour_assessments"), ("insert", "lesions"),
+        ("update", "adverse_events"), ("delete", "adverse_events"),
+    ]
+    assert history.entries[-2].changes == {"grade": {"old": 1, "new": 2}}
+    assert history.entries[-1].reason == "entered twice"
+    assert {e.username for e in history.entries} == {"coordinator"}
