@@ -198,7 +198,7 @@ def _num(x: Any) -> str:
 
 
 def cells_text(x: float) -> str:
-    """A cell count written the way a protocol writes it: 5e9, 2.5e9."""
+    """A cell count written the way a protocol writes it: 5e9, 1.5e10."""
     if x == 0:
         return "0"
     exponent = int(math.floor(math.log10(abs(x))))
