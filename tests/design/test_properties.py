@@ -7,8 +7,6 @@ from hypothesis import strategies as st
 
 from earlyphase.design import BoinDesign, CrmDesign, I3plus3Design, KeyboardDesign, ThreePlusThreeDesign
 
-ORDER = {"de-escalate": 0, "stop": 0, "stay": 1, "escalate": 2}
-
 DESIGNS = [
     BoinDesign(target=0.3),
     BoinDesign(target=0.25, n_earlystop=12, extrasafe=True),
@@ -55,22 +53,9 @@ def test_never_eliminated_never_skipping(state):
 @settings(max_examples=300, deadline=None)
 @given(trial_state())
 def test_monotone_in_dlt_count(state):
+    """More DLTs at the current level never lead to a higher next level. A stop with no MTD
+    (safety) ranks lowest; a stop that selects an MTD (sample size reached) is not ranked."""
     design, n, y, cur = state
-    ranks = []
-    for k in range(0, n[cur] + 1):
-        yy = list(y)
-        yy[cur] = k
-        dec = design.decide(n, yy, cur + 1, last_cohort_dlt=0)
-        ranks.append(ORDER[dec.decision] if dec.next_level is None else dec.next_level)
-        if dec.next_level is None:
-            ranks[-1] = -1 if dec.mtd is None else ranks[-1]
-    # more DLTs never lead to a higher next level (a stop with no MTD ranks lowest)
-    levels = [r for r in ranks]
-    nxt = []
-    for k, r in enumerate(levels):
-        nxt.append(r)
-    comparable = [v for v in nxt if v is not None]
-    # compare only next levels of non-stop decisions plus safety stops
     seq = []
     for k in range(0, n[cur] + 1):
         yy = list(y)
@@ -82,7 +67,6 @@ def test_monotone_in_dlt_count(state):
             seq.append(dec.next_level)
     vals = [v for v in seq if v is not None]
     assert all(a >= b for a, b in zip(vals, vals[1:])), (design.name, n, y, cur, seq)
-    assert comparable is not None
 
 
 @settings(max_examples=200, deadline=None)

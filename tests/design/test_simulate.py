@@ -31,11 +31,25 @@ def test_chunks_are_prefixes_of_the_same_stream():
     assert np.allclose(np.array(a.selection_percent), sel[1:] / 2000 * 100)
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_identical_result():
     d = CrmDesign(skeleton=(0.05, 0.12, 0.25, 0.4, 0.55), target=0.25)
     local = simulate(d, TRUTH, trials=1200, seed=3, chunk_size=300, n_cohorts=6)
     dask2 = simulate(d, TRUTH, trials=1200, seed=3, chunk_size=300, n_cohorts=6, workers=2)
     assert local.to_dict() == dask2.to_dict()
+
+
+@pytest.mark.slow
+def test_dask_scheduler_address_gives_identical_result():
+    from dask.distributed import LocalCluster
+
+    d = BoinDesign(target=0.25)
+    local = simulate(d, TRUTH, trials=2000, seed=12, chunk_size=500, n_cohorts=8)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        remote = simulate(d, TRUTH, trials=2000, seed=12, chunk_size=500, n_cohorts=8, scheduler=cluster.scheduler_address)
+    assert local.to_dict() == remote.to_dict()
+    with pytest.raises(InputError):
+        simulate(d, TRUTH, trials=10, seed=1, scheduler="localhost:8786")
 
 
 def test_several_scenarios_and_summary():

@@ -147,7 +147,8 @@ class SimulationResult:
     def summary(self) -> str:
         L = len(self.truth)
         tgt = "" if self.target is None else f", target {self.target:g}"
-        head = f"Operating characteristics: {self.design}{tgt}, {self.trials} {'simulated trials' if self.method == 'simulation' else '(exact)'}"
+        runs = f"{self.trials} simulated trials" if self.method == "simulation" else "exact (all cohort outcomes enumerated)"
+        head = f"Operating characteristics: {self.design}{tgt}, {runs}"
         if self.seed is not None:
             head += f", seed {self.seed}"
         lines = [head, f"{'level':>18}" + "".join(f"{i:>8}" for i in range(1, L + 1))]

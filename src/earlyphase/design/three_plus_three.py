@@ -72,9 +72,12 @@ class ThreePlusThreeDesign(Design):
         # the next level must lie below the lowest exceeded level (matters only for
         # hand-entered counts with patients above an exceeded level)
         first = np.where(eliminated.any(axis=1), eliminated.argmax(axis=1), L)
-        need = eliminated[idx, cur] & ~stop
+        above = eliminated[idx, cur] & ~exceeded  # current level sits above an exceeded one
+        stop &= ~above
+        move = np.where(above, first - 1 - cur, move)
+        need = exceeded & ~stop
         move = np.where(need, np.minimum(move, first - 1 - cur), move)
-        dead = need & (first == 0)
+        dead = (above | need) & (first == 0)
         safety = safety | dead
         stop |= dead
         move[stop] = 0
