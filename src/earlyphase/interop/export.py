@@ -141,9 +141,11 @@ def export_trial(engine: Engine, out_dir: str | Path, *, identified: bool = Fals
 
     De-identified unless ``identified=True`` (see the module docstring for the rule).
     """
+    from earlyphase.capture import stored_study
     from earlyphase.records import read_session
     from earlyphase.records.audit import software_version
 
+    stored_study(engine)  # a clear error for a database that was never initialised
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, int] = {}

@@ -82,12 +82,12 @@ class TrialSummary:
             lines.append(f"  {g['group']:<6} {g['n']:>3} {_num(g['planned_n']):>8}  {_num(g['first_enrolled']):<14}  "
                          f"{_num(g['last_enrolled'])}")
         lines.append(f"  total  {sum(g['n'] for g in self.groups):>3}")
-        lines += ["", "Exposure (NK-cell infusions)"]
-        lines.append(f"  {'group':<6} {'given':>6} {'planned':>8} {'cum. dose/patient (1e9 cells), median':>38} "
-                     f"{'planned/patient':>16}")
+        lines += ["", "Exposure (NK-cell infusions; cumulative dose per patient in 1e9 cells)"]
+        lines.append(f"  {'group':<6} {'patients':>8} {'given/planned':>14} {'dose median':>12} {'planned':>8}")
         for e in self.exposure:
-            lines.append(f"  {e['group']:<6} {e['infusions_given']:>6} {e['infusions_planned']:>8} "
-                         f"{_e9(e['cumulative_dose_median']):>38} {_e9(e['cumulative_dose_planned']):>16}")
+            given = f"{e['infusions_given']}/{e['infusions_planned']}"
+            lines.append(f"  {e['group']:<6} {e['patients']:>8} {given:>14} {_e9(e['cumulative_dose_median']):>12} "
+                         f"{_e9(e['cumulative_dose_planned']):>8}")
         ae = self.adverse_events
         lines += ["", "Adverse events (number of events by CTCAE grade)"]
         grades = ae["grades"]
@@ -241,9 +241,11 @@ def _survival(outcomes: list[SubjectOutcome], endpoint: str, codes: list[str], d
 
 def summarise_trial(engine: Engine) -> TrialSummary:
     """Summarise the trial in the database behind ``engine`` (enrolment, exposure, AEs, PFS/OS)."""
+    from earlyphase.capture import stored_study
     from earlyphase.protocol import parse_study
     from earlyphase.records import read_session
 
+    stored_study(engine)  # a clear error for a database that was never initialised
     with read_session(engine) as session:
         rows = _read(session)
     if not rows["study"]:
