@@ -247,3 +247,20 @@ def test_patient_history_of_unknown_subject_is_an_input_error(sample_trial):
     engine, _ = sample_trial
     with pytest.raises(NotFound, match="NK-999"):
         patient_history(engine, "NK-999")
+
+
+def test_known_hash_catches_a_truncated_log(sample_trial):
+    engine, _ = sample_trial
+    log = entries(engine)
+    known = verify_audit(engine).last_hash
+    assert verify_audit(engine, known_hash=known).ok
+    assert verify_audit(engine, known_hash=log[3].row_hash).ok  # any hash still in the log
+    allow_tampering(engine)
+    raw_sql(engine, "DELETE FROM audit_log WHERE id = :id", id=log[-1].id)
+    deleted = json.loads(log[-1].old_values)  # put the deleted AE back: data agree with the shortened log ...
+    raw_sql(engine, f"INSERT INTO adverse_events ({', '.join(deleted)}) VALUES ({', '.join(':' + c for c in deleted)})",
+            **deleted)
+    assert verify_audit(engine).ok  # ... so the database alone looks consistent
+    report = verify_audit(engine, known_hash=known)
+    assert [f.kind for f in report.findings] == ["known_hash_missing"]
+    assert known in report.summary()

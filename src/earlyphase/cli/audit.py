@@ -15,13 +15,20 @@ DB_OPTION = typer.Option(
 
 
 @app.command("verify")
-def verify(db: str = DB_OPTION, fmt: OutputFormat = FORMAT_OPTION) -> None:
+def verify(
+    db: str = DB_OPTION,
+    known_hash: str = typer.Option(
+        None, "--known-hash",
+        help="A 'last hash' from an earlier verification, kept outside the database: the log must still hold it.",
+    ),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
     """Check the hash chain and replay the log against the data; exit 1 on any finding."""
     from earlyphase.records import make_engine, verify_audit
 
     engine = make_engine(db, must_exist=True)
     try:
-        report = verify_audit(engine)
+        report = verify_audit(engine, known_hash=known_hash)
     finally:
         engine.dispose()
     emit(report, fmt)

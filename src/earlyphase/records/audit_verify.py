@@ -39,6 +39,7 @@ UNAUDITED = "inserted_outside_system"
 MISSING = "deleted_outside_system"
 RESURRECTED = "present_but_audited_as_deleted"
 UNREADABLE = "unreadable_entry"
+ANCHOR_MISSING = "known_hash_missing"
 
 
 @dataclass(frozen=True)
@@ -258,8 +259,13 @@ def current_values(session) -> dict[tuple[str, int], dict[str, Any]]:
     return values
 
 
-def verify_audit(engine: Engine) -> AuditReport:
-    """Check the hash chain and replay the log against the data tables (see the module docstring)."""
+def verify_audit(engine: Engine, *, known_hash: str | None = None) -> AuditReport:
+    """Check the hash chain and replay the log against the data tables (see the module docstring).
+
+    ``known_hash`` is a ``last_hash`` reported by an earlier verification and kept outside the
+    database (a printed report, a ticket): the log must still hold it. That catches what the chain
+    alone cannot, the log cut back or rewritten from some point on and re-hashed.
+    """
     _require_schema(engine)
     with read_session(engine) as session:
         entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
@@ -267,6 +273,12 @@ def verify_audit(engine: Engine) -> AuditReport:
         session.expunge_all()
     chain = check_chain(entries)
     findings = chain + replay(entries, current)
+    if known_hash is not None and known_hash != GENESIS_HASH and known_hash not in {e.row_hash for e in entries}:
+        findings.append(Finding(
+            ANCHOR_MISSING,
+            f"the known hash {known_hash} is not in the audit log: entries up to it were removed or "
+            "rewritten since it was recorded",
+        ))
     return AuditReport(
         database=engine.url.render_as_string(hide_password=True),
         entries_checked=len(entries),
