@@ -188,3 +188,22 @@ run_case("entry_efron", g, "Surv(entry, time, event) ~ x + arm", "efron",
          covariates = c("x", "arm"), categorical = "arm", entry = "entry")
 run_case("entry_breslow_robust", g, "Surv(entry, time, event) ~ x + arm", "breslow", robust = TRUE,
          covariates = c("x", "arm"), categorical = "arm", entry = "entry", one_cluster_per_row = TRUE)
+
+# --- edge cases: a stratum with no events, a one-subject stratum, and every event at one time
+set.seed(31)
+n <- 40
+k <- data.frame(x = round(rnorm(n), 2), arm = rep(c("A", "B"), 20))
+k$time <- round(rexp(n, 0.2), 1) + 0.1
+k$event <- rbinom(n, 1, 0.7)
+k$st <- sample(c("s1", "s2"), n, TRUE)
+k$st[1:4] <- "s0"; k$event[1:4] <- 0           # stratum s0: no events at all
+k$st[5] <- "s9"                                 # stratum s9: one subject
+run_case("edge_strata_efron", k, "Surv(time, event) ~ x + arm + strata(st)", "efron",
+         covariates = c("x", "arm"), categorical = "arm", strata = "st")
+k2 <- k
+# every event at time 5 or 8: two big tied blocks (with one event time cox.zph is singular in R too)
+k2$time <- ifelse(k2$event == 1, ifelse(seq_len(n) %% 2 == 0, 5, 8), k2$time)
+run_case("edge_two_event_times_efron", k2, "Surv(time, event) ~ x + arm", "efron",
+         covariates = c("x", "arm"), categorical = "arm")
+run_case("edge_two_event_times_breslow_robust", k2, "Surv(time, event) ~ x + arm", "breslow", robust = TRUE,
+         covariates = c("x", "arm"), categorical = "arm")

@@ -128,3 +128,12 @@ def test_optional_parts_can_be_skipped():
     fit = cox_ph(TIME, EVENT, {"age": AGE}, concordance=False, zph=False)
     d = fit.to_dict()
     assert d["concordance"] is None and d["zph"] == []
+
+
+def test_zph_without_a_second_event_time_is_nan_with_a_warning():
+    time = [5.0, 5.0, 5.0, 5.0, 7.0, 8.0, 9.0, 3.0]
+    event = [1, 1, 1, 1, 0, 0, 0, 0]
+    fit = cox_ph(time, event, {"x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]})
+    assert [z.term for z in fit.zph] == ["x", "GLOBAL"]
+    assert all(np.isnan(z.chisq) for z in fit.zph)
+    assert any("cox.zph" in w for w in fit.warnings)

@@ -239,20 +239,24 @@ def _tail_sums(a: np.ndarray) -> np.ndarray:
 class _CoxData:
     """Data sorted by (stratum, time) with every index the likelihood needs, computed once."""
 
-    def __init__(self, time, event, X, strata, weights, entry, efron):
+    def __init__(self, time, event, X, strata, weights, entry, efron, center=None):
         n, p = X.shape
         self.n, self.p, self.efron = n, p, efron
-        if strata is None:
-            order = np.argsort(time, kind="stable")
-        else:
-            order = np.lexsort((time, strata))
+        # the order inside a run of tied times does not matter (every sum over a tie is symmetric)
+        order = np.argsort(time)
+        if strata is not None:
+            codes = strata[order]
+            small = codes.astype(np.uint16) if codes.max() < 2**16 else codes
+            order = np.take(order, np.argsort(small, kind="stable"))  # radix sort on small codes
         self.order = order
-        t = time[order]
-        s = strata[order] if strata is not None else np.zeros(n, dtype=np.int64)
-        d = event[order].astype(bool)
+        t = np.take(time, order)
+        s = np.take(strata, order) if strata is not None else np.zeros(n, dtype=np.int64)
+        d = np.take(event, order).astype(bool)
         # covariates stored one row per covariate (p, n): every pass below runs along contiguous memory
-        self.XT = np.ascontiguousarray(X.T[:, order])
-        self.w = weights[order]
+        self.XT = np.take(np.ascontiguousarray(X.T), order, axis=1)
+        if center is not None:
+            self.XT -= center[:, None]
+        self.w = np.take(weights, order)
         self.t, self.s, self.d = t, s, d
 
         # groups of equal (stratum, time) and the first row of the stratum after each row's stratum
@@ -521,7 +525,7 @@ def cox_ph(
 
     # centring changes no estimate (the partial likelihood is invariant to it) but keeps exp() tame
     means = X.mean(axis=0)
-    data = _CoxData(t, e, X - means, strata_codes, w, entry_arr, ties == "efron")
+    data = _CoxData(t, e, X, strata_codes, w, entry_arr, ties == "efron", center=means)
     fit = _newton_raphson(data, colnames, int(max_iter), float(eps))
     final, null, iterations, converged, warn = fit
 
@@ -569,6 +573,9 @@ def cox_ph(
 
         zph_rows = cox_zph_table(data, final, design.terms,
                                  None if entry_arr is None else entry_arr[data.order])
+        if any(not np.isfinite(z.chisq) for z in zph_rows):
+            warn.append("the proportional-hazards test (cox.zph) does not exist for these data "
+                        "(singular information, e.g. every event at one time); its rows are NaN.")
 
     return CoxResult(
         coefficients=tuple(coefs), variance=var, naive_variance=naive_var,

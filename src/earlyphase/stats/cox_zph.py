@@ -5,11 +5,14 @@ time, beta_j + gamma_j * g(t), and the score test of gamma = 0 is computed at th
 (gamma's score and the full (beta, gamma) information, ties handled as in the fit). ``g`` is the
 "km" transform: one minus the left-continuous Kaplan-Meier estimate of the pooled data
 (unweighted, unstratified), centred on its mean over the event rows. A term with several columns
-(a categorical covariate) is tested jointly; GLOBAL tests all columns at once.
+(a categorical covariate) is tested jointly; GLOBAL tests all columns at once. When the test does
+not exist (every event at a single time, where R's ``cox.zph`` stops with a singular matrix) the
+chi-square and p-value are NaN (null in JSON).
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -67,13 +70,19 @@ def cox_zph_table(data: "_CoxData", ev: "_Evaluation", terms: dict[str, tuple[in
     imat = np.block([[i11, i12], [i12.T, i22]])
     imat = (imat + imat.T) / 2
 
+    def score_test(index: list[int]) -> float:
+        uu = np.concatenate([np.zeros(p), u[index]])
+        kk = list(range(p)) + [p + c for c in index]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", linalg.LinAlgWarning)
+                return float(uu @ linalg.solve(imat[np.ix_(kk, kk)], uu, assume_a="sym"))
+        except (linalg.LinAlgError, linalg.LinAlgWarning):
+            # e.g. every event at one time: g(t) is constant and the test does not exist (R stops)
+            return float("nan")
+
     rows = []
-    for name, cols in terms.items():
-        kk = list(range(p)) + [p + c for c in cols]
-        uu = np.concatenate([np.zeros(p), u[list(cols)]])
-        stat = float(uu @ linalg.solve(imat[np.ix_(kk, kk)], uu, assume_a="sym"))
+    for name, cols in list(terms.items()) + [("GLOBAL", tuple(range(p)))]:
+        stat = score_test(list(cols))
         rows.append(ZphTerm(term=name, chisq=stat, df=len(cols), p_value=float(stats.chi2.sf(stat, len(cols)))))
-    uu = np.concatenate([np.zeros(p), u])
-    stat = float(uu @ linalg.solve(imat, uu, assume_a="sym"))
-    rows.append(ZphTerm(term="GLOBAL", chisq=stat, df=p, p_value=float(stats.chi2.sf(stat, p))))
     return tuple(rows)
