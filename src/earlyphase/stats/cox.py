@@ -355,7 +355,9 @@ class _CoxData:
         """For each row, the sum of ``per_block`` (blocks on axis 0) over the event blocks whose risk set holds it."""
         pad = np.zeros((per_block.shape[0] + 1,) + per_block.shape[1:])
         np.cumsum(per_block, axis=0, out=pad[1:])
-        return pad[self.row_hi] - pad[self.row_lo]
+        if self.one_stratum and not self.has_entry:  # every row_lo is 0 and pad[0] = 0
+            return np.take(pad, self.row_hi, axis=0)
+        return np.take(pad, self.row_hi, axis=0) - np.take(pad, self.row_lo, axis=0)
 
     def evaluate(self, beta: np.ndarray, info: bool = True) -> "_Evaluation":
         XT, p, n = self.XT, self.p, self.n
