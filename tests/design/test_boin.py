@@ -168,3 +168,26 @@ def test_simulation_agrees_with_exact_enumeration():
         se = 100 * math.sqrt(max(p_ex / 100 * (1 - p_ex / 100), 1e-6) / trials)
         assert abs(p_sim - p_ex) < 4 * se + 1e-9
     assert np.allclose(sim.mean_patients, exact.mean_patients, atol=0.1)
+
+
+def test_isotonic_matches_pool_adjacent_violators():
+    from earlyphase.design.isotonic import isotonic_many
+
+    def pava(x, w):
+        vals, wts, cnt = [], [], []
+        for xi, wi in zip(x, w):
+            vals.append(xi), wts.append(wi), cnt.append(1)
+            while len(vals) > 1 and vals[-2] > vals[-1]:
+                ww = wts[-2] + wts[-1]
+                merged = (vals[-2] * wts[-2] + vals[-1] * wts[-1]) / ww
+                vals[-2:], wts[-2:], cnt[-2:] = [merged], [ww], [cnt[-2] + cnt[-1]]
+        return np.repeat(vals, cnt)
+
+    rng = np.random.default_rng(0)
+    rows = [(rng.random(L), rng.random(L) * (rng.random(L) > 0.3)) for L in rng.integers(1, 8, size=500)]
+    for v, w in rows:
+        got = isotonic_many(v, w)
+        m = w > 0
+        if m.any():
+            assert np.allclose(got[m], pava(v[m], w[m]))
+        assert np.all(np.isnan(got[~m]))

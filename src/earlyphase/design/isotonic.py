@@ -50,34 +50,17 @@ def _isotonic_maxmin(v: np.ndarray, w: np.ndarray) -> np.ndarray:
     rows, L = v.shape
     cw = np.concatenate([np.zeros((rows, 1)), np.cumsum(w, axis=1)], axis=1)
     cwv = np.concatenate([np.zeros((rows, 1)), np.cumsum(w * np.where(w > 0, v, 0.0), axis=1)], axis=1)
-    # avg[r, i, k] = weighted mean of positions i..k (inclusive)
+    # avg[r, i, k] = weighted mean of positions i..k (inclusive); +inf where undefined
     tw = cw[:, None, 1:] - cw[:, :-1, None]
     twv = cwv[:, None, 1:] - cwv[:, :-1, None]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        avg = twv / tw
     ii, kk = np.meshgrid(np.arange(L), np.arange(L), indexing="ij")
-    avg = np.where((ii <= kk)[None] & (tw > 0), avg, np.nan)
-    out = np.full((rows, L), np.nan)
-    for j in range(L):
-        # min over k >= j of avg(i, k), for every i <= j; then max over i.
-        block = avg[:, : j + 1, j:]
-        with np.errstate(invalid="ignore"), _quiet_nan():
-            mins = np.nanmin(np.where(np.isnan(block), np.inf, block), axis=2)
-            mins = np.where(np.isinf(mins), np.nan, mins)
-            out[:, j] = np.nanmax(np.where(np.isnan(mins), -np.inf, mins), axis=1)
-    return np.where(np.isinf(out) | (w == 0), np.nan, out)
-
-
-class _quiet_nan:
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        self._w.__exit__(*exc)
+    ok = (ii <= kk)[None] & (tw > 0)
+    avg = np.where(ok, twv / np.where(ok, tw, 1.0), np.inf)
+    # min over k >= j (reverse running minimum along k), then max over i <= j
+    upper = np.minimum.accumulate(avg[:, :, ::-1], axis=2)[:, :, ::-1]
+    upper = np.where((ii <= kk)[None] & np.isfinite(upper), upper, -np.inf)
+    iso = upper.max(axis=1)
+    return np.where((w > 0) & np.isfinite(iso), iso, np.nan)
 
 
 def elimination_flags(n: np.ndarray, y: np.ndarray, target: float, cutoff: float = 0.95, min_n: int = 3) -> np.ndarray:
