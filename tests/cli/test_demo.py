@@ -57,22 +57,16 @@ def test_demo_end_to_end_writes_database_and_summary(tmp_path):
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
-def test_demo_json_and_rerun_replaces_its_own_database(tmp_path):
-    out = tmp_path / "demo"
-    first = run("demo", "--out", str(out), "--format", "json")
+def test_demo_default_directory_json_rerun_and_refusal_of_other_data(tmp_path):
+    first = run("demo", "--format", "json", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["replaced"] is False
-    again = run("demo", "--out", str(out), "--format", "json")
+    assert (tmp_path / "earlyphase-demo" / "trial.db").is_file()
+    again = run("demo", "--format", "json", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     data = json.loads(again.stdout)
     assert data["replaced"] is True and data["synthetic"] is True and data["audit_ok"] is True
     assert data["summary"]["survival"]["PFS"]["published_logrank_p"] == 0.0008
-
-
-def test_demo_default_directory_and_refusal_of_other_data(tmp_path):
-    done = run("demo", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert (tmp_path / "earlyphase-demo" / "trial.db").is_file()
     other = tmp_path / "other"
     other.mkdir()
     (other / "trial.db").write_text("somebody's data")
