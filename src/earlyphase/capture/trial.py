@@ -7,6 +7,7 @@ actions in ONE transaction: all are written, or (on any error) none.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -111,21 +112,30 @@ class Trial:
         self.close()
 
 
-def _batch_method(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def method(self: Batch, *args: Any, **kwargs: Any) -> Any:
-        return fn(self.context, *args, **kwargs)
-
+def _as_method(fn: Callable[..., Any], method: Callable[..., Any]) -> Callable[..., Any]:
+    # help() and IDEs show the action's own signature, with ``self`` in place of the context.
+    functools.update_wrapper(method, fn)
+    signature = inspect.signature(fn)
+    own = list(signature.parameters.values())[1:]
+    method.__signature__ = signature.replace(
+        parameters=[inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD), *own])
+    del method.__wrapped__
     return method
 
 
+def _batch_method(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def method(self: Batch, *args: Any, **kwargs: Any) -> Any:
+        return fn(self.context, *args, **kwargs)
+
+    return _as_method(fn, method)
+
+
 def _trial_method(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
     def method(self: Trial, *args: Any, **kwargs: Any) -> Any:
         with self.batch() as b:
             return fn(b.context, *args, **kwargs)
 
-    return method
+    return _as_method(fn, method)
 
 
 for _name, _fn in ACTIONS.items():
