@@ -84,7 +84,7 @@ def test_html_is_self_contained_and_marks_synthetic_data(report_dir):
 def _row_cells(text, table_key, label):
     """The <td> contents of the row starting with ``label`` in table ``table_key``."""
     table = re.search(rf'<table class="data" id="tbl-{table_key}">(.*?)</table>', text, re.S).group(1)
-    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S):
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
         if cells and htmllib.unescape(re.sub("<[^>]+>", "", cells[0])).strip() == label:
             return cells
@@ -120,7 +120,7 @@ def test_reader_can_find_pfs_median_of_group_d_with_ci(report_dir):
     med, lo, up = kaplan_meier(d.AVAL / 30.4375, 1 - d.CNSR, conf_type="log-log").curves[0].median
     text = _html(report_dir)
     table = re.search(r'<table class="data" id="tbl-medians">(.*?)</table>', text, re.S).group(1)
-    rows = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S) for r in re.findall(r"<tr>(.*?)</tr>", table, re.S)]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)]
     row = next(r for r in rows if r and r[0] == "PFS" and r[1] == "D")
     shown = htmllib.unescape(re.sub("<[^>]+>", "", row[4]))
     fmt = lambda x: "NR" if x != x else f"{x:.1f}"  # noqa: E731

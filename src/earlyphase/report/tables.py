@@ -260,7 +260,7 @@ def ae_soc_term_table(ds: "AnalysisDatasets", related: bool = False) -> TraceTab
     return TraceTable(
         "ae_related_soc_term" if related else "ae_soc_term",
         f"Patients with {what}treatment-emergent adverse events by system organ class and term",
-        columns, rows, header_groups=groups_hdr,
+        columns, rows, header_groups=groups_hdr, bold_rows=frozenset(sections),
         notes=["n (%) of patients in the safety population; a patient counts once per term (and once per SOC)."],
     )
 

@@ -55,6 +55,7 @@ class TraceTable:
     header_groups: Sequence[tuple[str, int]] = ()
     notes: Sequence[str] = ()
     section_rows: frozenset[int] = field(default_factory=frozenset)  # rows rendered as sub-headings
+    bold_rows: frozenset[int] = field(default_factory=frozenset)  # rows rendered bold (e.g. a SOC above its terms)
 
     def to_frame(self):
         import pandas as pd
@@ -104,7 +105,8 @@ class TraceTable:
                     tds.append(f'<td{cls} title="no patients">{e(cell.text)}</td>')
                 else:
                     tds.append(f"<td{cls}>{e(cell.text)}</td>")
-            parts.append("<tr>" + "".join(tds) + "</tr>")
+            open_tr = '<tr class="bold">' if i in self.bold_rows else "<tr>"
+            parts.append(open_tr + "".join(tds) + "</tr>")
         parts.append("</tbody></table>")
         for note in self.notes:
             parts.append(f'<p class="note">{e(note)}</p>')

@@ -1,0 +1,77 @@
+"""Time ``earlyphase demo --out DIR`` (database + twin + audit check + summary + full report) end to end.
+
+Run: ``.venv/bin/python benchmarks/bench_demo.py [--runs 3] [--pdf]``
+
+Prints, for each run, the wall time of the ``earlyphase demo`` command in a fresh process (what a
+user waits for; the issue's budget is 15 s on a 2-core machine), then the in-process time of each
+report stage on the demo database, the import cost of the heavy libraries (measured in fresh
+interpreters), and, with ``--pdf``, the Chromium print. Nothing here is asserted: the numbers go to
+benchmarks/RESULTS.md ("Demo and report").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PY = sys.executable
+EARLYPHASE = str(Path(PY).with_name("earlyphase"))
+
+
+def time_command(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def import_seconds(module: str) -> float:
+    code = f"import time; t = time.perf_counter(); import matplotlib; matplotlib.use('Agg'); import {module}; print(time.perf_counter() - t)"
+    out = subprocess.run([PY, "-c", code], check=True, capture_output=True, text=True).stdout
+    return float(out.strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pdf", action="store_true", help="also time report --pdf (headless Chromium)")
+    args = parser.parse_args()
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.platform()}")
+    with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
+        walls = []
+        for i in range(args.runs):
+            out = Path(tmp) / f"run{i}"
+            walls.append(time_command([EARLYPHASE, "demo", "--out", str(out)]))
+            print(f"earlyphase demo run {i + 1}: {walls[-1]:.2f} s wall")
+        print(f"earlyphase demo: median {statistics.median(walls):.2f} s, min {min(walls):.2f} s, max {max(walls):.2f} s "
+              f"over {args.runs} runs (budget 15 s)")
+
+        db = Path(tmp) / "run0" / "trial.db"
+        report_only = time_command([EARLYPHASE, "report", "--db", str(db), "--out", str(Path(tmp) / "rep")])
+        print(f"earlyphase report (HTML, fresh process): {report_only:.2f} s wall")
+        if args.pdf:
+            with_pdf = time_command([EARLYPHASE, "report", "--db", str(db), "--out", str(Path(tmp) / "rep-pdf"), "--pdf"])
+            print(f"earlyphase report --pdf (fresh process): {with_pdf:.2f} s wall (PDF adds {with_pdf - report_only:.2f} s)")
+
+        # stage breakdown in this process (imports already paid by the first stage)
+        from earlyphase.report import report_from_database
+
+        res = report_from_database(str(db), Path(tmp) / "stages")
+        print("report stages (in process, first call): " + ", ".join(f"{k} {v:.2f} s" for k, v in res.seconds.items()))
+        res = report_from_database(str(db), Path(tmp) / "stages2")
+        print("report stages (in process, warm): " + ", ".join(f"{k} {v:.2f} s" for k, v in res.seconds.items()))
+
+    for mod in ("matplotlib.pyplot", "pandas", "scipy.stats", "great_tables", "earlyphase.report.document"):
+        print(f"import {mod}: {import_seconds(mod):.2f} s (fresh interpreter)")
+
+
+if __name__ == "__main__":
+    main()
