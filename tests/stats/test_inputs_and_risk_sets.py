@@ -160,3 +160,17 @@ def test_to_dict_is_json_ready():
     assert set(km.to_dict()["groups"][0]) >= {"group", "n", "events", "median", "median_lower", "median_upper", "table", "at"}
     assert "R's survfit default is log" in km.summary()
     assert len(km.to_frame()) == 4
+
+
+@pytest.mark.parametrize("weights,kw", [("logrank", {}), ("peto", {}), ("fh", {"rho": 1, "gamma": 0.5}), ("gehan", {})])
+def test_streaming_log_rank_equals_risk_set_path_across_chunks(monkeypatch, weights, kw):
+    import earlyphase.stats.logrank as lr
+
+    t, e, g, s = _random_data(700, seed=9)
+    monkeypatch.setattr(lr, "_CHUNK", 13)  # many chunks, with tied times at chunk edges
+    streamed = logrank_test(t, e, g, strata=s, weights=weights, **kw)
+    table = logrank_test(t, e, g, strata=s, weights=weights, case_weights=np.ones(t.shape[0]), **kw)
+    np.testing.assert_allclose(streamed.observed, table.observed, rtol=1e-12)
+    np.testing.assert_allclose(streamed.expected, table.expected, rtol=1e-12)
+    np.testing.assert_allclose(streamed.variance, table.variance, rtol=1e-11, atol=1e-12)
+    assert streamed.statistic == pytest.approx(table.statistic, rel=1e-11)

@@ -46,10 +46,23 @@ class SurvivalCurve:
     n_censor: np.ndarray
     survival: np.ndarray
     se_log: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
     conf_type: str
     conf_level: float
+
+    @cached_property
+    def _limits(self) -> tuple[np.ndarray, np.ndarray]:
+        # Computed on first use: large curves often need only S(t) and its SE.
+        return survival_confint(self.survival, self.se_log, self.conf_type, self.conf_level)
+
+    @property
+    def lower(self) -> np.ndarray:
+        """Lower pointwise confidence limit of S(t) (NaN where R gives NA)."""
+        return self._limits[0]
+
+    @property
+    def upper(self) -> np.ndarray:
+        """Upper pointwise confidence limit of S(t) (NaN where R gives NA)."""
+        return self._limits[1]
 
     @property
     def events(self) -> int:
@@ -183,19 +196,23 @@ class KaplanMeier:
 
 
 def _curve(group: str, n: int, t, r, d, c, conf_type: str, conf_level: float) -> SurvivalCurve:
-    r_f = r.astype(np.float64)
+    # Few temporaries on purpose (memory at 10^7 rows): two float arrays become S and SE(log S).
+    work = r.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        hazard = d / r_f
-        if not (r > 0).all():  # only with zero case weights: nobody at risk, nothing happens
+        hazard = np.divide(d, work)
+        zero_risk = not (r > 0).all()  # only with zero case weights: nobody at risk, nothing happens
+        if zero_risk:
             hazard[d == 0] = 0.0
-        surv = np.cumprod(1.0 - hazard)
         # Greenwood: var(log S) = sum d / (n (n - d)); infinite once everyone at risk has died (as R).
-        term = hazard / (r_f - d)
-        if not (r > 0).all():
-            term[d == 0] = 0.0
-        se_log = np.sqrt(np.cumsum(term))
-    lower, upper = survival_confint(surv, se_log, conf_type, conf_level)
-    return SurvivalCurve(group, int(n), t, r, d, c, surv, se_log, lower, upper, conf_type, conf_level)
+        np.subtract(work, d, out=work)
+        np.divide(hazard, work, out=work)
+        if zero_risk:
+            work[d == 0] = 0.0
+        np.cumsum(work, out=work)
+        se_log = np.sqrt(work, out=work)
+        np.subtract(1.0, hazard, out=hazard)
+        surv = np.cumprod(hazard, out=hazard)
+    return SurvivalCurve(group, int(n), t, r, d, c, surv, se_log, conf_type, conf_level)
 
 
 def kaplan_meier_from_risk_set(

@@ -152,67 +152,139 @@ class LogrankResult:
         return self.summary()
 
 
-def _weights_for(n: np.ndarray, d: np.ndarray, weights: str, rho: float, gamma: float) -> np.ndarray:
-    """Weight at each event time (pooled n, d of one stratum's event times, in order)."""
+def _weights_for(n: np.ndarray, d: np.ndarray, weights: str, rho: float, gamma: float, s_start: float = 1.0):
+    """Weight at each event time (pooled n, d of one stratum's event times, in order).
+
+    ``s_start`` is the pooled Kaplan–Meier value just before the first of these times (for data
+    processed in chunks). Returns ``(w, s_end)``.
+    """
     nf = n.astype(np.float64)
-    if weights == "logrank":
-        return np.ones_like(nf)
-    if weights == "gehan":
-        return nf
-    if weights == "tarone-ware":
-        return np.sqrt(nf)
+    if weights in ("logrank", "gehan", "tarone-ware"):
+        w = np.ones_like(nf) if weights == "logrank" else (nf if weights == "gehan" else np.sqrt(nf))
+        return w, s_start
     # Pooled Kaplan-Meier just before each event time (censor-only times do not change it).
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(d == 0, 1.0, 1.0 - d / nf)
-    s_after = np.cumprod(factor)
-    s_before = np.concatenate([[1.0], s_after[:-1]])
+    s_after = np.cumprod(factor) * s_start
+    s_before = np.concatenate([[s_start], s_after[:-1]])
+    s_end = float(s_after[-1]) if s_after.shape[0] else s_start
     if weights == "peto":
-        return s_before
+        return s_before, s_end
     # Fleming-Harrington: 0^0 is 1, as the usual convention (gamma = 0 gives S^rho).
     a = s_before ** rho if rho != 0 else np.ones_like(s_before)
     b = (1.0 - s_before) ** gamma if gamma != 0 else np.ones_like(s_before)
-    return a * b
+    return a * b, s_end
 
 
-def stratum_event_terms(risk_set: RiskSet, stratum: int, weights: str, rho: float, gamma: float):
-    """Per event time of one stratum: time, n_g (k, m) and d_g (k, m) as float, pooled n, d, weight w."""
-    utime, R, D, _ = risk_set.wide(stratum)
-    k = R.shape[1]
-    d = D[:, 0].copy()
-    for j in range(1, k):
-        d += D[:, j]
-    ev = np.flatnonzero(d > 0)
-    # (k, m_e) float arrays; R and D are usually transposed views of group-major arrays.
-    Re = np.ascontiguousarray(R.T[:, ev], dtype=np.float64)
-    De = np.ascontiguousarray(D.T[:, ev], dtype=np.float64)
-    n = Re.sum(axis=0)
-    de = d[ev].astype(np.float64)
-    w = _weights_for(n, de, weights, rho, gamma)
-    return utime[ev], Re, De, n, de, w
+class _Accumulator:
+    """Running O, E, V over the event times of one or more strata (any number of chunks)."""
 
+    def __init__(self, k: int, weights: str, rho: float, gamma: float):
+        self.k, self.weights, self.rho, self.gamma = k, weights, rho, gamma
+        self.O = np.zeros(k)
+        self.E = np.zeros(k)
+        self.V = np.zeros((k, k))
+        self.s_carry = 1.0
 
-def _accumulate(risk_set: RiskSet, weights: str, rho: float, gamma: float):
-    k = risk_set.n_groups
-    O = np.zeros(k)
-    E = np.zeros(k)
-    V = np.zeros((k, k))
-    for s in range(risk_set.n_strata):
-        _, Rg, Dg, n, d, w = stratum_event_terms(risk_set, s, weights, rho, gamma)
-        if n.shape[0] == 0:
-            continue
-        unit = weights == "logrank"
+    def new_stratum(self) -> None:
+        self.s_carry = 1.0
+
+    def add(self, Rk: np.ndarray, Dk: np.ndarray) -> None:
+        """Add times with group at-risk counts ``Rk`` and events ``Dk`` (both (k, m), any numeric dtype)."""
+        d_all = Dk.sum(axis=0)
+        ev = np.flatnonzero(d_all > 0)
+        if ev.shape[0] == 0:
+            return
+        Rg = np.ascontiguousarray(Rk[:, ev], dtype=np.float64)
+        Dg = np.ascontiguousarray(Dk[:, ev], dtype=np.float64)
+        n = Rg.sum(axis=0)
+        d = d_all[ev].astype(np.float64)
+        w, self.s_carry = _weights_for(n, d, self.weights, self.rho, self.gamma, self.s_carry)
+        unit = self.weights == "logrank"
         frac = Rg / n  # (k, m): n_g / n
         wd = d if unit else w * d
-        O += Dg.sum(axis=1) if unit else Dg @ w
-        E += frac @ wd
+        self.O += Dg.sum(axis=1) if unit else Dg @ w
+        self.E += frac @ wd
         with np.errstate(divide="ignore", invalid="ignore"):
             c = wd * (n - d) / (n - 1.0)
         if not unit:
             c *= w
         c[n <= 1] = 0.0
-        cf = frac * c  # (k, m)
-        V += np.diag(cf.sum(axis=1)) - cf @ frac.T
-    return O, E, V
+        cf = frac * c
+        self.V += np.diag(cf.sum(axis=1)) - cf @ frac.T
+
+
+def stratum_event_terms(risk_set: RiskSet, stratum: int, weights: str, rho: float, gamma: float):
+    """Per event time of one stratum: time, n_g (k, m) and d_g (k, m) as float, pooled n, d, weight w."""
+    utime, R, D, _ = risk_set.wide(stratum)
+    d_all = D.T.sum(axis=0)
+    ev = np.flatnonzero(d_all > 0)
+    Re = np.ascontiguousarray(R.T[:, ev], dtype=np.float64)
+    De = np.ascontiguousarray(D.T[:, ev], dtype=np.float64)
+    n = Re.sum(axis=0)
+    de = d_all[ev].astype(np.float64)
+    w, _ = _weights_for(n, de, weights, rho, gamma)
+    return utime[ev], Re, De, n, de, w
+
+
+def _accumulate(risk_set: RiskSet, weights: str, rho: float, gamma: float):
+    acc = _Accumulator(risk_set.n_groups, weights, rho, gamma)
+    for s in range(risk_set.n_strata):
+        acc.new_stratum()
+        _, R, D, _ = risk_set.wide(s)
+        if R.shape[0]:
+            acc.add(R.T, D.T)
+    return acc.O, acc.E, acc.V
+
+
+_CHUNK = 1 << 18  # observations per chunk in the streaming pass (bounds temporary memory)
+
+
+def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):
+    """O, E, V straight from per-subject arrays (no case weights) in one sorted, chunked pass.
+
+    Same numbers as building the RiskSet, but temporary memory stays near one key per subject.
+    """
+    from earlyphase.stats.riskset import merged_keys_by_stratum
+
+    acc = _Accumulator(k, weights, rho, gamma)
+    for merged, gl, sizes in merged_keys_by_stratum(t, e, gcodes, k, scodes, s):
+        acc.new_stratum()
+        n_obs = merged.shape[0]
+        gone = np.zeros(k, dtype=np.int64)  # exits per group before the current chunk
+        a = 0
+        while a < n_obs:
+            b = min(a + _CHUNK, n_obs)
+            if b < n_obs:
+                # never split the subjects who share a time: extend to the end of that time's run
+                last_time_key = (merged[b - 1] >> _ONE_U) << _ONE_U
+                b = int(np.searchsorted(merged, last_time_key | _ONE_U, side="right"))
+            key = merged[a:b]
+            tb = key >> _ONE_U
+            newt = np.empty(key.shape[0], dtype=bool)
+            newt[0] = True
+            np.not_equal(tb[1:], tb[:-1], out=newt[1:])
+            m = int(np.count_nonzero(newt))
+            idx = np.cumsum(newt, dtype=np.int64)
+            idx -= 1
+            idx += gl[a:b].astype(np.int64) * m
+            ev = (key & _ONE_U).view(np.int64)
+            idx += ev * (m * k)
+            counts = np.bincount(idx, minlength=2 * m * k)
+            Ck = counts[: m * k].reshape(k, m)
+            Dk = counts[m * k:].reshape(k, m)
+            exits = Ck + Dk
+            before = np.cumsum(exits, axis=1)
+            before -= exits
+            before += gone[:, None]
+            Rk = sizes[:, None] - before
+            acc.add(Rk, Dk)
+            gone += exits.sum(axis=1)
+            a = b
+    return acc.O, acc.E, acc.V
+
+
+_ONE_U = np.uint64(1)
 
 
 def _chisq_like_r(O: np.ndarray, E: np.ndarray, V: np.ndarray) -> tuple[float, int]:
@@ -276,6 +348,11 @@ def logrank_from_risk_set(
     if empty:
         raise InputError.single("group", empty[0], "non-empty", f"group {empty[0]!r} has no subjects.")
     O, E, V = _accumulate(risk_set, w, r, g)
+    return _result(w, r, g, tuple(risk_set.group_levels), sizes, O, E, V, tuple(risk_set.strata_levels), trend, scores)
+
+
+def _result(w, r, g, groups, sizes, O, E, V, strata, trend, scores) -> LogrankResult:
+    k = len(groups)
     sc = None
     tu = tv = None
     if trend:
@@ -291,9 +368,9 @@ def logrank_from_risk_set(
         stat, df = _chisq_like_r(O, E, V)
     p = float(chi2.sf(stat, df)) if df > 0 else 1.0
     return LogrankResult(
-        weights=w, rho=r, gamma=g, groups=tuple(risk_set.group_levels), n=sizes.astype(np.int64),
+        weights=w, rho=r, gamma=g, groups=groups, n=np.asarray(sizes).astype(np.int64),
         observed=O, expected=E, variance=V, statistic=float(stat), df=int(df), p_value=p,
-        strata=tuple(risk_set.strata_levels), trend=bool(trend), scores=sc, trend_u=tu, trend_var=tv,
+        strata=strata, trend=bool(trend), scores=sc, trend_u=tu, trend_var=tv,
     )
 
 
@@ -319,5 +396,22 @@ def logrank_test(
     _check_weight_args(weights, rho, gamma)
     if group is None:
         raise InputError.single("group", None, "required", "a group comparison needs a group column.")
-    rs = build_risk_set(time, event, group=group, strata=strata, weights=case_weights)
-    return logrank_from_risk_set(rs, weights, rho, gamma, trend, scores)
+    if case_weights is not None:
+        rs = build_risk_set(time, event, group=group, strata=strata, weights=case_weights)
+        return logrank_from_risk_set(rs, weights, rho, gamma, trend, scores)
+    # Per-subject data: one streaming pass, no full table (memory stays near the input size).
+    from earlyphase.stats.validation import check_labels, check_time_event
+
+    t, e = check_time_event(time, event)
+    gcodes, glevels = check_labels(group, t.shape[0], "group")
+    if strata is None:
+        scodes, slevels = None, ["all"]
+    else:
+        scodes, slevels = check_labels(strata, t.shape[0], "strata")
+    w, r, g = _check_weight_args(weights, rho, gamma)
+    k = len(glevels)
+    if k < 2:
+        raise InputError.single("group", glevels, "at least 2 groups", "a group comparison needs at least two groups.")
+    O, E, V = _accumulate_raw(t, e, gcodes, k, scodes, len(slevels), w, r, g)
+    sizes = np.bincount(gcodes, minlength=k)
+    return _result(w, r, g, tuple(glevels), sizes, O, E, V, tuple(slevels), trend, scores)

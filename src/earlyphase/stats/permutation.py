@@ -59,7 +59,7 @@ def _subject_design(t, e, codes, scodes, weights, rho, gamma):
         n_risk = np.cumsum(exits[::-1])[::-1]
         evt = d_all > 0
         tt, nn, dd = ut[evt], n_risk[evt], d_all[evt]
-        ww = _weights_for(nn, dd, weights, rho, gamma)
+        ww, _ = _weights_for(nn, dd, weights, rho, gamma)
         w_all = np.zeros(ut.shape[0])
         w_all[evt] = ww
         with np.errstate(divide="ignore", invalid="ignore"):

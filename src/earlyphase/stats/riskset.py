@@ -164,43 +164,32 @@ def _sort_key(time: np.ndarray, event: np.ndarray) -> np.ndarray:
 
 
 def _single_cell(key: np.ndarray):
-    """Sorted keys of one group -> distinct times, events, censorings, and first position of each time."""
+    """Sorted keys of one group -> distinct times, events, censorings, number at risk.
+
+    Consumes ``key``: it is shifted in place and its memory becomes the time array.
+    """
     n = key.shape[0]
-    newkey = np.empty(n, dtype=bool)
-    newkey[0] = True
-    np.not_equal(key[1:], key[:-1], out=newkey[1:])
-    ks = np.flatnonzero(newkey)
-    kv = key[ks]
-    kt = kv >> _ONE
-    kev = (kv & _ONE).astype(bool)
-    cnt = None if ks.shape[0] == n else np.diff(ks, append=n)
-    mk = kt.shape[0]
-    newt = np.empty(mk, dtype=bool)
+    ev = (key & _ONE).astype(bool)
+    key >>= _ONE
+    newt = np.empty(n, dtype=bool)
     newt[0] = True
-    np.not_equal(kt[1:], kt[:-1], out=newt[1:])
-    if newt.all():  # no time has both a censoring and an event
-        starts = ks
-        utime = kt.view(np.float64)
-        if cnt is None:
-            d = kev.view(np.int8).astype(np.int64)
-            c = 1 - d
-        else:
-            d = np.where(kev, cnt, 0)
-            c = cnt - d
+    np.not_equal(key[1:], key[:-1], out=newt[1:])
+    small = np.int32 if n < 2**31 - 1 else np.int64
+    if newt.all():  # no tied times (continuous data): one subject per time
+        del newt
+        utime = key.view(np.float64)
+        d = ev.astype(small)
+        c = 1 - d
+        risk = np.arange(n, 0, -1, dtype=small)
     else:
-        pos = np.flatnonzero(newt)
-        starts = ks[pos]
-        utime = kt[pos].view(np.float64)
-        if cnt is None:
-            cnt = np.diff(ks, append=n)
-        two = np.empty(pos.shape[0], dtype=bool)
-        two[:-1] = np.diff(pos) == 2  # censored key followed by the event key of the same time
-        two[-1] = pos[-1] == mk - 2
-        first_is_event = kev[pos]
-        second = np.where(two, cnt[np.minimum(pos + 1, mk - 1)], 0)
-        d = np.where(first_is_event, cnt[pos], second)
-        c = np.where(first_is_event, 0, cnt[pos])
-    return utime, d, c, starts
+        starts = np.flatnonzero(newt)
+        del newt
+        utime = key[starts].view(np.float64)
+        d = np.add.reduceat(ev, starts, dtype=small)
+        cnt = np.diff(starts, append=n).astype(small)
+        c = cnt - d
+        risk = (n - starts).astype(small)
+    return utime, d, c, risk
 
 
 def _merged_counts(key: np.ndarray, gl: np.ndarray | None, k: int, w: np.ndarray | None):
@@ -246,6 +235,47 @@ def _at_risk(D: np.ndarray, C: np.ndarray) -> np.ndarray:
     before -= exits
     np.subtract(total, before, out=before)
     return before.T
+
+
+def merged_keys_by_stratum(t: np.ndarray, e: np.ndarray, gcodes: np.ndarray | None, k: int, scodes: np.ndarray | None, s: int):
+    """Yield, per stratum, (sorted keys, group label per key (uint8/uint16), group sizes) — validated input.
+
+    Subjects are partitioned by stratum × group (radix pass), each cell's keys are sorted in place
+    and the k sorted runs of a stratum are merged by a stable sort. Temporary memory is about two
+    keys per subject.
+    """
+    n_cells = k * s
+    key = _sort_key(t, e)
+    if n_cells > 1:
+        codes = np.asarray((gcodes if gcodes is not None else 0) + (scodes * k if scodes is not None else 0))
+        small = codes.astype(np.uint8) if n_cells <= 255 else codes.astype(np.uint16 if n_cells <= 65535 else np.int64)
+        del codes
+        counts = np.bincount(small, minlength=n_cells)
+        order = np.argsort(small, kind="stable")
+        del small
+        key = key[order]
+        del order
+    else:
+        counts = np.array([t.shape[0]])
+    bounds = np.concatenate([[0], np.cumsum(counts)])
+    label_dtype = np.uint8 if k <= 255 else np.uint16
+    for si in range(s):
+        for j in range(si * k, (si + 1) * k):
+            key[bounds[j]:bounds[j + 1]].sort()
+        lo, hi = int(bounds[si * k]), int(bounds[(si + 1) * k])
+        sizes = counts[si * k:(si + 1) * k].astype(np.int64)
+        if hi == lo:
+            continue
+        block = key[lo:hi]
+        if k == 1:
+            yield block, np.zeros(hi - lo, label_dtype), sizes
+            continue
+        perm = np.argsort(block, kind="stable")  # k sorted runs: a merge
+        gl = np.repeat(np.arange(k, dtype=label_dtype), sizes)[perm]
+        merged = block[perm]
+        del perm
+        yield merged, gl, sizes
+        del merged, gl
 
 
 def build_risk_set(
@@ -315,11 +345,11 @@ def build_risk_set(
                 offsets.append(offsets[-1])
                 continue
             if k == 1:
-                ut, d, c, starts = _single_cell(block)
+                ut, d, c, risk = _single_cell(block)
                 times_out.append(ut)
                 D_out.append(d.reshape(-1, 1))
                 C_out.append(c.reshape(-1, 1))
-                R_out.append((block.shape[0] - starts).reshape(-1, 1))
+                R_out.append(risk.reshape(-1, 1))
             else:
                 perm = np.argsort(block, kind="stable")  # k sorted runs: a merge
                 gl = np.repeat(np.arange(k, dtype=np.int64), cell_counts[si * k:(si + 1) * k])[perm]
@@ -385,9 +415,9 @@ def build_risk_set(
 
     return RiskSet(
         time=cat(times_out, np.float64, ()),
-        n_risk=cat(R_out, np.int64, (k,)).astype(np.int64, copy=False),
-        n_event=cat(D_out, np.int64, (k,)).astype(np.int64, copy=False),
-        n_censor=cat(C_out, np.int64, (k,)).astype(np.int64, copy=False),
+        n_risk=cat(R_out, np.int64, (k,)),
+        n_event=cat(D_out, np.int64, (k,)),
+        n_censor=cat(C_out, np.int64, (k,)),
         stratum_offsets=np.asarray(offsets, dtype=np.int64),
         group_levels=tuple(glevels),
         strata_levels=tuple(slevels),
