@@ -299,3 +299,31 @@ def _excel_value(text: str):
         return float(text)
     except ValueError:
         return text
+
+
+def test_excel_errors_name_the_sheet_and_row_and_write_nothing(identified_dir, tmp_path):
+    from openpyxl import Workbook
+
+    from earlyphase.interop import import_trial
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name in ("patients", "allocations"):
+        sheet = workbook.create_sheet(name)
+        with (identified_dir / f"{name}.csv").open(newline="", encoding="utf-8") as handle:
+            for i, row in enumerate(csv.reader(handle)):
+                sheet.append([_excel_value(v) if i else v for v in row])
+    sheet = workbook["allocations"]
+    group_column = [c.value for c in sheet[1]].index("group_code") + 1
+    sheet.cell(row=sheet.max_row, column=group_column, value="Z")  # no such group, in the LAST row
+    xlsx = tmp_path / "trial.xlsx"
+    workbook.save(xlsx)
+    url = f"sqlite:///{tmp_path / 'target.db'}"
+    _new_trial(url)
+    before = _dump(url)
+    with pytest.raises(InputError) as caught:
+        import_trial(url, xlsx, username=USER)
+    assert _dump(url) == before
+    (problem,) = caught.value.problems
+    assert problem.file == "trial.xlsx[allocations]" and problem.row == 19 and problem.value == "Z"
+    assert problem.field in ("group", "group_code")

@@ -61,7 +61,10 @@ class ExportResult:
 
     def summary(self) -> str:
         kind = "identified (every column)" if self.identified else "de-identified"
-        lines = [f"Exported {sum(self.files.values())} rows in {len(self.files)} CSV files to {self.out_dir} ({kind})."]
+        lines = []
+        if self.manifest.get("synthetic"):
+            lines.append("SYNTHETIC DATA (the study is marked synthetic; so is manifest.json).")
+        lines.append(f"Exported {sum(self.files.values())} rows in {len(self.files)} CSV files to {self.out_dir} ({kind}).")
         for name, rows in self.files.items():
             lines.append(f"  {name:<24} {rows:>6} rows")
         if not self.identified:
