@@ -78,3 +78,19 @@ def test_interval_tables_monotone(n, target):
         assert np.all(np.diff(row.astype(int)) <= 0)
         e = elim[n, : n + 1]
         assert np.all(np.diff(e.astype(int)) >= 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(trial_state(), st.sampled_from([0.2, 0.25, 0.3]))
+def test_selected_mtd_is_tried_and_not_eliminated(state, target):
+    from earlyphase.design import select_mtd
+
+    _, n, y, _ = state
+    sel = select_mtd(target, n, y)
+    if sel.mtd is not None:
+        assert n[sel.mtd - 1] > 0
+        assert sel.mtd not in sel.eliminated
+    for design in DESIGNS:
+        m = int(design.select_many(np.array([n], float), np.array([y], float))[0])
+        if m >= 0:
+            assert n[m] > 0

@@ -31,7 +31,7 @@ class Step:
     ``move``: -1, 0 or +1 level; ``stop``: the trial ends; ``safety``: it ends because even
     the lowest level is too toxic (no MTD); ``raw``: the rule's own decision code before
     admissibility (an escalation blocked by the top level or an eliminated level becomes
-    a stay); ``eliminated``: trials x levels; ``blocked``: escalation was wanted but not allowed.
+    a stay); ``eliminated``: trials x levels.
     """
 
     move: np.ndarray
@@ -45,7 +45,7 @@ class Design:
     """Base class; subclasses are frozen dataclasses with their parameters as fields."""
 
     name: str = "design"
-    #: levels are checked for elimination (BOIN-type designs); CRM uses a safety stop instead
+    #: pending patients can be weighted by follow-up (TITE) instead of waiting
     supports_tite: bool = False
 
     # -- to implement -------------------------------------------------------------------
@@ -83,8 +83,8 @@ class Design:
 
         ``n`` and ``dlt`` count patients and DLTs per level (level 1 first); ``current`` is
         the 1-based level of the last cohort; ``last_cohort_dlt`` is the number of DLTs in
-        that cohort (CRM's no-escalation-after-a-DLT rule; default: any DLT at the current
-        level's most recent cohort is unknown, so it is taken as 0). ``pending`` lists,
+        that cohort (used by CRM's no-escalation-after-a-DLT rule; None is taken as 0).
+        ``pending`` lists,
         per level, the follow-up fraction t/T of patients still inside the DLT window with
         no DLT yet (they are included in ``n``). Without ``tite`` the decision is made only
         when the pending outcomes cannot change it; otherwise the answer is "wait". With

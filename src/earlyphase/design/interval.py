@@ -176,10 +176,9 @@ class IntervalDesign(Design):
 @dataclass(frozen=True)
 class TableDesign(IntervalDesign):
     """A user-supplied decision table: ``codes[n][y]`` in {1: escalate, 0: stay, -1:
-    de-escalate} for n = 0..max_n (rows beyond max_n repeat the last row's rule as a
-    DLT-rate rule is not implied; decisions beyond the table are an input error).
-    Elimination (``eliminate[n][y]``) comes from the table when given, else from the
-    Beta(1, 1) posterior rule."""
+    de-escalate} for n = 0..max_n; more patients at a level than the table covers is an
+    input error. Elimination (``eliminate[n][y]``) comes from the table when given, else
+    from the Beta(1, 1) posterior rule. The final MTD uses BOIN's isotonic selection."""
 
     codes: tuple[tuple[int, ...], ...] = ()
     eliminate: tuple[tuple[bool, ...], ...] | None = None
