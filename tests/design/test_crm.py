@@ -103,3 +103,19 @@ def test_final_selection_never_untried():
 def test_bad_skeleton():
     with pytest.raises(InputError):
         CrmDesign(skeleton=(0.1, 0.05), target=0.2)
+
+
+def test_simulation_agrees_with_exact_enumeration():
+    import math
+
+    from earlyphase.design.exact import exact_operating_characteristics
+    from earlyphase.design.simulate import simulate
+
+    d = CrmDesign(skeleton=(0.05, 0.12, 0.25, 0.4, 0.55), target=0.25)
+    truth = (0.08, 0.15, 0.3, 0.45, 0.6)
+    exact = exact_operating_characteristics(d, truth, cohort_size=3, n_cohorts=5)
+    trials = 20_000
+    sim = simulate(d, truth, cohort_size=3, n_cohorts=5, trials=trials, seed=21)
+    for a, b in zip(exact.selection_percent + (exact.no_selection_percent,), sim.selection_percent + (sim.no_selection_percent,)):
+        se = 100 * math.sqrt(max(a / 100 * (1 - a / 100), 1e-6) / trials)
+        assert abs(a - b) < 4 * se
