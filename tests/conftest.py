@@ -15,11 +15,13 @@ Tests that run on PostgreSQL carry the ``postgres`` marker (``-m "not postgres"`
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from functools import lru_cache
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import event
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -90,12 +92,67 @@ def db_url(request, tmp_path) -> str:
         admin.dispose()
 
 
-@pytest.fixture
-def engine(db_url):
-    """An engine on ``db_url`` with the schema migrated to head."""
-    from earlyphase.records import make_engine, migrate
+class _SchemaTemplates:
+    """Gives fresh databases the migrated schema fast: ``migrate`` runs once per backend per session.
 
-    eng = make_engine(db_url)
-    migrate(eng)
+    SQLite: the first migrated file is copied. PostgreSQL: the statements the first migration sent
+    (everything but its introspection SELECTs) are recorded and replayed, exactly as sent, into
+    each new schema. The result is the schema ``migrate`` makes (tests/records checks both paths).
+    """
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.sqlite_file = None
+        self.pg_statements = None
+
+    def migrated_engine(self, db_url: str):
+        from earlyphase.records import make_engine, migrate
+
+        if db_url.startswith("sqlite"):
+            path = db_url.split(":///", 1)[1]
+            if self.sqlite_file is None:
+                template = self.directory / "template.db"
+                eng = make_engine(template)
+                migrate(eng)
+                eng.dispose()  # the last connection closing folds the WAL back into the file
+                self.sqlite_file = template
+            shutil.copyfile(self.sqlite_file, path)
+            return make_engine(db_url)
+        eng = make_engine(db_url)
+        if self.pg_statements is None:
+            recorded = []
+
+            def record(conn, cursor, statement, parameters, context, executemany):
+                if not statement.lstrip().upper().startswith("SELECT"):
+                    recorded.append((statement, parameters, executemany))
+
+            event.listen(eng, "before_cursor_execute", record)
+            migrate(eng)
+            event.remove(eng, "before_cursor_execute", record)
+            self.pg_statements = recorded
+            return eng
+        raw = eng.raw_connection()
+        try:
+            cursor = raw.cursor()
+            for statement, parameters, executemany in self.pg_statements:
+                if executemany:
+                    cursor.executemany(statement, parameters)
+                else:
+                    cursor.execute(statement, parameters)
+            raw.commit()
+        finally:
+            raw.close()
+        return eng
+
+
+@pytest.fixture(scope="session")
+def _schema_templates(tmp_path_factory) -> _SchemaTemplates:
+    return _SchemaTemplates(tmp_path_factory.mktemp("schema-template"))
+
+
+@pytest.fixture
+def engine(db_url, _schema_templates):
+    """An engine on ``db_url`` with the schema migrated to head (as ``migrate`` makes it)."""
+    eng = _schema_templates.migrated_engine(db_url)
     yield eng
     eng.dispose()

@@ -10,7 +10,22 @@ from earlyphase.records import current_revision, head_revision, make_engine, mig
 from earlyphase.records.tables import Base, DATA_TABLES
 
 
-def test_migrated_schema_equals_the_models(engine):
+def test_migrated_schema_equals_the_models(db_url):
+    engine = make_engine(db_url)
+    try:
+        migrate(engine)
+        assert_schema_equals_models(engine)
+    finally:
+        engine.dispose()
+
+
+def test_engine_fixture_schema_equals_the_models(engine):
+    """The shared ``engine`` fixture copies/replays one migration: it must give the same schema."""
+    assert_schema_equals_models(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def assert_schema_equals_models(engine):
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
         diffs = compare_metadata(context, Base.metadata)

@@ -13,6 +13,9 @@ from earlyphase.errors import ConfigurationError, NotFound
 
 DEFAULT_SQLITE_FILE = "trial.db"
 
+# How long a writer waits for another one to finish before giving up, on both backends.
+WRITER_WAIT_SECONDS = 30
+
 # PostgreSQL advisory-lock key every writing transaction holds (any fixed 64-bit number; "EPWRITE1").
 WRITER_LOCK_KEY = int.from_bytes(b"EPWRITE1", "big")
 
@@ -48,7 +51,7 @@ def make_engine(target: str | Path | None = None, *, must_exist: bool = False) -
                     "db", str(target), "database exists",
                     "there is no database file here; create one with 'earlyphase init' or check the path",
                 )
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": WRITER_WAIT_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -100,6 +103,8 @@ def transaction(engine: Engine) -> Iterator[Session]:
     try:
         with session.begin():
             if engine.dialect.name == "postgresql":
+                # Wait for another writer at most as long as SQLite does (its busy timeout), then fail.
+                session.execute(text(f"SET LOCAL lock_timeout = '{WRITER_WAIT_SECONDS}s'"))
                 session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK_KEY})
             yield session
     finally:
