@@ -327,3 +327,50 @@ def test_excel_errors_name_the_sheet_and_row_and_write_nothing(identified_dir, t
     (problem,) = caught.value.problems
     assert problem.file == "trial.xlsx[allocations]" and problem.row == 19 and problem.value == "Z"
     assert problem.field in ("group", "group_code")
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text.strip() + "\n", encoding="utf-8")
+
+
+def test_files_typed_by_hand_import_with_site_codes_and_lesions_by_date(tmp_path):
+    """A coordinator's files: no ids, the site by code, lesions tied to their scan by subject and date."""
+    from earlyphase.interop import import_trial
+
+    d = tmp_path / "crf"
+    d.mkdir()
+    _write(d / "patients.csv", """
+subject_id,site,sex,birth_year,ecog,child_pugh,consent_date,transplant_date,recurrence_date,enrolment_date,status,withdrawal_date,withdrawal_reason
+P-01,SYSU,M,1960,0,A,2016-01-05,2012-03-01,2015-12-01,2016-01-06,enrolled,,
+P-02,SYSU,F,1958,1,A,2016-02-01,2011-05-01,2016-01-10,2016-02-02,withdrawn,2016-03-01,patient decision
+""")
+    _write(d / "allocations.csv", "subject_id,group_code,allocation_date\nP-01,A,2016-01-06\nP-02,B,2016-02-02")
+    _write(d / "infusions.csv", "subject_id,number,actual_date,dose_cells\nP-01,1,2016-01-10,2.5e9")
+    _write(d / "tumour_assessments.csv", """
+subject_id,assessment_date,modality,baseline,investigator_response
+P-01,2016-01-07,CT,true,
+P-01,2016-03-05,CT,false,SD
+""")
+    _write(d / "lesions.csv", """
+subject_id,assessment_date,lesion_label,kind,location,viable_diameter_mm,status
+P-01,2016-01-07,T1,target,lung,30,
+P-01,2016-03-05,T1,target,lung,33,
+""")
+    url = f"sqlite:///{tmp_path / 'target.db'}"
+    _new_trial(url)
+    result = import_trial(url, d, username=USER)
+    assert result.written == {"patients": 2, "allocations": 2, "infusions": 1, "tumour_assessments": 2, "lesions": 2,
+                              "patients (withdrawals)": 1}
+    content = _dump(url)
+    assert len(content["lesions"]) == 2
+    statuses = {r[1]: r for r in content["patients"]}
+    assert "withdrawn" in statuses["P-02"]
+
+    # the same files with a wrong group: the problem names the CSV column, not capture's argument name
+    _write(d / "allocations.csv", "subject_id,group_code,allocation_date\nP-01,A,2016-01-06\nP-02,Q,2016-02-02")
+    url2 = f"sqlite:///{tmp_path / 'target2.db'}"
+    _new_trial(url2)
+    with pytest.raises(InputError) as caught:
+        import_trial(url2, d, username=USER)
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.row, problem.field, problem.value) == ("allocations.csv", 3, "group_code", "Q")

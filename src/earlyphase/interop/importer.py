@@ -36,7 +36,23 @@ from earlyphase.records import tables as t
 
 MAX_PROBLEMS = 50
 IMPORT_ORDER = [cls.__tablename__ for cls in t.DATA_TABLES]
+# Columns a file may carry besides the table's own: the patient's subject id everywhere, the site's
+# code for a patient, and (for files typed by hand) a lesion's assessment named by subject and date.
 _EXTRA_COLUMNS = {name: {"subject_id"} for name in IMPORT_ORDER if name not in ("study", "sites", "users", "queries")}
+_EXTRA_COLUMNS["patients"] = {"site"}
+_EXTRA_COLUMNS["lesions"] = {"subject_id", "assessment_date"}
+_TABLE_OF_ACTION = {
+    "enrol_patient": "patients", "withdraw_patient": "patients", "allocate_patient": "allocations",
+    "record_infusion": "infusions", "record_adverse_event": "adverse_events",
+    "record_tumour_assessment": "tumour_assessments", "record_other_therapy": "other_therapies",
+    "record_follow_up": "follow_ups", "record_death": "deaths", "record_protocol_deviation": "protocol_deviations",
+}
+# Capture's argument names that differ from the column names, per table (problems name the column).
+_COLUMN_OF_ARGUMENT = {
+    "patients": {"site": "site_id"},
+    "allocations": {"group": "group_code"},
+    "lesions": {"label": "lesion_label"},
+}
 
 
 @dataclass(frozen=True)
@@ -209,19 +225,20 @@ class _Importer:
         return values if ok else None
 
     def capture(self, row: SourceRow, fn, /, *args, lesion_rows: list[SourceRow] | None = None, **kwargs):
-        """Run one capture action; its problems are re-labelled with the file and row."""
+        """Run one capture action; its problems are re-labelled with the file, row and column."""
+        table = _TABLE_OF_ACTION.get(getattr(fn, "__name__", ""), "")
         try:
             return fn(*args, **kwargs)
         except InputError as exc:
             for p in exc.problems:
-                where = row
-                field = p.field
+                where, field, in_table = row, p.field, table
                 if lesion_rows is not None and field.startswith("lesions[") and "]." in field:
                     index = int(field[len("lesions["): field.index("]")])
                     if index < len(lesion_rows):
-                        where = lesion_rows[index]
-                        field = field[field.index("].") + 2:]
-                        field = "lesion_label" if field == "label" else field
+                        where, field, in_table = lesion_rows[index], field[field.index("].") + 2:], "lesions"
+                column = _COLUMN_OF_ARGUMENT.get(in_table, {}).get(field)
+                if column is not None and field not in where.cells and column in where.cells:
+                    field = column
                 self.add(Problem(field=field, value=p.value, rule=p.rule, message=p.message, file=where.file,
                                  row=where.row))
             return None
@@ -308,7 +325,7 @@ class _Importer:
 
     def table_patients(self, row: SourceRow, values: dict[str, Any]) -> None:
         site_code = values.get("site")
-        if site_code is None and values.get("site_id") is not None:
+        if site_code is None and values.get("site_id") is not None:  # an export names the site by id
             site = self.batch.session.get(t.SiteRecord, values["site_id"])
             site_code = site.code if site is not None else f"(site id {values['site_id']})"
         result = self.capture(
