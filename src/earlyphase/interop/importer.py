@@ -4,8 +4,14 @@ Input: a CSV file named after its table (``patients.csv``, ``adverse_events.csv`
 of such files (an ``earlyphase export --identified`` directory imports as is), or an Excel workbook
 with one sheet per table (sheet named after the table). The first row holds the column names of
 the table (those of ``earlyphase.records.tables``); ``subject_id`` names the patient (``patient_id``
-is accepted when ``patients`` is imported in the same run). ``id`` columns are read only to link
-rows in the same import (lesions to their assessment).
+is accepted when ``patients`` is imported in the same run); a patient's site may be given by its
+code (``site``) instead of ``site_id``. ``id`` columns are read only to link rows in the same import
+(lesions to their assessment); a file typed by hand may instead tie each lesion to its scan with
+``subject_id`` and ``assessment_date``. A withdrawn patient (``status`` withdrawn, with
+``withdrawal_date`` and ``withdrawal_reason``) is withdrawn after all other rows are in.
+
+Known limit: ids are given by the receiving database in file order, so a round trip reproduces the
+same ids (and so byte-identical CSV files) only when the source had no deleted records.
 
 Every row becomes the capture action a coordinator would use (enrol, allocate, record infusion ...),
 so every edit check runs and every write is audited, and all rows of all files run in ONE
