@@ -74,6 +74,14 @@ class Decision:
             lines.append(f"{key}: {value}")
         return "\n".join(lines)
 
+    def to_frame(self):
+        """One row: the decision and its reason."""
+        import pandas as pd
+
+        d = self.to_dict()
+        d["eliminated"] = ",".join(map(str, self.eliminated))
+        return pd.DataFrame([{k: v for k, v in d.items() if not isinstance(v, (list, dict))}])
+
     def __str__(self) -> str:
         return self.summary()
 

@@ -90,6 +90,12 @@ class LiveCounts:
         lines.append(f"Current level: {self.current_level} (group {self.groups[self.current_level - 1]})")
         return "\n".join(lines)
 
+    def to_frame(self):
+        """One row per patient: group, level, window, status."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict()["patients"])
+
     def __str__(self) -> str:
         return self.summary()
 
