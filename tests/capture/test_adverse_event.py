@@ -13,6 +13,7 @@ from earlyphase.protocol import read_study_text
 
 OK = dict(term="Fever", grade=1, onset="2015-01-15T14:30", attribution="possible", outcome="recovered",
           resolution="2015-01-16")
+UNTREATED = {**OK, "attribution": "unlikely"}  # for a patient without infusions
 
 
 def test_accepted_and_canonical(treated):
@@ -126,6 +127,25 @@ def test_dlt_rejected(treated, change, rule):
         assert "28-day DLT window" in str(info.value) and str(FIRST_INFUSION) in str(info.value)
 
 
+@pytest.mark.parametrize("onset, attribution, ok", [
+    ("2015-01-14", "possible", False), ("2015-01-14", "unlikely", True), ("2015-01", "probable", True),
+    ("2014-12", "definite", False), ("2015-01-15", "definite", True),
+])
+def test_related_only_after_first_infusion(treated, onset, attribution, ok):
+    # The first infusion was on 2015-01-15; a partial onset that may fall on or after it is accepted.
+    kwargs = {**OK, "onset": onset, "attribution": attribution, "resolution": None, "outcome": "unknown"}
+    if onset == "2014-12":
+        with pytest.raises(CheckFailed) as info:
+            treated.record_adverse_event("P01", **kwargs)
+        assert "related-after-exposure" in rules(info.value)
+    elif ok:
+        treated.record_adverse_event("P01", **kwargs)
+    else:
+        with pytest.raises(CheckFailed) as info:
+            treated.record_adverse_event("P01", **kwargs)
+        assert rules(info.value) == ["related-after-exposure"]
+
+
 def test_dlt_needs_an_infusion(allocated):
     with pytest.raises(CheckFailed) as info:
         allocated.record_adverse_event("P01", **{**OK, "onset": "2015-01-13", "resolution": "2015-01-14", "dlt": True})
@@ -154,12 +174,12 @@ def test_ctcae_403_study_uses_403_grades(engine, tmp_path):
     trial = initialise(engine, path, "tester", today=TODAY)
     _patient(trial)
     with pytest.raises(CheckFailed) as info:
-        trial.record_adverse_event("P01", **{**OK, "term": "Hyponatremia", "grade": 2})
+        trial.record_adverse_event("P01", **{**UNTREATED, "term": "Hyponatremia", "grade": 2})
     assert rules(info.value) == ["grade-exists"]
-    ae = trial.record_adverse_event("P01", **{**OK, "term": "Hyponatremia", "grade": 3, "attribution": "unrelated"})
+    ae = trial.record_adverse_event("P01", **{**UNTREATED, "term": "Hyponatremia", "grade": 3})
     assert ae.ctcae_version == "4.03"
     with pytest.raises(CheckFailed):
-        trial.record_adverse_event("P01", **{**OK, "term": "Sepsis", "grade": 3})
+        trial.record_adverse_event("P01", **{**UNTREATED, "term": "Sepsis", "grade": 3})
 
 
 def test_full_dictionary_from_nci_excel(engine, tmp_path, ctcae_v5_xlsx):
@@ -167,10 +187,10 @@ def test_full_dictionary_from_nci_excel(engine, tmp_path, ctcae_v5_xlsx):
     path = _study_file(tmp_path, **{'ctcae_version: "5.0"': f'ctcae_version: "5.0"\nctcae_file: "{ctcae_v5_xlsx}"'})
     trial = initialise(engine, path, "tester", today=TODAY)
     _patient(trial)
-    ae = trial.record_adverse_event("P01", **{**OK, "term": "hot flashes"})
+    ae = trial.record_adverse_event("P01", **{**UNTREATED, "term": "hot flashes"})
     assert ae.term == "Hot flashes" and ae.soc == "Vascular disorders"
     with pytest.raises(CheckFailed) as info:
-        trial.record_adverse_event("P01", **{**OK, "term": "Hot flashes", "grade": 4, "onset": "2015-01-20", "resolution": "2015-01-21"})
+        trial.record_adverse_event("P01", **{**UNTREATED, "term": "Hot flashes", "grade": 4, "onset": "2015-01-20", "resolution": "2015-01-21"})
     assert rules(info.value) == ["grade-exists"]
 
 

@@ -90,6 +90,13 @@ def validate_adverse_event(ctx: CaptureContext, checks: Checks, patient: Patient
                 checks.fail("term", out["term"], "unique-adverse-event",
                             f"{out['term']} starting {onset.text} is already recorded for patient "
                             f"{patient.subject_id}; correct that record instead")
+    if out["attribution"] in RELATED_ATTRIBUTIONS and onset is not None:
+        # Judged only once the first infusion is on file (infusions may be entered after the AE form).
+        first = first_infusion_date(ctx, patient)
+        if first is not None and onset.latest < first:
+            checks.fail("attribution", out["attribution"], "related-after-exposure",
+                        f"an event that began {onset.text}, before the first infusion on {first}, cannot be "
+                        "related to the study product; use 'unrelated' or 'unlikely'")
     if dlt:
         _check_dlt(ctx, checks, patient, onset, out["attribution"])
     return out
