@@ -38,7 +38,7 @@ def isotonic_many(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     # Rows already non-decreasing over their weighted positions are their own fit; only
     # the others need the O(L^3) formula.
     vv = np.where(w > 0, v, -np.inf)
-    monotone = np.all(vv >= np.maximum.accumulate(vv, axis=1), axis=1)
+    monotone = np.all((w == 0) | (vv >= np.maximum.accumulate(vv, axis=1)), axis=1)
     out = np.where(w > 0, v, np.nan)
     todo = np.flatnonzero(~monotone)
     if todo.size:
