@@ -237,7 +237,7 @@ def _accumulate(risk_set: RiskSet, weights: str, rho: float, gamma: float):
     return acc.O, acc.E, acc.V
 
 
-_CHUNK = 1 << 18  # observations per chunk in the streaming pass (bounds temporary memory)
+_CHUNK = 1 << 16  # observations per chunk in the streaming pass (bounds temporary memory)
 
 
 def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):

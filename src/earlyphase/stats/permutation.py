@@ -96,22 +96,30 @@ def _quadratic_forms(U: np.ndarray, V: np.ndarray) -> np.ndarray:
 
 def _statistics(labels: np.ndarray, k: int, a, q, Bm, trend_scores: np.ndarray | None) -> np.ndarray:
     """Statistic for each row of ``labels`` (B, n) of group codes."""
-    nb, n = labels.shape
-    onehot = (labels[:, None, :] == np.arange(k, dtype=labels.dtype)[None, :, None]).astype(np.float64)
-    design = np.concatenate([a[:, None], q[:, None], Bm], axis=1)  # (n, 2 + m)
-    prod = (onehot.reshape(nb * k, n) @ design).reshape(nb, k, -1)
-    U = prod[:, :, 0]
-    diag = prod[:, :, 1]
-    Nq = prod[:, :, 2:]
-    V = -np.matmul(Nq, Nq.transpose(0, 2, 1))
-    idx = np.arange(k)
-    V[:, idx, idx] += diag
+    design = np.ascontiguousarray(np.concatenate([a[:, None], q[:, None], Bm], axis=1))  # (n, 2 + m)
+    first = 0 if trend_scores is not None else 1  # the k - 1 free groups suffice for the quadratic form
+    U, diag, N = [], [], []
+    for g in range(first, k):
+        member = (labels == g).astype(np.float64)  # (B, n)
+        prod = member @ design  # one GEMM per group
+        U.append(prod[:, 0])
+        diag.append(prod[:, 1])
+        N.append(prod[:, 2:])
+    p = len(U)
+    Umat = np.stack(U, axis=1)
+    V = np.empty((labels.shape[0], p, p))
+    for i in range(p):
+        for j in range(i, p):
+            cross = np.einsum("bm,bm->b", N[i], N[j])
+            V[:, i, j] = -cross
+            V[:, j, i] = -cross
+        V[:, i, i] += diag[i]
     if trend_scores is not None:
-        u = U @ trend_scores
+        u = Umat @ trend_scores
         v = np.einsum("bij,i,j->b", V, trend_scores, trend_scores)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(v > 0, u * u / v, 0.0)
-    return _quadratic_forms(U[:, 1:], V[:, 1:, 1:])
+    return _quadratic_forms(Umat, V)
 
 
 def _all_allocations(codes: np.ndarray, k: int) -> np.ndarray:

@@ -247,7 +247,12 @@ def merged_keys_by_stratum(t: np.ndarray, e: np.ndarray, gcodes: np.ndarray | No
     n_cells = k * s
     key = _sort_key(t, e)
     if n_cells > 1:
-        codes = np.asarray((gcodes if gcodes is not None else 0) + (scodes * k if scodes is not None else 0))
+        if scodes is None:
+            codes = gcodes
+        elif gcodes is None:
+            codes = scodes
+        else:
+            codes = scodes * k + gcodes
         small = codes.astype(np.uint8) if n_cells <= 255 else codes.astype(np.uint16 if n_cells <= 65535 else np.int64)
         del codes
         counts = np.bincount(small, minlength=n_cells)

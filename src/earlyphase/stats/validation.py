@@ -185,8 +185,11 @@ def check_labels(values: Any, n: int, name: str) -> tuple[np.ndarray, list[str]]
             # Small integer range: counting instead of sorting.
             seen = np.bincount(arr - lo if lo else arr, minlength=hi - lo + 1) > 0
             uniq = np.flatnonzero(seen) + lo
-            lookup = np.cumsum(seen) - 1
-            codes = lookup[arr - lo if lo else arr]
+            if lo == 0 and seen.all() and arr.dtype == np.int64:
+                codes = arr  # already 0..k-1: no copy (large data)
+            else:
+                lookup = np.cumsum(seen) - 1
+                codes = lookup[arr - lo if lo else arr]
         else:
             uniq, codes = np.unique(arr, return_inverse=True)
         levels = [str(u.item()) for u in uniq]
