@@ -48,18 +48,21 @@ def isotonic_many(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 def _isotonic_maxmin(v: np.ndarray, w: np.ndarray) -> np.ndarray:
     rows, L = v.shape
-    cw = np.concatenate([np.zeros((rows, 1)), np.cumsum(w, axis=1)], axis=1)
-    cwv = np.concatenate([np.zeros((rows, 1)), np.cumsum(w * np.where(w > 0, v, 0.0), axis=1)], axis=1)
-    # avg[r, i, k] = weighted mean of positions i..k (inclusive); +inf where undefined
-    tw = cw[:, None, 1:] - cw[:, :-1, None]
-    twv = cwv[:, None, 1:] - cwv[:, :-1, None]
-    ii, kk = np.meshgrid(np.arange(L), np.arange(L), indexing="ij")
-    ok = (ii <= kk)[None] & (tw > 0)
+    # Arrays are laid out (level, level, rows) so that the running minimum and the maximum
+    # run over leading axes, each step on a contiguous block of all rows at once.
+    wt = w.T
+    cw = np.concatenate([np.zeros((1, rows)), np.cumsum(wt, axis=0)], axis=0)
+    cwv = np.concatenate([np.zeros((1, rows)), np.cumsum(wt * np.where(wt > 0, v.T, 0.0), axis=0)], axis=0)
+    # avg[k, i, r] = weighted mean of positions i..k of row r; +inf where undefined
+    tw = cw[1:, None, :] - cw[None, :-1, :]
+    twv = cwv[1:, None, :] - cwv[None, :-1, :]
+    kk, ii = np.meshgrid(np.arange(L), np.arange(L), indexing="ij")
+    ok = (ii <= kk)[:, :, None] & (tw > 0)
     avg = np.where(ok, twv / np.where(ok, tw, 1.0), np.inf)
-    # min over k >= j (reverse running minimum along k), then max over i <= j
-    upper = np.minimum.accumulate(avg[:, :, ::-1], axis=2)[:, :, ::-1]
-    upper = np.where((ii <= kk)[None] & np.isfinite(upper), upper, -np.inf)
-    iso = upper.max(axis=1)
+    # upper[j, i] = min over k >= j of avg[k, i]; then max over i <= j
+    upper = np.minimum.accumulate(avg[::-1], axis=0)[::-1]
+    upper = np.where((ii <= kk)[:, :, None] & np.isfinite(upper), upper, -np.inf)
+    iso = upper.max(axis=1).T
     return np.where((w > 0) & np.isfinite(iso), iso, np.nan)
 
 
