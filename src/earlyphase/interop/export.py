@@ -35,7 +35,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from earlyphase.interop.formats import EXPORT_TABLES, PATIENT_LINKED, column_kind, format_cell
+from earlyphase.interop.formats import EXPORT_TABLES, column_kind, format_cell
 from earlyphase.records import tables as t
 
 MANIFEST_NAME = "manifest.json"

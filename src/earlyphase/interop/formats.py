@@ -21,12 +21,6 @@ from earlyphase.records import tables as t
 EXPORT_TABLES: list[type[t.Base]] = list(t.DATA_TABLES)
 TABLES_BY_NAME: dict[str, type[t.Base]] = {cls.__tablename__: cls for cls in EXPORT_TABLES}
 
-# Tables whose rows belong to a patient through ``patient_id`` (exports add ``subject_id`` beside it).
-PATIENT_LINKED = {
-    name for name, cls in TABLES_BY_NAME.items() if "patient_id" in cls.__table__.columns
-}
-
-
 def column_kind(table: Table, column: str) -> str:
     """'date', 'bool', 'int', 'float' or 'text' for a column of ``table``."""
     col_type = table.columns[column].type

@@ -61,7 +61,6 @@ def km_median(time: np.ndarray, event: np.ndarray) -> float:
     time, event = time[order], event[order]
     uniq = np.unique(time[event])
     s = 1.0
-    n = len(time)
     for i, t in enumerate(uniq):
         at_risk = int(np.sum(time >= t))
         d = int(np.sum((time == t) & event))
@@ -70,7 +69,6 @@ def km_median(time: np.ndarray, event: np.ndarray) -> float:
             return float((t + uniq[i + 1]) / 2) if i + 1 < len(uniq) else float(t)
         if s < 0.5:
             return float(t)
-    del n
     return math.nan
 
 
