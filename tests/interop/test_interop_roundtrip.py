@@ -155,13 +155,13 @@ def _corrupt_last_row(directory: Path, file: str, column: str, value: str) -> in
     return len(rows) + 1  # header is line 1
 
 
-def test_a_bad_last_row_leaves_the_database_unchanged(identified_dir, tmp_path):
+def test_a_bad_last_row_leaves_the_database_unchanged(identified_dir, tmp_path, db_url):
     from earlyphase.interop import import_trial
 
     bad = tmp_path / "bad"
     shutil.copytree(identified_dir, bad)
     line = _corrupt_last_row(bad, "deaths.csv", "death_date", "2030-01-01")  # in the future
-    url = f"sqlite:///{tmp_path / 'target.db'}"
+    url = db_url
     _new_trial(url)
     before = _dump(url)
     db_bytes_tables = sorted(before)

@@ -353,3 +353,41 @@ def test_twin_loads_and_meets_the_targets_on_every_backend(db_url):
         for row in s.survival[endpoint]["medians"]:
             assert abs(row["median_months"] - medians[row["group"]]) < 0.05
         assert p / 1.4 <= s.survival[endpoint]["logrank_p"] <= p * 1.4
+
+
+def _dump(url) -> dict[str, list[tuple]]:
+    """Every row of every table, the audit log included, in primary-key order."""
+    from sqlalchemy import select
+
+    from earlyphase.records import make_engine, read_session
+    from earlyphase.records.tables import Base
+
+    engine = make_engine(url)
+    try:
+        with read_session(engine) as session:
+            return {table.name: [tuple(r) for r in session.execute(
+                select(table).order_by(*table.primary_key.columns)).all()] for table in Base.metadata.sorted_tables}
+    finally:
+        engine.dispose()
+
+
+def test_twin_load_is_all_or_nothing(tmp_path, monkeypatch, study):
+    """A record failing its capture checks late in the load leaves the database as initialised."""
+    from dataclasses import replace
+    from datetime import date
+
+    from earlyphase.capture import initialise
+    from earlyphase.errors import InputError
+    from earlyphase.twin import generate_twin, load_twin
+    from earlyphase.twin import load as load_module
+
+    good = generate_twin(study, 5)
+    deaths = [dict(d) for d in good.deaths]
+    deaths[-1]["death_date"] = date(2099, 1, 1)  # in the future: capture refuses it
+    monkeypatch.setattr(load_module, "generate_twin", lambda _study, _seed: replace(good, deaths=deaths))
+    url = f"sqlite:///{tmp_path / 'trial.db'}"
+    initialise(url, "nk-hcc-ltx", "tester").close()
+    before = _dump(url)
+    with pytest.raises(InputError, match="future"):
+        load_twin(url, 5)
+    assert _dump(url) == before
