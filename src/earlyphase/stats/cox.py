@@ -224,13 +224,14 @@ def _fmt_p(p: float) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _tail_sums(a: np.ndarray) -> np.ndarray:
+def _tail_sums(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """out[..., j] = sum of the last j entries of ``a`` along the last axis (out[..., 0] = 0).
 
     The sum of a[..., i:] is out[..., n - i]. Written into a contiguous buffer from a reversed view,
     which numpy runs several times faster than a cumulative sum into a reversed output.
     """
-    out = np.empty(a.shape[:-1] + (a.shape[-1] + 1,), dtype=np.float64)
+    if out is None:
+        out = np.empty(a.shape[:-1] + (a.shape[-1] + 1,), dtype=np.float64)
     out[..., 0] = 0.0
     np.cumsum(a[..., ::-1], axis=-1, out=out[..., 1:])
     return out
@@ -253,10 +254,14 @@ class _CoxData:
         s = np.take(strata, order) if strata is not None else np.zeros(n, dtype=np.int64)
         d = np.take(event, order).astype(bool)
         # covariates stored one row per covariate (p, n): every pass below runs along contiguous memory
-        self.XT = np.take(np.ascontiguousarray(X.T), order, axis=1)
-        if center is not None:
-            self.XT -= center[:, None]
+        self.XT = np.empty((p, n))
+        for k in range(p):  # one gather per covariate column, centred in place
+            np.take(X[:, k], order, out=self.XT[k])
+            if center is not None:
+                self.XT[k] -= center[k]
         self.w = np.take(weights, order)
+        self.unit_weights = bool(np.all(weights == 1.0))
+        self._Z = self._gram = self._tail = None
         self.t, self.s, self.d = t, s, d
 
         # groups of equal (stratum, time) and the first row of the stratum after each row's stratum
@@ -342,7 +347,10 @@ class _CoxData:
     def _risk_sums(self, a: np.ndarray) -> np.ndarray:
         """Risk-set sums at every event block of per-row quantities ``a`` (shape (..., n))."""
         n = self.n
-        tail = _tail_sums(a)  # sums accumulated from the last row backwards, as R does
+        # sums accumulated from the last row backwards, as R does; the buffer is reused across iterations
+        if self._tail is None or self._tail.shape[:-1] != a.shape[:-1]:
+            self._tail = np.empty(a.shape[:-1] + (n + 1,))
+        tail = _tail_sums(a, out=self._tail)
         out = np.take(tail, n - self.block_row_start, axis=-1)
         if not self.one_stratum:
             out -= np.take(tail, n - self.block_row_end, axis=-1)
@@ -363,9 +371,12 @@ class _CoxData:
         XT, p, n = self.XT, self.p, self.n
         eta = beta @ XT
         r = np.exp(eta)
-        wr = self.w * r
-        # row 0: w exp(eta); rows 1..p: w exp(eta) x
-        Z = np.empty((p + 1, n))
+        wr = r if self.unit_weights else self.w * r
+        # row 0: w exp(eta); rows 1..p: w exp(eta) x (buffers reused: fresh pages cost as much as the arithmetic)
+        if self._Z is None:
+            self._Z = np.empty((p + 1, n))
+            self._gram = np.empty((p, n))
+        Z = self._Z
         Z[0] = wr
         np.multiply(XT, wr, out=Z[1:])
         S = self._risk_sums(Z)
@@ -393,7 +404,7 @@ class _CoxData:
             v = wr * A
             if self.efron and self.any_ties:
                 v[dr] -= wr[dr] * beta_b[b]
-            I = (XT * v) @ XT.T - (mT * mw) @ mT.T
+            I = np.multiply(XT, v, out=self._gram) @ XT.T - (mT * mw) @ mT.T
             ev.I = I
             ev.alpha, ev.beta_b, ev.A = alpha, beta_b, A
         return ev
