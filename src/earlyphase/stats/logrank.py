@@ -203,15 +203,16 @@ class _Accumulator:
         unit = self.weights == "logrank"
         frac = Rg / n  # (k, m): n_g / n
         wd = d if unit else w * d
-        self.O += Dg.sum(axis=1) if unit else Dg @ w
-        self.E += frac @ wd
+        # einsum rather than matmul: these (k x m) products are small and BLAS threads only add overhead
+        self.O += Dg.sum(axis=1) if unit else np.einsum("km,m->k", Dg, w)
+        self.E += np.einsum("km,m->k", frac, wd)
         with np.errstate(divide="ignore", invalid="ignore"):
             c = wd * (n - d) / (n - 1.0)
         if not unit:
             c *= w
         c[n <= 1] = 0.0
         cf = frac * c
-        self.V += np.diag(cf.sum(axis=1)) - cf @ frac.T
+        self.V += np.diag(cf.sum(axis=1)) - np.einsum("im,jm->ij", cf, frac)
 
 
 def stratum_event_terms(risk_set: RiskSet, stratum: int, weights: str, rho: float, gamma: float):
