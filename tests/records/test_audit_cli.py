@@ -81,3 +81,17 @@ def test_log_prints_a_patients_history(sample_trial, capsys):
     assert data["subject_id"] == "NK-001" and len(data["entries"]) == 5
     code, _, err = run(["audit", "log", "NK-404", "--db", url], capsys)
     assert code == 1 and "NK-404" in err
+
+
+def test_unopenable_databases_are_explained_not_tracebacks(tmp_path, capsys):
+    junk = tmp_path / "junk.db"
+    junk.write_text("this is not a database\n")
+    code, _, err = run(["audit", "verify", "--db", str(junk)], capsys)
+    assert code == 1 and "cannot open" in err and "file is not a database" in err and "Traceback" not in err
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    code, _, err = run(["audit", "verify", "--db", str(empty)], capsys)
+    assert code == 1 and "not an earlyphase database" in err
+    # port 1: nothing listens there, the connection is refused at once
+    code, _, err = run(["audit", "log", "P-01", "--db", "postgresql://nobody@127.0.0.1:1/none"], capsys)
+    assert code == 1 and "cannot open postgresql+psycopg://nobody@127.0.0.1:1/none" in err

@@ -54,15 +54,29 @@ def make_engine(target: str | Path | None = None, *, must_exist: bool = False) -
         engine = create_engine(url, connect_args={"timeout": WRITER_WAIT_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "handle_error", _explain_connect_error)
         return engine
     if url.startswith("postgresql"):
         try:
-            return create_engine(url, pool_pre_ping=True)
+            engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
         except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
             raise ConfigurationError(
                 "PostgreSQL needs the psycopg driver: pip install 'earlyphase[postgres]'"
             ) from exc
+        event.listen(engine, "handle_error", _explain_connect_error)
+        return engine
     raise ConfigurationError(f"unsupported database URL {url!r}: use a SQLite file path or postgresql+psycopg://...")
+
+
+def _explain_connect_error(context) -> None:
+    """A database that cannot be opened is a setup problem the person can fix: say which and why."""
+    if context.connection is not None or context.is_pre_ping:
+        return  # an error in a statement: the caller's to handle
+    reason = str(context.original_exception).strip().splitlines()
+    where = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "database"
+    raise ConfigurationError(
+        f"cannot open {where}: {reason[0] if reason else type(context.original_exception).__name__}"
+    ) from context.original_exception
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
