@@ -4,7 +4,7 @@ One rule everywhere, so an export read back gives the same values and a second e
 byte-identical to the first:
 - empty cell = no value (NULL);
 - dates ``YYYY-MM-DD``; booleans ``true`` / ``false``;
-- integers as digits; floats in Python's shortest round-trip form (``2500000000.0``, ``44.3``);
+- integers as digits; floats in Python's shortest round-trip form (``5000000000.0``, ``44.3``);
 - text as is (the csv module quotes what needs quoting).
 """
 
