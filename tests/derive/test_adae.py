@@ -82,7 +82,7 @@ def test_end_imputation_capped_at_death_and_cutoff(trial):
 def test_events_after_cutoff_are_dropped():
     import sys
 
-    from conftest import TrialBuilder, study_with
+    from derive_trial_builder import TrialBuilder, study_with
 
     t = TrialBuilder()
     p = t.patient("001", start=START)

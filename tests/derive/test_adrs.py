@@ -6,7 +6,7 @@ import pytest
 
 from earlyphase.derive import best_overall_response, derive_from_source, visit_response
 
-from conftest import TrialBuilder, study_with
+from derive_trial_builder import TrialBuilder, study_with
 
 START = date(2015, 1, 10)
 
