@@ -52,3 +52,9 @@ def test_bad_dates_are_input_errors(bad):
     with pytest.raises(InputError) as exc:
         parse_partial(bad, "adverse_events.onset")
     assert exc.value.problems[0].field == "adverse_events.onset"
+
+
+def test_missing_start_is_the_first_infusion_flag_y():
+    d = impute_start("", min_date=date(2015, 3, 10))
+    assert (d.value, d.date_flag) == (date(2015, 3, 10), "Y")
+    assert impute_start(None).value is None

@@ -4,7 +4,8 @@ Adverse-event onset and resolution are stored as reported, possibly partial (``2
 ``2015-03``, ``2015-03-04``, ``2015-03-04T14:30``). Analysis needs full dates, so derive imputes
 once, here, and says what it imputed:
 
-- start dates: missing day -> first of the month, missing month -> 1 January; but never before the
+- start dates: missing day -> first of the month, missing month -> 1 January, missing altogether ->
+  the first infusion; but never before the
   first infusion when the known part is the same month/year as it (the conservative choice that
   keeps an event of uncertain start treatment-emergent, as admiral's ``min_dates`` does);
 - end dates: missing day -> last day of the month, missing month -> 31 December; but never after
@@ -107,7 +108,8 @@ def impute_start(text: str | None, min_date: date | None = None, field: str = "s
     flag = _flag(p)
     time, tflag = _time(p)
     if p.year is None:
-        return ImputedDate(None, None, "Y", None)
+        # nothing known: the first infusion (the conservative, treatment-emergent choice), flag Y
+        return ImputedDate(min_date, None, "Y", None)
     if flag is None:
         return ImputedDate(date(p.year, p.month, p.day), time, None, tflag)
     low = date(p.year, p.month or 1, 1)
