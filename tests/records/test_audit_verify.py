@@ -264,3 +264,22 @@ def test_known_hash_catches_a_truncated_log(sample_trial):
     report = verify_audit(engine, known_hash=known)
     assert [f.kind for f in report.findings] == ["known_hash_missing"]
     assert known in report.summary()
+
+
+def test_change_behind_the_back_is_named_even_after_a_later_correction(sample_trial):
+    """A proper correction after a SQL-client edit must not launder the edit into the log."""
+    from earlyphase.records import row_values, transaction, write_audit
+    from earlyphase.records.tables import AdverseEvent
+
+    engine, ids = sample_trial
+    raw_sql(engine, "UPDATE adverse_events SET grade = 3 WHERE id = :id", id=ids["NK-001/ae"])
+    with transaction(engine) as s:
+        ae = s.get(AdverseEvent, ids["NK-001/ae"])
+        before = row_values(ae)
+        ae.outcome = "recovering"
+        write_audit(s, "update", ae, username="carol", reason="follow-up visit", old_values=before, subject_id="NK-001")
+    report = verify_audit(engine)
+    assert kinds(report) == [CHANGED]
+    finding = report.findings[0]
+    assert finding.differences == {"grade": {"audited": 2, "current": 3}}
+    assert "between audit entries 8 and 10" in finding.message

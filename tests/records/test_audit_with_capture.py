@@ -53,3 +53,13 @@ def test_history_of_a_captured_patient(engine):
     assert history.entries[-2].changes == {"grade": {"old": 1, "new": 2}}
     assert history.entries[-1].reason == "entered twice"
     assert {e.username for e in history.entries} == {"coordinator"}
+
+
+def test_a_capture_correction_does_not_launder_a_sql_edit(engine):
+    trial, ids = captured_trial(engine)
+    raw_sql(engine, "UPDATE adverse_events SET attribution = 'unrelated' WHERE id = :id", id=ids["fever"])
+    trial.correct_record("adverse_events", ids["fever"], {"outcome": "recovered", "action": "none",
+                                                          "resolution": "2015-01-22"}, "resolution date checked")
+    report = verify_audit(engine)
+    assert [f.kind for f in report.findings] == [CHANGED]
+    assert report.findings[0].differences == {"attribution": {"audited": "probable", "current": "unrelated"}}

@@ -8,6 +8,8 @@
 2. **The replay.** The log is replayed from the start: after it, every live record's last audited
    values must equal its current values in the data tables. A record changed with a SQL client,
    a row inserted without an audit entry and an audited record that has vanished are each named.
+   Along the way, the values an update or delete found must be the values the log last recorded,
+   so a change made behind the system's back is still named after a later, proper correction.
 
 What a hash chain alone cannot see, the replay usually does: entries removed from the end of the
 log leave data with no (or older) audit values, and an entry forged onto the end must also agree
@@ -193,12 +195,29 @@ def replay(entries: list[AuditEntry], current: dict[tuple[str, int], dict[str, A
             continue
         try:
             values = None if entry.action == "delete" else _load_values(entry.new_values)
+            before = _load_values(entry.old_values) if entry.action != "insert" else None
         except (TypeError, ValueError):
             findings.append(Finding(
                 UNREADABLE, f"audit entry {entry.id} holds values that are not valid JSON",
                 audit_id=entry.id, table=entry.table_name, record_id=entry.record_id,
             ))
             continue
+        # An update or delete records the values it found. They must be the values the log last
+        # recorded, or the record was changed outside earlyphase in between (and this entry would
+        # otherwise launder that change into the log).
+        previous_values, previous_entry = audited.get(key, (None, None))
+        if before and previous_values is not None:
+            differences = {
+                name: {"audited": previous_values.get(name), "current": found}
+                for name, found in sorted(before.items()) if previous_values.get(name) != found
+            }
+            if differences:
+                findings.append(Finding(
+                    CHANGED,
+                    f"{entry.table_name} #{entry.record_id} was changed outside earlyphase between audit entries "
+                    f"{previous_entry} and {entry.id}: entry {entry.id} found {_describe(differences)}",
+                    audit_id=entry.id, table=entry.table_name, record_id=entry.record_id, differences=differences,
+                ))
         audited[key] = (values, entry.id)
 
     for key in sorted(current.keys() | audited.keys(), key=_record_order):
@@ -231,16 +250,17 @@ def replay(entries: list[AuditEntry], current: dict[tuple[str, int], dict[str, A
                 for name in sorted(now.keys() | last_values.keys())
                 if now.get(name) != last_values.get(name) or (name in now) != (name in last_values)
             }
-            detail = "; ".join(
-                f"{name}: audited {d['audited']!r}, now {d['current']!r}" for name, d in differences.items()
-            )
             findings.append(Finding(
                 CHANGED,
                 f"{table} #{record_id} differs from its last audit entry ({last_entry}): it was changed "
-                f"outside earlyphase ({detail})",
+                f"outside earlyphase ({_describe(differences)})",
                 audit_id=last_entry, table=table, record_id=record_id, differences=differences,
             ))
     return findings
+
+
+def _describe(differences: dict[str, dict[str, Any]]) -> str:
+    return "; ".join(f"{name}: audited {d['audited']!r}, now {d['current']!r}" for name, d in differences.items())
 
 
 _TABLE_ORDER = {model.__tablename__: i for i, model in enumerate(DATA_TABLES)}
