@@ -283,3 +283,11 @@ def test_change_behind_the_back_is_named_even_after_a_later_correction(sample_tr
     finding = report.findings[0]
     assert finding.differences == {"grade": {"audited": 2, "current": 3}}
     assert "between audit entries 8 and 10" in finding.message
+
+
+def test_report_as_a_table(sample_trial):
+    engine, ids = sample_trial
+    assert verify_audit(engine).to_frame().empty
+    raw_sql(engine, "DELETE FROM lesions WHERE id = :id", id=ids["lesion"])
+    frame = verify_audit(engine).to_frame()
+    assert frame[["kind", "table", "record_id"]].values.tolist() == [[MISSING, "lesions", ids["lesion"]]]

@@ -118,6 +118,13 @@ class AuditReport:
     def __str__(self) -> str:
         return self.summary()
 
+    def to_frame(self):
+        """The findings as a table, one row each (empty when the log is clean)."""
+        import pandas as pd
+
+        columns = ["kind", "audit_id", "table", "record_id", "message"]
+        return pd.DataFrame([{c: getattr(f, c) for c in columns} for f in self.findings], columns=columns)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,

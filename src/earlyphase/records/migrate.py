@@ -2,6 +2,19 @@
 
 The revisions live inside the package (``earlyphase/records/migrations``), so an installed
 earlyphase can create or upgrade any database it is pointed at.
+
+Changing the schema (developers): edit ``tables.py``, then write the next revision, drafted by
+Alembic against a database at head, and review it by hand (never edit ``0001_initial.py``)::
+
+    from alembic import command
+    from earlyphase.records import make_engine, migrate
+    from earlyphase.records.migrate import alembic_config
+
+    engine = make_engine("/tmp/draft.db"); migrate(engine)
+    with engine.begin() as conn:
+        command.revision(alembic_config(conn), message="what changes", autogenerate=True, rev_id="0002")
+
+``tests/records/test_migrations.py`` then proves the migrated schema equals the models on both backends.
 """
 
 from __future__ import annotations
