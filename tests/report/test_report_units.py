@@ -71,3 +71,33 @@ def test_missing_chromium_on_path_names_the_fix(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ConfigurationError, match="apt-get install chromium"):
         find_chromium()
+
+
+def test_report_on_a_missing_or_foreign_database_is_a_clear_error(tmp_path, capsys):
+    import sqlite3
+
+    from earlyphase.cli import app
+    from earlyphase.cli.common import run_app
+
+    missing = tmp_path / "nope.db"
+    assert run_app(app, ["report", "--db", str(missing), "--out", str(tmp_path / "r1")]) == 1
+    assert "no database file" in capsys.readouterr().err
+    assert not missing.exists()  # reading never creates a database
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("create table a(x)")
+    con.commit()
+    con.close()
+    assert run_app(app, ["report", "--db", str(other), "--out", str(tmp_path / "r2")]) == 1
+    assert "not a readable earlyphase trial database" in capsys.readouterr().err
+
+
+def test_report_of_an_initialised_empty_trial(tmp_path):
+    from earlyphase.capture import initialise
+    from earlyphase.report import report_from_database
+
+    db = tmp_path / "t.db"
+    initialise(db, "nk-hcc-ltx", "tester").close()
+    result = report_from_database(str(db), tmp_path / "rep")
+    assert result.html.is_file() and result.figures == ()
+    assert "Disposition" in result.html.read_text(encoding="utf-8")

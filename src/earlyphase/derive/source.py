@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from earlyphase.errors import InputError
@@ -121,7 +122,26 @@ def read_source(engine: "Engine | str") -> SourceData:
     from earlyphase.records import tables as t
 
     if isinstance(engine, str) or not hasattr(engine, "connect"):
-        engine = make_engine(engine)
+        target = str(engine)
+        if "://" not in target and not Path(target).expanduser().is_file():
+            # never create an empty SQLite file by reading a mistyped path
+            raise InputError.single("db", target, "exists", "there is no database file at this path")
+        if target.startswith("sqlite:///") and not Path(target[len("sqlite:///"):]).is_file():
+            raise InputError.single("db", target, "exists", "there is no database file at this path")
+        engine = make_engine(target)
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        return _read(engine, select, parse_study, t, pd)
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        raise InputError.single(
+            "db", str(engine.url), "earlyphase-database",
+            f"this is not a readable earlyphase trial database ({reason}); initialise it with 'earlyphase init'",
+        ) from None
+
+
+def _read(engine, select, parse_study, t, pd) -> SourceData:
     with engine.connect() as conn:
         study_rows = conn.execute(select(t.StudyRecord)).fetchall()
         if not study_rows:
