@@ -65,7 +65,7 @@ def pg_url() -> str:
     if reason:
         if _pg_required():
             pytest.fail(f"{reason}, and EARLYPHASE_REQUIRE_PG=1 asks for it")
-        pytest.skip(reason + "; set EARLYPHASE_TEST_PG_URL to run these")
+        pytest.skip(reason + "; point EARLYPHASE_TEST_PG_URL at a reachable server to run these")
     return _pg_server_url()
 
 
