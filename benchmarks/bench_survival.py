@@ -220,10 +220,19 @@ def main() -> None:
         write_section(text, started)
 
 
+def _cell(r: dict) -> str:
+    if "error" in r:
+        return r["error"]
+    return f"{r['seconds']:.4f} / {r['cpu_seconds']:.4f}"
+
+
 def table(results, sizes, libs, perm, nperm) -> list[str]:
     peers = [lib for lib in libs if lib not in ("earlyphase", "np.sort")]
-    lines = []
-    head = "| operation | n | earlyphase (s) | earlyphase CPU (s) | np.sort (s) | " + " | ".join(f"{p} (s)" for p in peers) + " | fastest peer / earlyphase | earlyphase / np.sort |"
+    lines = ["Cells: wall seconds / CPU seconds of the measuring process (best of the repeats).", ""]
+    head = (
+        "| operation | n | earlyphase | np.sort | " + " | ".join(peers)
+        + " | fastest peer / earlyphase (wall; CPU) | earlyphase / np.sort (wall; CPU) |"
+    )
     lines.append(head)
     lines.append("|" + "---|" * (head.count("|") - 1))
     for op in OPS:
@@ -231,13 +240,20 @@ def table(results, sizes, libs, perm, nperm) -> list[str]:
             ours = results[("earlyphase", op, n)]
             base = results[("np.sort", op, n)]
             peer_times = [results[(p, op, n)] for p in peers]
-            ok = [r["seconds"] for r in peer_times if "error" not in r]
-            fastest = min(ok) if ok else None
-            ratio = f"{fastest / ours['seconds']:.2f}×" if (fastest and "error" not in ours) else "n/a"
-            vs_sort = f"{ours['seconds'] / base['seconds']:.2f}" if ("error" not in ours and "error" not in base) else "n/a"
+            ok = [r for r in peer_times if "error" not in r]
+            if ok and "error" not in ours:
+                fw = min(r["seconds"] for r in ok) / ours["seconds"]
+                fc = min(r["cpu_seconds"] for r in ok) / ours["cpu_seconds"]
+                ratio = f"{fw:.2f}×; {fc:.2f}×"
+            else:
+                ratio = "n/a"
+            if "error" not in ours and "error" not in base:
+                vs_sort = f"{ours['seconds'] / base['seconds']:.2f}; {ours['cpu_seconds'] / base['cpu_seconds']:.2f}"
+            else:
+                vs_sort = "n/a"
             label = "Kaplan–Meier (1 group)" if op == "km" else "log-rank (4 groups)"
             lines.append(
-                f"| {label} | {n:.0e} | {fmt_s(ours)} | {ours.get('cpu_seconds', float('nan')):.4f} | {fmt_s(base)} | " + " | ".join(fmt_s(r) for r in peer_times) + f" | {ratio} | {vs_sort} |"
+                f"| {label} | {n:.0e} | {_cell(ours)} | {_cell(base)} | " + " | ".join(_cell(r) for r in peer_times) + f" | {ratio} | {vs_sort} |"
             )
     lines.append("")
     big = max(sizes)
@@ -267,13 +283,14 @@ def write_section(text: str, started: dt.datetime) -> None:
         f"earlyphase KM computes survival, Greenwood SE and log-log CI; median/quantiles are computed on first use. "
         f"The Rust package is called with `timefix=False` (its faster setting; we do not merge near-equal times either). "
         f"The machine is shared (2 cores), so absolute times move between runs; ratios come from the same run.\n\n"
-        f"{text}\n"
+        f"{text}\n\n"
     )
     old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     if HEADING in old:
         start = old.index(HEADING)
         nxt = old.find("\n## ", start + len(HEADING))
         new = old[:start] + body + (old[nxt + 1:] if nxt != -1 else "")
+        new = new.rstrip("\n") + "\n"
     else:
         new = old.rstrip("\n") + "\n\n" + body
     RESULTS.write_text(new)

@@ -106,3 +106,21 @@ def test_errors_exit_1_and_name_the_column(files, tmp_path):
     with pytest.raises(InputError) as exc:
         reduce_to_counts(tmp_path / "bad.parquet", "t", "e", group="g")
     assert {p.field for p in exc.value.problems} == {"t", "e"}
+
+
+def test_logrank_exact_and_km_entry(tmp_path):
+    df = pd.DataFrame({
+        "t": [1.0, 2.0, 2.0, 3.5, 4.0, 5.0, 6.0, 6.0, 7.5], "e": [1, 1, 0, 1, 1, 0, 1, 1, 0],
+        "g": ["A", "A", "B", "B", "B", "C", "C", "C", "A"], "x": [0, 0, 1, 1, 0, 2, 0, 3, 0],
+    })
+    path = tmp_path / "small.csv"
+    df.to_csv(path, index=False)
+    out = run_json("logrank", str(path), "--time", "t", "--event", "e", "--group", "g", "--exact")
+    from earlyphase.stats import permutation_logrank
+
+    ref = permutation_logrank(df.t, df.e, df.g, exact=True)
+    assert out["exact"] is True and out["permutations"] == 1680
+    assert out["permutation_p_value"] == ref.permutation_p_value
+    km = run_json("km", str(path), "--time", "t", "--event", "e", "--entry", "x")
+    at_risk = [row["n_risk"] for row in km["groups"][0]["table"]]
+    assert at_risk == kaplan_meier(df.t, df.e, entry=df.x).curves[0].n_risk.tolist()

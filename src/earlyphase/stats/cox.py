@@ -515,7 +515,9 @@ def cox_ph(
     ``cox.zph(transform = "km")`` test (skip them to save time on very large data).
 
     Returns a :class:`CoxResult`; ``loglik`` holds the real null log partial likelihood (beta = 0)
-    and the fitted one.
+    and the fitted one. Differences from R, on purpose: collinear covariates raise ``InputError``
+    (R keeps going and reports NA for the aliased column), and times are tied only when exactly
+    equal (R's ``timefix`` also merges times that differ by rounding error).
     """
     t, e = check_time_event(time, event)
     n = t.shape[0]

@@ -203,16 +203,22 @@ class _Accumulator:
         unit = self.weights == "logrank"
         frac = Rg / n  # (k, m): n_g / n
         wd = d if unit else w * d
-        # einsum rather than matmul: these (k x m) products are small and BLAS threads only add overhead
-        self.O += Dg.sum(axis=1) if unit else np.einsum("km,m->k", Dg, w)
-        self.E += np.einsum("km,m->k", frac, wd)
+        # plain multiply-and-sum over rows: these (k x m) products are small and BLAS threads only add overhead
+        self.O += Dg.sum(axis=1) if unit else (Dg * w).sum(axis=1)
+        self.E += (frac * wd).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             c = wd * (n - d) / (n - 1.0)
         if not unit:
             c *= w
         c[n <= 1] = 0.0
         cf = frac * c
-        self.V += np.diag(cf.sum(axis=1)) - np.einsum("im,jm->ij", cf, frac)
+        k = frac.shape[0]
+        V = np.empty((k, k))
+        for i in range(k):
+            for j in range(i, k):
+                V[i, j] = V[j, i] = -float((cf[i] * frac[j]).sum())
+        V[np.diag_indices(k)] += cf.sum(axis=1)
+        self.V += V
 
 
 def stratum_event_terms(risk_set: RiskSet, stratum: int, weights: str, rho: float, gamma: float):
