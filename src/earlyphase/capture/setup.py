@@ -12,7 +12,7 @@ from earlyphase.capture.context import CaptureContext, ctcae_for_study, ensure_u
 from earlyphase.capture.common import insert
 from earlyphase.errors import InputError, NotFound
 from earlyphase.protocol import Study, parse_study, read_study_text, study_fingerprint
-from earlyphase.records import make_engine, migrate, transaction
+from earlyphase.records import make_engine, migrate, read_session, transaction
 from earlyphase.records.tables import SiteRecord, StudyRecord
 
 
@@ -59,7 +59,7 @@ def stored_study(engine: Engine) -> tuple[Study, StudyRecord]:
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     try:
-        with transaction(engine) as session:
+        with read_session(engine) as session:  # a read must not take the writers' lock
             record = session.execute(select(StudyRecord)).scalars().first()
     except (OperationalError, ProgrammingError) as exc:
         raise NotFound.single("db", str(engine.url), "initialised",
