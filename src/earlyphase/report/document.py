@@ -177,19 +177,26 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False)
     return ReportResult(out, html_path, pdf_path, fig_paths, tuple(table_paths), dataset_paths, seconds)
 
 
-def _key_results(ds, analyses) -> list[str]:
-    """Plain sentences with the headline numbers (links to the traced cells in the tables)."""
+def _key_results(ds, analyses) -> list:
+    """Headline sentences (HTML); every median links to the median table and names its patients on hover."""
     import math
 
+    from markupsafe import Markup, escape
+
     out = []
+    f = lambda x: "NR" if math.isnan(x) else f"{x:.1f}"  # noqa: E731
     for ea in analyses:
         parts = []
         for g in [None] + list(ea.groups):
             m, lo, up = ea.median(g)
-            f = lambda x: "NR" if math.isnan(x) else f"{x:.1f}"  # noqa: E731
-            parts.append(f"{'all' if g is None else g} {f(m)} ({f(lo)}–{f(up)})")
-        p = f"; log-rank P = {ea.logrank.p_value:.4f}, trend P = {ea.trend.p_value:.4f}" if ea.logrank is not None else ""
-        out.append(f"Median {ea.label.lower()}, months (95% CI): " + ", ".join(parts) + p + ".")
+            users = sorted(ea.data["USUBJID"] if g is None else ea.data.loc[ea.data["TRT01P"] == g, "USUBJID"])
+            title = f"{len(users)} patient(s): " + ", ".join(users)
+            parts.append(Markup('{} <a class="trace" href="#table-medians" title="{}">{} ({}–{})</a>').format(
+                "all" if g is None else g, title, f(m), f(lo), f(up)))
+        p = (f"; log-rank P = {ea.logrank.p_value:.4f}, trend P = {ea.trend.p_value:.4f}"
+             if ea.logrank is not None else "")
+        out.append(Markup("Median {}, months (95% CI): ").format(ea.label.lower()) + Markup(", ").join(parts)
+                   + escape(p) + Markup("."))
     return out
 
 
