@@ -170,3 +170,15 @@ def test_cutoff_ignores_later_events_and_censors_os_at_cutoff(trial):
     assert (pfs.loc["001"].CNSR, pfs.loc["001"].SRCSEQ) == (1, ok)
     # died after the cut-off: alive at it
     assert (os_.loc["001"].CNSR, os_.loc["001"].AVAL) == (1, 100)
+
+
+def test_death_long_after_start_without_any_scan_is_censored_at_start_when_missed_rule_on(trial):
+    p = trial.patient("001", start=START)
+    baseline(trial, p)
+    trial.death(p, day(200))  # > 2 x 56 + 7 days with no assessment at all
+    pfs, os_ = pfs_os(trial, missed_assessments_limit=2)
+    r = pfs.loc["001"]
+    assert (r.CNSR, r.AVAL, r.RULE) == (1, 0, "MISSED_ASSESSMENTS")
+    assert os_.loc["001"].CNSR == 0  # OS still counts the death
+    pfs_off, _ = pfs_os(trial, missed_assessments_limit=None)
+    assert (pfs_off.loc["001"].CNSR, pfs_off.loc["001"].RULE) == (0, "DEATH")
