@@ -4,7 +4,7 @@
 # Reads tests/report/data/twin_adtte.csv (USUBJID, TRT01P, PARAMCD, AVAL days, CNSR; the default-seed
 # twin's ADTTE as the report wrote it) and writes tests/report/data/twin_report_reference.csv:
 #   median with log-log 95% CI (overall and per group), survival with log-log 95% CI and n at risk at
-#   6/12/24 months, the 4-group log-rank P, Cox hazard ratios (Efron) of B, C, D versus A with 95% CI,
+#   6/12/24 months, the 4-group log-rank P, the log-rank trend P (scores 1..4), Cox hazard ratios (Efron) of B, C, D versus A with 95% CI,
 #   and the reverse Kaplan-Meier median follow-up (overall).
 # Header lines (#) record the R and survival versions and the calls.
 
@@ -38,6 +38,11 @@ for (endpoint in c("PFS", "OS")) {
   }
   sd <- survdiff(Surv(months, event) ~ TRT01P, data = e)
   add(endpoint, "all", "logrank_p", pchisq(sd$chisq, length(sd$n) - 1, lower.tail = FALSE))
+  # log-rank test for trend, scores 1..k in group order: (s'(O - E))^2 / (s' V s) on 1 df
+  sc <- seq_along(sd$n)
+  u <- sum(sc * (sd$obs - sd$exp))
+  v <- as.numeric(t(sc) %*% sd$var %*% sc)
+  add(endpoint, "all", "trend_p", pchisq(u^2 / v, 1, lower.tail = FALSE))
   cx <- summary(coxph(Surv(months, event) ~ factor(TRT01P), data = e, ties = "efron"))
   ci <- cx$conf.int
   for (i in seq_len(nrow(ci))) {
@@ -55,7 +60,7 @@ for (endpoint in c("PFS", "OS")) {
 header <- c(
   sprintf("# %s; survival %s", R.version.string, as.character(packageVersion("survival"))),
   "# calls: survfit(Surv(AVAL / 30.4375, 1 - CNSR) ~ 1, conf.type = 'log-log') per group; summary(fit)$table;",
-  "#        summary(fit, times = c(6, 12, 24), extend = TRUE); survdiff(... ~ TRT01P);",
+  "#        summary(fit, times = c(6, 12, 24), extend = TRUE); survdiff(... ~ TRT01P) (trend: scores 1..k on O - E, var);",
   "#        coxph(... ~ factor(TRT01P), ties = 'efron'); reverse KM: survfit(Surv(months, CNSR) ~ 1) median",
   "endpoint,group,quantity,value"
 )

@@ -82,6 +82,7 @@ def test_logrank_cox_and_followup(setup):
     analyses, ds, ref = setup
     for ea in analyses:
         assert same(ea.logrank.p_value, ref[(ea.paramcd, "all", "logrank_p")])
+        assert same(ea.trend.p_value, ref[(ea.paramcd, "all", "trend_p")])
         for c in ea.cox.coefficients:
             g = cox_group(c.name)
             assert same(c.hr, ref[(ea.paramcd, g, "hr")], 1e-5)
