@@ -78,14 +78,16 @@ def _later_earlier_counts(rank: np.ndarray, w: np.ndarray, wl: np.ndarray):
     slot = np.arange(m)
     level = 0
     distinct = np.unique(rank).shape[0] == m
+    unit = bool(np.all(w == 1.0))
+    cw = np.arange(m + 1, dtype=np.float64)  # with unit weights a weighted count is a count of slots
+    cwl = np.zeros(m + 1)
     while (1 << level) < m:
         block = slot >> level
-        rk = rank[perm]
+        rk = np.take(rank, perm)
         keys = block * stride + rk  # ascending: sorted by (block, rank) at this level
-        cw = np.zeros(m + 1)
-        np.cumsum(w[perm], out=cw[1:])
-        cwl = np.zeros(m + 1)
-        np.cumsum(wl[perm], out=cwl[1:])
+        if not unit:
+            np.cumsum(np.take(w, perm), out=cw[1:])
+        np.cumsum(np.take(wl, perm), out=cwl[1:])
         sib = block ^ 1
         sib_start = np.minimum(sib << level, m)
         query = sib * stride + rk
