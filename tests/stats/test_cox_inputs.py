@@ -137,3 +137,19 @@ def test_zph_without_a_second_event_time_is_nan_with_a_warning():
     assert [z.term for z in fit.zph] == ["x", "GLOBAL"]
     assert all(np.isnan(z.chisq) for z in fit.zph)
     assert any("cox.zph" in w for w in fit.warnings)
+
+
+def test_concordance_index_checks_its_inputs():
+    from earlyphase.stats import concordance_index
+
+    with pytest.raises(InputError) as exc:
+        concordance_index(TIME, EVENT, AGE[:-1])
+    assert _problem(exc)[0] == "score"
+    with pytest.raises(InputError) as exc:
+        concordance_index(TIME, EVENT, [np.nan] + AGE[1:])
+    assert _problem(exc)[0] == "score"
+    # higher score with earlier events is concordant: the score -time is perfectly concordant
+    c = concordance_index(TIME, EVENT, [-t for t in TIME])
+    assert c.concordance == 1.0 and c.discordant == 0.0
+    c = concordance_index(TIME, EVENT, TIME)
+    assert c.concordance == 0.0 and c.concordant == 0.0
