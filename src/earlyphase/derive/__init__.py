@@ -14,6 +14,8 @@ from earlyphase.derive.adtte import (
     OS_EVENTS,
     PFS_CENSORS,
     PFS_EVENTS,
+    PFS_RULES,
+    PfsContext,
     TteSource,
     derive_adtte,
     derive_os,
@@ -25,7 +27,7 @@ from earlyphase.derive.datasets import AnalysisDatasets, derive_datasets, derive
 from earlyphase.derive.source import SourceData, data_cutoff, read_source, source_frame
 
 __all__ = [
-    "AnalysisDatasets", "OS_CENSORS", "OS_EVENTS", "PFS_CENSORS", "PFS_EVENTS", "SourceData", "TteSource",
+    "AnalysisDatasets", "OS_CENSORS", "OS_EVENTS", "PFS_CENSORS", "PFS_EVENTS", "PFS_RULES", "PfsContext", "SourceData", "TteSource",
     "best_overall_response", "data_cutoff", "derive_adae", "derive_adrs", "derive_adsl", "derive_adtte",
     "derive_datasets", "derive_from_source", "derive_os", "derive_param_tte", "derive_pfs", "impute_end",
     "impute_start", "is_related", "parse_partial", "read_source", "source_frame", "visit_response",

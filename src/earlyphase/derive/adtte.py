@@ -10,8 +10,8 @@ The event and censoring *sources* are data (``TteSource``, admiral's event_sourc
 each names the dataset it reads, the rows that qualify (a pandas query), the date column and the
 description. ``derive_param_tte`` takes the earliest event; without one, the latest censoring date.
 The PFS censoring *rules* (FDA guidance, Clinical Trial Endpoints for the Approval of Cancer
-Drugs and Biologics, 2018, table of PFS censoring) are applied after it, in this order, each
-switchable in the study file (``analysis.pfs``):
+Drugs and Biologics, 2018, table of PFS censoring) are applied after it: ``PFS_RULES`` lists them,
+in this order, as (name, function) pairs; each is switchable in the study file (``analysis.pfs``):
 
 1. NO_POST_BASELINE: no adequate post-baseline assessment and no death -> censored at STARTDT.
 2. NEW_ANTICANCER_THERAPY: a new anticancer therapy starting after STARTDT and on or before
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Literal, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -175,6 +175,83 @@ def _frame(rows: list[dict]) -> "pd.DataFrame":
     return out[COLUMNS]
 
 
+@dataclass(frozen=True)
+class PfsContext:
+    """What the censoring rules look at for one patient (dates are pandas Timestamps)."""
+
+    row: dict  # the row derive_param_tte made (earliest event, else latest censoring)
+    start: Any  # STARTDT
+    adequate: "pd.DataFrame"  # adequate non-PD assessments on/after start, in date order (ADRS rows)
+    has_post_baseline: bool  # any evaluable (not NE) assessment after start, PD included
+    therapies: "pd.DataFrame"  # new anticancer therapies starting after start (other_therapies rows)
+    last_alive: Any  # LSTALVDT
+
+    @property
+    def is_event(self) -> bool:
+        return self.row["CNSR"] == 0
+
+    def censor_at_last_adequate(self, limit, rule: str, desc: str, evntdt=None) -> dict:
+        """Censor at the last adequate assessment on or before ``limit`` (all of them if None), or at start."""
+        prior = self.adequate if limit is None else self.adequate[self.adequate["ADT"] <= limit]
+        if prior.empty:
+            return _censor(self.row, self.start, None, "ADSL", rule, desc + " (none: censored at start)", evntdt)
+        last = prior.iloc[-1]
+        return _censor(self.row, last["ADT"], int(last["SRCSEQ"]), "tumour_assessments", rule, desc, evntdt)
+
+
+def rule_no_post_baseline(ctx: PfsContext, study: "Study") -> dict | None:
+    """No evaluable post-baseline assessment and no death: censored at the start (FDA), or, with the rule
+    switched off, at the last date known alive."""
+    if ctx.has_post_baseline or (ctx.is_event and ctx.row["RULE"] == "DEATH"):
+        return None
+    if study.analysis.pfs.censor_no_post_baseline_at_start:
+        return _censor(ctx.row, ctx.start, None, "ADSL", "NO_POST_BASELINE",
+                       "START OF ANALYSIS (NO POST-BASELINE ASSESSMENT)", None)
+    return _censor(ctx.row, ctx.last_alive, None, "ADSL", "NO_POST_BASELINE_LAST_CONTACT",
+                   "LAST KNOWN ALIVE (NO POST-BASELINE ASSESSMENT)", None)
+
+
+def rule_new_anticancer_therapy(ctx: PfsContext, study: "Study") -> dict | None:
+    """A new anticancer therapy before the event (or with no event): censored at the last adequate
+    assessment before the therapy started."""
+    if not study.analysis.pfs.censor_at_new_anticancer_therapy:
+        return None
+    th = ctx.therapies
+    if ctx.is_event:
+        th = th[th["start_date"] <= ctx.row["ADT"]]
+    if th.empty:
+        return None
+    return ctx.censor_at_last_adequate(th["start_date"].min(), "NEW_ANTICANCER_THERAPY",
+                                       "LAST ADEQUATE ASSESSMENT BEFORE NEW ANTICANCER THERAPY",
+                                       ctx.row["ADT"] if ctx.is_event else None)
+
+
+def rule_missed_assessments(ctx: PfsContext, study: "Study") -> dict | None:
+    """Progression or death more than ``limit`` scheduled assessments after the last adequate one
+    (limit x interval + window days): censored at that assessment."""
+    limit = study.analysis.pfs.missed_assessments_limit
+    if limit is None or not ctx.is_event:
+        return None
+    gap_days = limit * study.imaging.interval_days + study.imaging.window_days
+    prior = ctx.adequate[ctx.adequate["ADT"] < ctx.row["ADT"]]
+    last = prior["ADT"].max() if not prior.empty else ctx.start
+    if (ctx.row["ADT"] - last).days <= gap_days:
+        return None
+    return ctx.censor_at_last_adequate(last, "MISSED_ASSESSMENTS",
+                                       f"LAST ADEQUATE ASSESSMENT BEFORE {limit} OR MORE MISSED ASSESSMENTS",
+                                       ctx.row["ADT"])
+
+
+# The PFS censoring rules in the order they are tried (FDA 2018 precedence); the first that returns a
+# row decides it. Without any, the row of derive_param_tte stands (PROGRESSION, DEATH or
+# LAST_ADEQUATE_ASSESSMENT). Each rule reads its switch from ``study.analysis.pfs``.
+PFS_RULES: tuple[tuple[str, Callable[[PfsContext, "Study"], dict | None]], ...] = (
+    ("NO_POST_BASELINE", rule_no_post_baseline),
+    ("NEW_ANTICANCER_THERAPY", rule_new_anticancer_therapy),
+    ("MISSED_ASSESSMENTS", rule_missed_assessments),
+)
+
+
 def derive_pfs(adsl: "pd.DataFrame", adrs: "pd.DataFrame", tables: Mapping[str, "pd.DataFrame"], study: "Study",
                cutoff: date | None) -> "pd.DataFrame":
     """PFS with the FDA censoring rules configured in ``study.analysis.pfs`` (module docstring)."""
@@ -194,61 +271,27 @@ def derive_pfs(adsl: "pd.DataFrame", adrs: "pd.DataFrame", tables: Mapping[str, 
     if cutoff is not None:
         therapies = therapies[therapies["start_date"] <= pd.Timestamp(cutoff)]
     subj_pid = adsl.set_index("USUBJID")["SRCSEQ"]
-    gap_days = None
-    if rules.missed_assessments_limit is not None:
-        gap_days = rules.missed_assessments_limit * study.imaging.interval_days + study.imaging.window_days
-    pop_by = pop.set_index("USUBJID")
     adequate_by = {u: f for u, f in adequate.groupby("USUBJID")}
     visits = adrs[(adrs["PARAMCD"] == "OVRLRESP") & (adrs["AVALC"] != "NE")]
     visits_by = {u: f for u, f in visits.groupby("USUBJID")}
+    therapies_by = {pid: f for pid, f in therapies.groupby("patient_id")}
     rows = []
     for r, s in zip(base.to_dict("records"), pop.itertuples(index=False)):
         start = s.STARTDT
         mine = adequate_by.get(s.USUBJID, adequate.iloc[0:0])
-        mine = mine[mine["ADT"] >= start].sort_values("ADT")
         post = visits_by.get(s.USUBJID, visits.iloc[0:0])
-        post = post[post["ADT"] > start]
-
-        def censor_at_last_before(limit, rule, desc, evntdt=None):
-            prior = mine[mine["ADT"] <= limit] if limit is not None else mine
-            if prior.empty:
-                return _censor(r, start, None, "ADSL", rule, desc + " (none: censored at start)", evntdt)
-            last = prior.iloc[-1]
-            return _censor(r, last["ADT"], int(last["SRCSEQ"]), "tumour_assessments", rule, desc, evntdt)
-
-        is_event = r["CNSR"] == 0
-        # 1. no adequate post-baseline assessment and no death
-        if post.empty and not (is_event and r["RULE"] == "DEATH"):
-            if rules.censor_no_post_baseline_at_start:
-                rows.append(_censor(r, start, None, "ADSL", "NO_POST_BASELINE",
-                                    "START OF ANALYSIS (NO POST-BASELINE ASSESSMENT)", None))
-            else:
-                lst = pop_by.loc[s.USUBJID, "LSTALVDT"]
-                rows.append(_censor(r, lst, None, "ADSL", "NO_POST_BASELINE_LAST_CONTACT",
-                                    "LAST KNOWN ALIVE (NO POST-BASELINE ASSESSMENT)", None))
-            continue
-        # 2. new anticancer therapy before the event (or with no event)
-        if rules.censor_at_new_anticancer_therapy:
-            pid = subj_pid.get(s.USUBJID)
-            th = therapies[(therapies["patient_id"] == pid) & (therapies["start_date"] > start)]
-            if is_event:
-                th = th[th["start_date"] <= r["ADT"]]
-            if not th.empty:
-                first = th["start_date"].min()
-                rows.append(censor_at_last_before(first, "NEW_ANTICANCER_THERAPY",
-                                                  "LAST ADEQUATE ASSESSMENT BEFORE NEW ANTICANCER THERAPY",
-                                                  r["ADT"] if is_event else None))
-                continue
-        # 3. event after too many missed scheduled assessments
-        if is_event and gap_days is not None:
-            prior = mine[mine["ADT"] < r["ADT"]]
-            last = prior["ADT"].max() if not prior.empty else start
-            if (r["ADT"] - last).days > gap_days:
-                rows.append(censor_at_last_before(last, "MISSED_ASSESSMENTS",
-                                                  f"LAST ADEQUATE ASSESSMENT BEFORE {rules.missed_assessments_limit}"
-                                                  " OR MORE MISSED ASSESSMENTS", r["ADT"]))
-                continue
-        rows.append(r)
+        th = therapies_by.get(subj_pid.get(s.USUBJID), therapies.iloc[0:0])
+        ctx = PfsContext(
+            row=r, start=start, adequate=mine[mine["ADT"] >= start].sort_values("ADT"),
+            has_post_baseline=bool((post["ADT"] > start).any()), therapies=th[th["start_date"] > start],
+            last_alive=s.LSTALVDT,
+        )
+        decided = None
+        for _name, rule in PFS_RULES:
+            decided = rule(ctx, study)
+            if decided is not None:
+                break
+        rows.append(decided if decided is not None else r)
     out = pd.DataFrame(rows)
     for c in ("STARTDT", "ADT", "EVNTDT"):
         out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
