@@ -8,19 +8,6 @@ import shutil
 import pytest
 
 
-def chromium_or_skip() -> str:
-    """Path of headless Chromium; in CI (CI=true) a missing Chromium is a failure, elsewhere a skip."""
-    from earlyphase.errors import ConfigurationError
-    from earlyphase.report.pdf import find_chromium
-
-    try:
-        return find_chromium()
-    except ConfigurationError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Chromium is required in CI: {exc}")
-        pytest.skip(f"Chromium not installed (outside CI): {exc}")
-
-
 @pytest.fixture(scope="session")
 def twin_db_path(tmp_path_factory):
     from earlyphase.capture import initialise

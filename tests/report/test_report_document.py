@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import chromium_or_skip
+from report_test_helpers import chromium_or_skip
 
 REFERENCE = Path(__file__).parents[1] / "twin" / "data" / "twin_r_reference.csv"
 
