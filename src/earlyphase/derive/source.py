@@ -142,7 +142,11 @@ def read_source(engine: "Engine | str") -> SourceData:
 
 
 def _read(engine, select, parse_study, t, pd) -> SourceData:
-    with engine.connect() as conn:
+    from earlyphase.records import read_session
+
+    # One consistent snapshot of every table, and no writer's lock: a report never blocks data entry.
+    with read_session(engine) as session:
+        conn = session.connection()
         study_rows = conn.execute(select(t.StudyRecord)).fetchall()
         if not study_rows:
             raise InputError.single(
