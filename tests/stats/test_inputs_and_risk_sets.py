@@ -162,15 +162,32 @@ def test_to_dict_is_json_ready():
     assert len(km.to_frame()) == 4
 
 
+@pytest.mark.parametrize("packed", [True, False])
 @pytest.mark.parametrize("weights,kw", [("logrank", {}), ("peto", {}), ("fh", {"rho": 1, "gamma": 0.5}), ("gehan", {})])
-def test_streaming_log_rank_equals_risk_set_path_across_chunks(monkeypatch, weights, kw):
+def test_streaming_log_rank_equals_risk_set_path_across_chunks(monkeypatch, weights, kw, packed):
     import earlyphase.stats.logrank as lr
+    import earlyphase.stats.riskset as rsmod
 
     t, e, g, s = _random_data(700, seed=9)
+    t[:5] = 0.0  # zero times are packed specially
     monkeypatch.setattr(lr, "_CHUNK", 13)  # many chunks, with tied times at chunk edges
+    if not packed:  # force the sort-per-group-and-merge route
+        monkeypatch.setattr(rsmod, "_packed_keys", lambda *a: None)
     streamed = logrank_test(t, e, g, strata=s, weights=weights, **kw)
     table = logrank_test(t, e, g, strata=s, weights=weights, case_weights=np.ones(t.shape[0]), **kw)
     np.testing.assert_allclose(streamed.observed, table.observed, rtol=1e-12)
     np.testing.assert_allclose(streamed.expected, table.expected, rtol=1e-12)
     np.testing.assert_allclose(streamed.variance, table.variance, rtol=1e-11, atol=1e-12)
     assert streamed.statistic == pytest.approx(table.statistic, rel=1e-11)
+
+
+def test_times_spanning_a_huge_range_use_the_merge_route():
+    from earlyphase.stats.riskset import _packed_keys
+
+    t = np.array([0.0, 1e-300, 1.0, 1e300, 2.0, 3.0])
+    e = np.array([1, 1, 0, 1, 1, 0], dtype=np.int8)
+    g = np.array([0, 1, 0, 1, 0, 1])
+    assert _packed_keys(t, e, g, 2, None, 1) is None
+    a = logrank_test(t, e, g)
+    b = logrank_test(t, e, g, case_weights=np.ones(6))
+    assert a.statistic == pytest.approx(b.statistic, rel=1e-12)

@@ -195,29 +195,26 @@ class _Accumulator:
         ev = np.flatnonzero(d_all > 0)
         if ev.shape[0] == 0:
             return
-        Rg = np.ascontiguousarray(Rk[:, ev], dtype=np.float64)
-        Dg = np.ascontiguousarray(Dk[:, ev], dtype=np.float64)
-        n = Rg.sum(axis=0)
+        Rg = Rk[:, ev]
+        n = Rg.sum(axis=0).astype(np.float64)
         d = d_all[ev].astype(np.float64)
         w, self.s_carry = _weights_for(n, d, self.weights, self.rho, self.gamma, self.s_carry)
         unit = self.weights == "logrank"
         frac = Rg / n  # (k, m): n_g / n
         wd = d if unit else w * d
-        # plain multiply-and-sum over rows: these (k x m) products are small and BLAS threads only add overhead
-        self.O += Dg.sum(axis=1) if unit else (Dg * w).sum(axis=1)
-        self.E += (frac * wd).sum(axis=1)
+        if unit:
+            self.O += Dk.sum(axis=1)
+        else:
+            self.O += Dk[:, ev] @ w
+        self.E += frac @ wd
         with np.errstate(divide="ignore", invalid="ignore"):
             c = wd * (n - d) / (n - 1.0)
         if not unit:
             c *= w
         c[n <= 1] = 0.0
         cf = frac * c
-        k = frac.shape[0]
-        V = np.empty((k, k))
-        for i in range(k):
-            for j in range(i, k):
-                V[i, j] = V[j, i] = -float((cf[i] * frac[j]).sum())
-        V[np.diag_indices(k)] += cf.sum(axis=1)
+        V = -(cf @ frac.T)
+        V[np.diag_indices(frac.shape[0])] += cf.sum(axis=1)
         self.V += V
 
 
@@ -244,7 +241,7 @@ def _accumulate(risk_set: RiskSet, weights: str, rho: float, gamma: float):
     return acc.O, acc.E, acc.V
 
 
-_CHUNK = 1 << 16  # observations per chunk in the streaming pass (bounds temporary memory)
+_CHUNK = 1 << 15  # observations per chunk in the streaming pass (bounds temporary memory)
 
 
 def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):
@@ -255,8 +252,10 @@ def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):
     from earlyphase.stats.riskset import merged_keys_by_stratum
 
     acc = _Accumulator(k, weights, rho, gamma)
-    for merged, gl, sizes in merged_keys_by_stratum(t, e, gcodes, k, scodes, s):
+    gmask = np.uint64((1 << max(int(k - 1).bit_length(), 0)) - 1)
+    for merged, shift, gl, sizes in merged_keys_by_stratum(t, e, gcodes, k, scodes, s):
         acc.new_stratum()
+        sh = np.uint64(shift)
         n_obs = merged.shape[0]
         gone = np.zeros(k, dtype=np.int64)  # exits per group before the current chunk
         a = 0
@@ -264,17 +263,22 @@ def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):
             b = min(a + _CHUNK, n_obs)
             if b < n_obs:
                 # never split the subjects who share a time: extend to the end of that time's run
-                last_time_key = (merged[b - 1] >> _ONE_U) << _ONE_U
-                b = int(np.searchsorted(merged, last_time_key | _ONE_U, side="right"))
+                limit = (int(merged[b - 1] >> sh) + 1) << shift
+                b = n_obs if limit >= 2**64 else int(np.searchsorted(merged, np.uint64(limit), side="left"))
             key = merged[a:b]
-            tb = key >> _ONE_U
+            tb = key >> sh
             newt = np.empty(key.shape[0], dtype=bool)
             newt[0] = True
             np.not_equal(tb[1:], tb[:-1], out=newt[1:])
+            del tb
             m = int(np.count_nonzero(newt))
             idx = np.cumsum(newt, dtype=np.int64)
             idx -= 1
-            idx += gl[a:b].astype(np.int64) * m
+            if k > 1:
+                labels = gl[a:b].astype(np.int64) if gl is not None else ((key >> _ONE_U) & gmask).view(np.int64)
+                labels *= m
+                idx += labels
+                del labels
             ev = (key & _ONE_U).view(np.int64)
             idx += ev * (m * k)
             counts = np.bincount(idx, minlength=2 * m * k)
