@@ -38,7 +38,7 @@ def _km_left_limit(time: np.ndarray, event: np.ndarray, entry: np.ndarray | None
 def cox_zph_table(data: "_CoxData", ev: "_Evaluation", terms: dict[str, tuple[int, ...]],
                   entry_sorted: np.ndarray | None) -> tuple["ZphTerm", ...]:
     """Per-term and GLOBAL chi-square tests of proportional hazards for a converged fit."""
-    from earlyphase.stats.cox import ZphTerm
+    from earlyphase.stats.cox import ZphTerm, _gram
 
     XT, dr, b = data.XT, data.death_rows, data.block_of_death
     p = data.p
@@ -62,7 +62,7 @@ def cox_zph_table(data: "_CoxData", ev: "_Evaluation", terms: dict[str, tuple[in
         A = data._cum_over_blocks(alpha_h)
         v = ev.wr * A
         v[dr] -= ev.wr[dr] * beta_h[b]
-        return (XT * v) @ XT.T - (mT * (mw * h)) @ mT.T
+        return _gram(XT * v, XT) - _gram(mT * (mw * h), mT)
 
     i11 = information(np.ones(data.n_blocks))
     i12 = information(g_block)
