@@ -191,3 +191,12 @@ def test_times_spanning_a_huge_range_use_the_merge_route():
     a = logrank_test(t, e, g)
     b = logrank_test(t, e, g, case_weights=np.ones(6))
     assert a.statistic == pytest.approx(b.statistic, rel=1e-12)
+
+
+def test_negative_zero_is_zero():
+    km = kaplan_meier([-0.0, 0.0, 1.0], [1, 0, 1])
+    c = km.curves[0]
+    assert c.time.tolist() == [0.0, 1.0] and c.n_event.tolist() == [1, 1] and c.n_censor.tolist() == [1, 0]
+    a = logrank_test([-0.0, 0.0, 1.0, 2.0], [1, 1, 1, 0], ["a", "b", "a", "b"])
+    b = logrank_test([0.0, 0.0, 1.0, 2.0], [1, 1, 1, 0], ["a", "b", "a", "b"])
+    assert a.statistic == b.statistic

@@ -157,9 +157,9 @@ class RiskSet:
 
 def _sort_key(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     """Lossless uint64 key: time bits shifted left once, event flag in the lowest bit."""
-    key = (time + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into 0.0 so the sign bit is clear
-    key <<= _ONE
-    np.bitwise_or(key, event.view(np.uint8), out=key)
+    # The shift drops the sign bit, which only -0.0 sets among valid times: -0.0 and 0.0 become one key.
+    key = time.view(np.uint64) << _ONE
+    np.bitwise_or(key, event.view(np.uint8), out=key, casting="unsafe")
     return key
 
 
@@ -169,16 +169,16 @@ def _single_cell(key: np.ndarray):
     Consumes ``key``: it is shifted in place and its memory becomes the time array.
     """
     n = key.shape[0]
-    ev = (key & _ONE).astype(bool)
+    small = np.int32 if n < 2**31 - 1 else np.int64
+    ev = (key & _ONE).astype(small)
     key >>= _ONE
     newt = np.empty(n, dtype=bool)
     newt[0] = True
     np.not_equal(key[1:], key[:-1], out=newt[1:])
-    small = np.int32 if n < 2**31 - 1 else np.int64
     if newt.all():  # no tied times (continuous data): one subject per time
         del newt
         utime = key.view(np.float64)
-        d = ev.astype(small)
+        d = ev
         c = 1 - d
         risk = np.arange(n, 0, -1, dtype=small)
     else:

@@ -86,7 +86,8 @@ def check_time_event(
     if t.shape[0] == 0 and not allow_empty:
         raise InputError.single(name_time, "[]", "non-empty", f"{name_time} is empty; at least one subject is needed.")
     # Fast path first (large data): one pass tells whether every time is finite and >= 0.
-    if not (np.all(t >= 0) and np.all(t < np.inf)):
+    # min/max propagate NaN, so NaN, negative and infinite times all fail this check.
+    if t.shape[0] and not (t.min() >= 0 and t.max() < np.inf):
         bad = ~np.isfinite(t)
         if bad.any():
             i, v = _first_bad(t, bad)
