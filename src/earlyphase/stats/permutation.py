@@ -94,14 +94,31 @@ def _quadratic_forms(U: np.ndarray, V: np.ndarray) -> np.ndarray:
     return out
 
 
-def _statistics(labels: np.ndarray, k: int, a, q, Bm, trend_scores: np.ndarray | None) -> np.ndarray:
+def _byte_tables(design: np.ndarray) -> np.ndarray:
+    """Tables (bytes, 256, columns): entry [j, v] is the sum of the design rows 8j + b for the bits b set in v.
+
+    With group membership packed into bytes, the sums over a group's members become a few table
+    look-ups instead of a product with a 0/1 matrix.
+    """
+    n, ncol = design.shape
+    nbytes = (n + 7) // 8
+    padded = np.zeros((nbytes * 8, ncol))
+    padded[:n] = design
+    bits = ((np.arange(256)[:, None] >> np.arange(8)[None, :]) & 1).astype(np.float64)  # (256, 8)
+    return np.stack([bits @ padded[8 * j: 8 * j + 8] for j in range(nbytes)])
+
+
+def _statistics(labels: np.ndarray, k: int, a, q, Bm, trend_scores: np.ndarray | None, tables=None) -> np.ndarray:
     """Statistic for each row of ``labels`` (B, n) of group codes."""
-    design = np.ascontiguousarray(np.concatenate([a[:, None], q[:, None], Bm], axis=1))  # (n, 2 + m)
+    if tables is None:
+        tables = _byte_tables(np.concatenate([a[:, None], q[:, None], Bm], axis=1))
     first = 0 if trend_scores is not None else 1  # the k - 1 free groups suffice for the quadratic form
     U, diag, N = [], [], []
     for g in range(first, k):
-        member = (labels == g).astype(np.float64)  # (B, n)
-        prod = member @ design  # one GEMM per group
+        packed = np.packbits(labels == g, axis=1, bitorder="little")  # (B, bytes)
+        prod = tables[0][packed[:, 0]]
+        for j in range(1, tables.shape[0]):
+            prod += tables[j][packed[:, j]]
         U.append(prod[:, 0])
         diag.append(prod[:, 1])
         N.append(prod[:, 2:])
@@ -178,7 +195,8 @@ def permutation_logrank(
         scodes, _ = check_labels(strata, t.shape[0], "strata")
     ts = _check_scores(scores, k) if trend else None
     a, q, Bm = _subject_design(t, e.astype(np.float64), codes, scodes, w, r, g)
-    observed = _statistics(codes[None, :].astype(np.int16), k, a, q, Bm, ts)[0]
+    tables = _byte_tables(np.concatenate([a[:, None], q[:, None], Bm], axis=1))
+    observed = _statistics(codes[None, :].astype(np.int16), k, a, q, Bm, ts, tables)[0]
     threshold = observed * (1.0 - _REL_TOL) - 1e-12
 
     sizes = np.bincount(codes, minlength=k)
@@ -197,7 +215,7 @@ def permutation_logrank(
         allocs = _all_allocations(codes, k)
         hits = 0
         for lo in range(0, allocs.shape[0], batch_size):
-            stats = _statistics(allocs[lo:lo + batch_size], k, a, q, Bm, ts)
+            stats = _statistics(allocs[lo:lo + batch_size], k, a, q, Bm, ts, tables)
             hits += int(np.count_nonzero(stats >= threshold))
         p = hits / allocs.shape[0]
         return replace(base, permutation_p_value=p, permutation_se=0.0, permutations=int(allocs.shape[0]), exact=True)
@@ -219,7 +237,7 @@ def permutation_logrank(
                 labels[:, idx] = rng.permuted(labels[:, idx], axis=1)
         else:
             labels = rng.permuted(tile, axis=1)
-        stats = _statistics(labels, k, a, q, Bm, ts)
+        stats = _statistics(labels, k, a, q, Bm, ts, tables)
         hits += int(np.count_nonzero(stats >= threshold))
         done += b
     p = (hits + 1) / (nperm + 1)
