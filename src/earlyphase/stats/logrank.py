@@ -241,7 +241,7 @@ def _accumulate(risk_set: RiskSet, weights: str, rho: float, gamma: float):
     return acc.O, acc.E, acc.V
 
 
-_CHUNK = 1 << 15  # observations per chunk in the streaming pass (bounds temporary memory)
+_CHUNK = 1 << 14  # observations per chunk (bounds temporary memory; small enough that BLAS stays single-threaded)
 
 
 def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):
