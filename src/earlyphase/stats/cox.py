@@ -327,6 +327,7 @@ class _CoxData:
         else:
             self.tk = np.zeros(death_rows.shape[0])
         self.mw_death = self.mean_weight[self.block_of_death]
+        self.unit_mw = bool(np.all(self.mw_death == 1.0))  # unweighted data: skip multiplying by 1
 
         # which blocks each row is at risk in: blocks (hi, lo] in the global block order
         self.has_entry = entry is not None
@@ -386,7 +387,11 @@ class _CoxData:
 
     def evaluate(self, beta: np.ndarray, info: bool = True) -> "_Evaluation":
         XT, p, n = self.XT, self.p, self.n
-        eta = beta @ XT
+        # elementwise, not a BLAS product: subjects with identical covariates must get bit-identical
+        # linear predictors (a gemv kernel may round columns differently), or concordance ties break
+        eta = XT[0] * beta[0]
+        for k in range(1, p):
+            eta += XT[k] * beta[k]
         r = np.exp(eta)
         wr = r if self.unit_weights else self.w * r
         # row 0: w exp(eta); rows 1..p: w exp(eta) x (buffers reused: fresh pages cost as much as the arithmetic)
@@ -411,7 +416,7 @@ class _CoxData:
         mw = self.mw_death
         loglik = float(beta @ self.event_x - mw @ np.log(d2))
         mT = Sb[1:] / d2  # (p, n_events): risk-set mean of x seen by each tied event
-        U = self.event_x - mT @ mw
+        U = self.event_x - (mT.sum(axis=1) if self.unit_mw else mT @ mw)
         ev = _Evaluation(beta=beta, eta=eta, r=r, wr=wr, d2=d2, mT=mT, loglik=loglik, U=U)
         if info:
             q = mw / d2
@@ -421,7 +426,7 @@ class _CoxData:
             v = wr * A
             if self.efron and self.any_ties:
                 v[dr] -= wr[dr] * beta_b[b]
-            I = _gram(np.multiply(XT, v, out=self._gram), XT) - _gram(mT * mw, mT)
+            I = _gram(np.multiply(XT, v, out=self._gram), XT) - _gram(mT if self.unit_mw else mT * mw, mT)
             ev.I = I
             ev.alpha, ev.beta_b, ev.A = alpha, beta_b, A
         return ev
