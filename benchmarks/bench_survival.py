@@ -264,6 +264,31 @@ def table(results, sizes, libs, perm, nperm) -> list[str]:
                 f"- peak extra memory, {op} at n = {big:.0e}: {r['peak_bytes'] / 2**20:.0f} MiB = "
                 f"{r['peak_bytes'] / r['input_bytes']:.2f} × the input columns ({r['input_bytes'] / 2**20:.0f} MiB; tracemalloc)"
             )
+    lines += ["", "Targets from issue 3 (wall-clock, this run):"]
+    for op in OPS:
+        label = "Kaplan–Meier" if op == "km" else "log-rank"
+        for n in (1_000_000, 10_000_000):
+            if n not in sizes:
+                continue
+            ours = results[("earlyphase", op, n)]
+            base = results[("np.sort", op, n)]
+            ok = [results[(p, op, n)]["seconds"] for p in peers if "error" not in results[(p, op, n)]]
+            if "error" in ours or not ok:
+                continue
+            speed = min(ok) / ours["seconds"]
+            vs_sort = ours["seconds"] / base["seconds"]
+            lines.append(
+                f"- {label} n = {n:.0e}: {speed:.2f}× the fastest peer (target ≥ 1.5×: {'met' if speed >= 1.5 else 'NOT met'}); "
+                f"{vs_sort:.2f}× one np.sort (target ≤ 2×: {'met' if vs_sort <= 2 else 'NOT met'})"
+            )
+    for op in OPS:
+        r = results[("earlyphase", op, big)]
+        if "peak_bytes" in r and big >= 10_000_000:
+            ratio = r["peak_bytes"] / r["input_bytes"]
+            lines.append(f"- {op} peak memory at n = {big:.0e}: {ratio:.2f}× the input (target < 3×: {'met' if ratio < 3 else 'NOT met'})")
+    if "error" not in perm and nperm >= 1_000_000:
+        lines.append(f"- {nperm} permutations: {perm['seconds']:.2f} s (target < 2 s: {'met' if perm['seconds'] < 2 else 'NOT met'})")
+    lines.append("")
     if "error" in perm:
         lines.append(f"- {nperm} permutations, 18 patients, 4 groups: {perm['error']}")
     else:

@@ -247,17 +247,23 @@ _CHUNK = 1 << 14  # observations per chunk (bounds temporary memory; small enoug
 def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):
     """O, E, V straight from per-subject arrays (no case weights) in one sorted, chunked pass.
 
-    Same numbers as building the RiskSet, but temporary memory stays near one key per subject.
+    Same numbers as building the RiskSet, but temporary memory stays near one key per subject and
+    only the group-by-time exits are tabulated (pooled counts come from run lengths).
     """
     from earlyphase.stats.riskset import merged_keys_by_stratum
 
-    acc = _Accumulator(k, weights, rho, gamma)
+    unit = weights == "logrank"
+    O = np.zeros(k)
+    E = np.zeros(k)
+    V = np.zeros((k, k))
+    if unit:  # log-rank observed counts are just the events per group
+        O += np.bincount(gcodes, weights=e, minlength=k)
     gmask = np.uint64((1 << max(int(k - 1).bit_length(), 0)) - 1)
     for merged, shift, gl, sizes in merged_keys_by_stratum(t, e, gcodes, k, scodes, s):
-        acc.new_stratum()
         sh = np.uint64(shift)
         n_obs = merged.shape[0]
         gone = np.zeros(k, dtype=np.int64)  # exits per group before the current chunk
+        s_carry = 1.0
         a = 0
         while a < n_obs:
             b = min(a + _CHUNK, n_obs)
@@ -266,33 +272,68 @@ def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):
                 limit = (int(merged[b - 1] >> sh) + 1) << shift
                 b = n_obs if limit >= 2**64 else int(np.searchsorted(merged, np.uint64(limit), side="left"))
             key = merged[a:b]
+            size = b - a
             tb = key >> sh
-            newt = np.empty(key.shape[0], dtype=bool)
+            newt = np.empty(size, dtype=bool)
             newt[0] = True
             np.not_equal(tb[1:], tb[:-1], out=newt[1:])
             del tb
-            m = int(np.count_nonzero(newt))
-            idx = np.cumsum(newt, dtype=np.int64)
-            idx -= 1
-            if k > 1:
-                labels = gl[a:b].astype(np.int64) if gl is not None else ((key >> _ONE_U) & gmask).view(np.int64)
-                labels *= m
-                idx += labels
-                del labels
-            ev = (key & _ONE_U).view(np.int64)
-            idx += ev * (m * k)
-            counts = np.bincount(idx, minlength=2 * m * k)
-            Ck = counts[: m * k].reshape(k, m)
-            Dk = counts[m * k:].reshape(k, m)
-            exits = Ck + Dk
-            before = np.cumsum(exits, axis=1)
-            before -= exits
-            before += gone[:, None]
-            Rk = sizes[:, None] - before
-            acc.add(Rk, Dk)
-            gone += exits.sum(axis=1)
+            starts = np.flatnonzero(newt)
+            m = starts.shape[0]
+            evbit = (key & _ONE_U).view(np.int64)
+            if m == size:  # no tied times in this chunk
+                run = None
+                d_pooled = evbit
+                run_len = None
+            else:
+                run = np.cumsum(newt, dtype=np.int64)
+                run -= 1
+                d_pooled = np.add.reduceat(evbit, starts)
+                run_len = np.diff(starts, append=size)
+            del newt
+            if gl is not None:
+                labels = gl[a:b].astype(np.int64)
+            else:
+                labels = ((key >> _ONE_U) & gmask).view(np.int64)
+            idx = labels * m
+            idx += np.arange(m) if run is None else run
+            exits = np.bincount(idx, minlength=k * m).reshape(k, m)
+            del idx
+            ev_rows = np.flatnonzero(d_pooled)
+            if ev_rows.shape[0]:
+                # pooled number at risk: subjects of the stratum not gone before each time
+                gone_before = ev_rows if run_len is None else (np.cumsum(run_len) - run_len)[ev_rows]
+                n = (n_obs - a - gone_before).astype(np.float64)
+                d = d_pooled[ev_rows].astype(np.float64)
+                cum = np.cumsum(exits, axis=1)
+                before = cum[:, ev_rows] - exits[:, ev_rows]
+                before += gone[:, None]
+                Rg = sizes[:, None] - before  # (k, m_e) group numbers at risk
+                w, s_carry = _weights_for(n, d, weights, rho, gamma, s_carry)
+                frac = Rg / n
+                wd = d if unit else w * d
+                if not unit:
+                    # observed: weight of each event subject's time, summed per group
+                    w_run = np.zeros(m)
+                    w_run[ev_rows] = w
+                    ev_subj = np.flatnonzero(evbit)
+                    run_of = ev_subj if run is None else run[ev_subj]
+                    O += np.bincount(labels[ev_subj], weights=w_run[run_of], minlength=k)
+                E += frac @ wd
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    c = wd * (n - d) / (n - 1.0)
+                if not unit:
+                    c *= w
+                c[n <= 1] = 0.0
+                cf = frac * c
+                Vc = -(cf @ frac.T)
+                Vc[np.diag_indices(k)] += cf.sum(axis=1)
+                V += Vc
+                gone += cum[:, -1]
+            else:
+                gone += exits.sum(axis=1)
             a = b
-    return acc.O, acc.E, acc.V
+    return O, E, V
 
 
 _ONE_U = np.uint64(1)
