@@ -237,21 +237,56 @@ def _tail_sums(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
+_CHUNK = 1 << 15  # columns per cache-sized chunk (p rows x 32768 doubles stay in L2/L3)
+
+
 def _gram(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """left @ right.T for two (p, n) arrays of the same layout, symmetric result assumed.
 
-    For the few covariates of a Cox model, p(p+1)/2 dot products of long rows are several times
-    faster than a skinny matrix product (which multi-threaded BLAS handles poorly).
+    For the few covariates of a Cox model, p(p+1)/2 dot products are several times faster than a
+    skinny matrix product (which multi-threaded BLAS handles poorly); they run chunk by chunk so
+    that the p rows are read from cache rather than from memory p times over.
     """
-    p = left.shape[0]
+    p, n = left.shape
     if p > 16:
         out = left @ right.T
         return (out + out.T) / 2
-    out = np.empty((p, p))
-    for i in range(p):
-        for j in range(i, p):
-            out[i, j] = out[j, i] = left[i] @ right[j]
+    out = np.zeros((p, p))
+    pairs = [(i, j) for i in range(p) for j in range(i, p)]
+    for start in range(0, n, _CHUNK):
+        lc = left[:, start:start + _CHUNK]
+        rc = right[:, start:start + _CHUNK]
+        for i, j in pairs:
+            out[i, j] += lc[i] @ rc[j]
+    for i, j in pairs:
+        out[j, i] = out[i, j]
     return out
+
+
+def _gram_vector(XT: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """XT @ v as chunked dot products (see ``_gram``)."""
+    out = np.zeros(XT.shape[0])
+    for start in range(0, XT.shape[1], _CHUNK):
+        out += XT[:, start:start + _CHUNK] @ v[start:start + _CHUNK]
+    return out
+
+
+def _linear_predictor(XT: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """beta @ XT, elementwise and chunked.
+
+    Not a BLAS product: subjects with identical covariates must get bit-identical linear predictors
+    (a gemv kernel may round columns differently), or concordance ties break. Chunks keep the
+    running sum in cache.
+    """
+    p, n = XT.shape
+    eta = np.empty(n)
+    for start in range(0, n, _CHUNK):
+        stop = min(start + _CHUNK, n)
+        part = eta[start:stop]
+        np.multiply(XT[0, start:stop], beta[0], out=part)
+        for k in range(1, p):
+            part += XT[k, start:stop] * beta[k]
+    return eta
 
 
 class _CoxData:
@@ -276,8 +311,8 @@ class _CoxData:
             np.take(X[:, k], order, out=self.XT[k])
             if center is not None:
                 self.XT[k] -= center[k]
-        self.w = np.take(weights, order)
         self.unit_weights = bool(np.all(weights == 1.0))
+        self.w = np.ones(n) if self.unit_weights else np.take(weights, order)
         self._Z = self._gram = self._tail = None
         self.t, self.s, self.d = t, s, d
 
@@ -292,9 +327,8 @@ class _CoxData:
         group_start = np.flatnonzero(new_group)
         stratum_start = np.flatnonzero(new_stratum)
         stratum_end = np.append(stratum_start[1:], n)
-        stratum_of_row = np.cumsum(new_stratum) - 1
         self.one_stratum = stratum_start.shape[0] == 1
-        row_stratum_end = stratum_end[stratum_of_row]
+        stratum_of_row = np.cumsum(new_stratum) - 1 if not self.one_stratum else None
 
         # event blocks: the groups that hold at least one death
         death_rows = np.flatnonzero(d)
@@ -312,14 +346,17 @@ class _CoxData:
         self.block_count = np.diff(np.append(block_first_death, death_rows.shape[0])).astype(np.float64)
         self.any_ties = bool(self.n_blocks) and bool(self.block_count.max() > 1)
         self.block_row_start = group_start[self.block_group]
-        self.block_row_end = row_stratum_end[self.block_row_start]
+        if self.one_stratum:
+            self.block_row_end = np.full(self.block_row_start.shape[0], n)
+        else:
+            self.block_row_end = stratum_end[stratum_of_row[self.block_row_start]]
         self.block_time = t[self.block_row_start]
         self.block_stratum = s[self.block_row_start]
         # position of each death inside its tied block: k = 0..d-1 (Efron's k/d)
         self.death_k = np.arange(death_rows.shape[0]) - block_first_death[self.block_of_death]
         self.w_death = self.w[death_rows]
         # sum of w * x over the events, which the loglik and score need at every beta
-        self.event_x = self.XT[:, death_rows] @ self.w_death
+        self.event_x = _gram_vector(self.XT, self.w * d)
         self.block_weight = np.add.reduceat(self.w_death, block_first_death) if self.n_blocks else np.zeros(0)
         self.mean_weight = self.block_weight / self.block_count
         if efron:
@@ -337,8 +374,11 @@ class _CoxData:
             is_block[self.block_group] = 1
             blocks_upto = np.cumsum(is_block)
             self.row_hi = blocks_upto[group_id]
-            first_group = group_id[stratum_start]
-            self.row_lo = (blocks_upto[first_group] - is_block[first_group])[stratum_of_row]
+            if self.one_stratum:
+                self.row_lo = np.zeros(n, dtype=np.int64)
+            else:
+                first_group = group_id[stratum_start]
+                self.row_lo = (blocks_upto[first_group] - is_block[first_group])[stratum_of_row]
         else:
             e = entry[order]
             # exact integer keys (stratum, rank of value among all times and entries)
@@ -387,11 +427,7 @@ class _CoxData:
 
     def evaluate(self, beta: np.ndarray, info: bool = True) -> "_Evaluation":
         XT, p, n = self.XT, self.p, self.n
-        # elementwise, not a BLAS product: subjects with identical covariates must get bit-identical
-        # linear predictors (a gemv kernel may round columns differently), or concordance ties break
-        eta = XT[0] * beta[0]
-        for k in range(1, p):
-            eta += XT[k] * beta[k]
+        eta = _linear_predictor(XT, beta)
         r = np.exp(eta)
         wr = r if self.unit_weights else self.w * r
         # row 0: w exp(eta); rows 1..p: w exp(eta) x (buffers reused: fresh pages cost as much as the arithmetic)
