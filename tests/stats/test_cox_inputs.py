@@ -153,3 +153,14 @@ def test_concordance_index_checks_its_inputs():
     assert c.concordance == 1.0 and c.discordant == 0.0
     c = concordance_index(TIME, EVENT, TIME)
     assert c.concordance == 0.0 and c.concordant == 0.0
+
+
+def test_covariate_constant_within_every_stratum_is_refused():
+    # arm is constant inside each stratum: the strata absorb it (R would report NA for it)
+    strata = ["s1" if a == "A" else "s2" for a in ARM]
+    arm2 = ["A" if a == "A" else "B" for a in ARM]
+    with pytest.raises(InputError) as exc:
+        cox_ph(TIME, EVENT, {"age": AGE, "arm": arm2}, strata=strata)
+    field, message = _problem(exc)
+    assert field == "covariates" and "constant within" in message
+    assert exc.value.problems[0].value == ["armB"]

@@ -499,16 +499,28 @@ class _Evaluation:
     A: np.ndarray | None = None
 
 
+_TOLER_CHOL = np.finfo(float).eps ** 0.75  # R's coxph.control(toler.chol)
+
+
 def _solve_psd(I: np.ndarray, u: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """Solve I x = u by Cholesky; a pivot below toler.chol x the largest diagonal means the columns are
+    collinear (R's cholesky2 rule; R then reports NA for the column, we refuse the fit)."""
+    bad: list[str] = []
     try:
-        c = linalg.cho_factor(I, lower=True)
+        L = linalg.cholesky(I, lower=True)
+        pivots = np.diag(L) ** 2
+        limit = _TOLER_CHOL * max(float(np.max(np.abs(np.diag(I)))), 0.0)
+        bad = [names[i] for i in np.flatnonzero(~np.isfinite(pivots) | (pivots < limit))]
     except linalg.LinAlgError:
+        bad = list(names)
+    if bad:
         raise InputError.single(
-            "covariates", list(names), "not_collinear",
-            "the information matrix is singular: some covariates are collinear or constant within "
-            "the risk sets; drop or combine them.",
-        ) from None
-    return linalg.cho_solve(c, u)
+            "covariates", bad, "not_collinear",
+            "the information matrix is singular: these covariates are collinear with the others, or "
+            "constant within the risk sets (for instance constant within every stratum); drop or "
+            "combine them.",
+        )
+    return linalg.cho_solve((L, True), u)
 
 
 def _inverse_psd(I: np.ndarray, names: Sequence[str]) -> np.ndarray:
