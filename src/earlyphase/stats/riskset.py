@@ -466,8 +466,6 @@ def build_risk_set(
                     R[:, g] -= late
             if rows is None:
                 rows = (D + C) > 0
-                if x is not None:
-                    rows = rows | False
             any_rows.append(rows > 0)
             times_out.append(ut)
             D_out.append(D)
