@@ -502,20 +502,40 @@ class _Evaluation:
 _TOLER_CHOL = np.finfo(float).eps ** 0.75  # R's coxph.control(toler.chol)
 
 
+def _singular_columns(I: np.ndarray) -> list[int]:
+    """Columns R's cholesky2 would call singular: an LDL' pivot below toler.chol x the largest diagonal
+    (those columns are skipped and the factorisation goes on with the others, as in R)."""
+    A = np.array(I, dtype=float)
+    p = A.shape[0]
+    top = float(np.max(np.diag(A))) if p else 0.0
+    eps = _TOLER_CHOL * top if top > 0 else _TOLER_CHOL
+    singular = []
+    for i in range(p):  # p is the number of covariates: a handful
+        pivot = A[i, i]
+        if not np.isfinite(pivot) or pivot < eps:
+            singular.append(i)
+            continue
+        for j in range(i + 1, p):
+            temp = A[j, i] / pivot
+            A[j, j] -= temp * temp * pivot
+            A[j + 1:, j] -= temp * A[j + 1:, i]
+            A[j, i] = temp
+    return singular
+
+
 def _solve_psd(I: np.ndarray, u: np.ndarray, names: Sequence[str]) -> np.ndarray:
-    """Solve I x = u by Cholesky; a pivot below toler.chol x the largest diagonal means the columns are
-    collinear (R's cholesky2 rule; R then reports NA for the column, we refuse the fit)."""
-    bad: list[str] = []
-    try:
-        L = linalg.cholesky(I, lower=True)
-        pivots = np.diag(L) ** 2
-        limit = _TOLER_CHOL * max(float(np.max(np.abs(np.diag(I)))), 0.0)
-        bad = [names[i] for i in np.flatnonzero(~np.isfinite(pivots) | (pivots < limit))]
-    except linalg.LinAlgError:
-        bad = list(names)
+    """Solve I x = u by Cholesky; refuse collinear columns (R's cholesky2 rule; R then reports NA for
+    the column, we refuse the fit and name it)."""
+    bad = _singular_columns(I)
+    L = None
+    if not bad:
+        try:
+            L = linalg.cholesky(I, lower=True)
+        except linalg.LinAlgError:
+            bad = list(range(I.shape[0]))
     if bad:
         raise InputError.single(
-            "covariates", bad, "not_collinear",
+            "covariates", [names[i] for i in bad], "not_collinear",
             "the information matrix is singular: these covariates are collinear with the others, or "
             "constant within the risk sets (for instance constant within every stratum); drop or "
             "combine them.",
