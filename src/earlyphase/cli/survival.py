@@ -140,8 +140,8 @@ def cox_command(
 ) -> None:
     """Cox proportional hazards model: hazard ratios, tests, concordance and cox.zph (KM transform).
 
-    JSON: n, events, ties, coefficients [name, coef, se, robust_se, hr, hr_lower, hr_upper, z, p_value],
-    loglik [null model, fitted] (both real values), tests (likelihood_ratio, wald, score), concordance, zph.
+    JSON: n, events, ties, coefficients (name, coef, se, robust_se, hr, hr_lower, hr_upper, z, p_value),
+    loglik (null model, fitted: both real values), tests (likelihood_ratio, wald, score), concordance, zph.
     """
     import pandas as pd
 
