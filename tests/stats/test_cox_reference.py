@@ -170,3 +170,22 @@ def test_summary_and_frame(case):
     frame = fit.to_frame()
     assert list(frame["name"]) == ref["result"]["names"]
     np.testing.assert_allclose(frame["coef"], ref["result"]["coef"], rtol=RTOL)
+
+
+@pytest.mark.parametrize("name", ["seed_efron", "lung_efron", "lung_breslow", "untied_efron",
+                                  "weights_robust_breslow", "ties_robust_efron"])
+def test_chunked_risk_sums_agree_with_r(monkeypatch, name):
+    """Large data run the risk sums in cache-sized chunks; force tiny chunks on the reference data."""
+    import earlyphase.stats.cox as cox_module
+
+    monkeypatch.setattr(cox_module, "_CHUNK", 7)
+    ref = _load(DATA / f"cox_{name}.json")
+    fit = _fit(ref)
+    r = ref["result"]
+    np.testing.assert_allclose(fit.coef, r["coef"], rtol=RTOL)
+    np.testing.assert_allclose([c.se for c in fit.coefficients], r["se"], rtol=RTOL)
+    np.testing.assert_allclose(fit.loglik, r["loglik"], rtol=RTOL)
+    np.testing.assert_allclose(fit.tests["score"].statistic, r["score"][0], rtol=RTOL)
+    np.testing.assert_allclose([z.chisq for z in fit.zph], r["zph_chisq"], rtol=RTOL)
+    if ref["robust"]:
+        np.testing.assert_allclose([c.robust_se for c in fit.coefficients], r["robust_se"], rtol=RTOL)

@@ -271,6 +271,21 @@ def _gram_vector(XT: np.ndarray, v: np.ndarray) -> np.ndarray:
     return out
 
 
+def _weighted_gram(XT: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(XT * v) @ XT.T, chunk by chunk so that the weighted rows never leave the cache."""
+    p, n = XT.shape
+    out = np.zeros((p, p))
+    pairs = [(i, j) for i in range(p) for j in range(i, p)]
+    for start in range(0, n, _CHUNK):
+        xc = XT[:, start:start + _CHUNK]
+        yc = xc * v[start:start + _CHUNK]
+        for i, j in pairs:
+            out[i, j] += yc[i] @ xc[j]
+    for i, j in pairs:
+        out[j, i] = out[i, j]
+    return out
+
+
 def _linear_predictor(XT: np.ndarray, beta: np.ndarray) -> np.ndarray:
     """beta @ XT, elementwise and chunked.
 
@@ -313,7 +328,7 @@ class _CoxData:
                 self.XT[k] -= center[k]
         self.unit_weights = bool(np.all(weights == 1.0))
         self.w = np.ones(n) if self.unit_weights else np.take(weights, order)
-        self._Z = self._gram = self._tail = None
+        self._Z = self._tail = None
         self.t, self.s, self.d = t, s, d
 
         # groups of equal (stratum, time) and the first row of the stratum after each row's stratum
@@ -368,6 +383,13 @@ class _CoxData:
 
         # which blocks each row is at risk in: blocks (hi, lo] in the global block order
         self.has_entry = entry is not None
+        # large data, one stratum, no delayed entry: risk sums chunk by chunk (see _risk_sums_chunked)
+        self.chunked = self.one_stratum and not self.has_entry and n > 4 * _CHUNK
+        if self.chunked:
+            bounds = np.arange(0, n + _CHUNK, _CHUNK).clip(max=n)
+            cut = np.searchsorted(self.block_row_start, bounds, side="left")
+            self.chunks = [(int(bounds[i]), int(bounds[i + 1]), int(cut[i]), int(cut[i + 1]))
+                           for i in range(bounds.shape[0] - 1) if bounds[i + 1] > bounds[i]]
         if not self.has_entry:
             # blocks up to and including each group, counted along the (stratum, time) order
             is_block = np.zeros(group_start.shape[0], dtype=np.int64)
@@ -417,6 +439,28 @@ class _CoxData:
             out -= np.take(tail_e, n - self.block_entry_start, axis=-1) - np.take(tail_e, n - self.block_entry_end, axis=-1)
         return out
 
+    def _risk_sums_chunked(self, wr: np.ndarray) -> np.ndarray:
+        """Risk-set sums of (w e^eta, w e^eta x) at every event block, one cache-sized chunk at a time.
+
+        Same sums as ``_risk_sums`` on the full (p+1, n) array (one stratum, no delayed entry), but the
+        chunk's products and tail sums stay in cache: the sums of the later chunks are carried in.
+        """
+        XT, p = self.XT, self.p
+        S = np.empty((p + 1, self.n_blocks))
+        carry = np.zeros((p + 1, 1))
+        Z = np.empty((p + 1, _CHUNK))
+        tail = np.empty((p + 1, _CHUNK))
+        for start, stop, b0, b1 in reversed(self.chunks):
+            m = stop - start
+            z, tl = Z[:, :m], tail[:, :m]
+            z[0] = wr[start:stop]
+            np.multiply(XT[:, start:stop], z[0], out=z[1:])
+            np.cumsum(z[:, ::-1], axis=1, out=tl)  # tl[:, k] = sum of the last k + 1 columns of z
+            if b1 > b0:
+                np.add(np.take(tl, (stop - 1) - self.block_row_start[b0:b1], axis=1), carry, out=S[:, b0:b1])
+            carry += tl[:, m - 1:m]
+        return S
+
     def _cum_over_blocks(self, per_block: np.ndarray) -> np.ndarray:
         """For each row, the sum of ``per_block`` (blocks on axis 0) over the event blocks whose risk set holds it."""
         pad = np.zeros((per_block.shape[0] + 1,) + per_block.shape[1:])
@@ -430,21 +474,27 @@ class _CoxData:
         eta = _linear_predictor(XT, beta)
         r = np.exp(eta)
         wr = r if self.unit_weights else self.w * r
-        # row 0: w exp(eta); rows 1..p: w exp(eta) x (buffers reused: fresh pages cost as much as the arithmetic)
-        if self._Z is None:
-            self._Z = np.empty((p + 1, n))
-            self._gram = np.empty((p, n))
-        Z = self._Z
-        Z[0] = wr
-        np.multiply(XT, wr, out=Z[1:])
-        S = self._risk_sums(Z)
         dr = self.death_rows
         b = self.block_of_death
         tk = self.tk
+        if self.chunked:
+            S = self._risk_sums_chunked(wr)
+        else:
+            # row 0: w exp(eta); rows 1..p: w exp(eta) x (buffers reused: fresh pages cost as much as the arithmetic)
+            if self._Z is None:
+                self._Z = np.empty((p + 1, n))
+            Z = self._Z
+            Z[0] = wr
+            np.multiply(XT, wr, out=Z[1:])
+            S = self._risk_sums(Z)
         if self.any_ties:
             Sb = np.take(S, b, axis=1)
             if self.efron:
-                E = np.add.reduceat(np.take(Z, dr, axis=1), self.block_first_death, axis=1)
+                wr_d = np.take(wr, dr)
+                Zd = np.empty((p + 1, dr.shape[0]))
+                Zd[0] = wr_d
+                np.multiply(np.take(XT, dr, axis=1), wr_d, out=Zd[1:])
+                E = np.add.reduceat(Zd, self.block_first_death, axis=1)
                 Sb -= tk * np.take(E, b, axis=1)
         else:  # one event per block: blocks and events coincide, Efron = Breslow
             Sb = S
@@ -462,7 +512,7 @@ class _CoxData:
             v = wr * A
             if self.efron and self.any_ties:
                 v[dr] -= wr[dr] * beta_b[b]
-            I = _gram(np.multiply(XT, v, out=self._gram), XT) - _gram(mT if self.unit_mw else mT * mw, mT)
+            I = _weighted_gram(XT, v) - _gram(mT if self.unit_mw else mT * mw, mT)
             ev.I = I
             ev.alpha, ev.beta_b, ev.A = alpha, beta_b, A
         return ev
