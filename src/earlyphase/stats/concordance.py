@@ -16,7 +16,7 @@ How it is computed: per stratum, subjects are ordered by (time, events before ce
 for every subject the weighted counts of later subjects with a lower / equal score (and of earlier
 events with a higher / equal score) come from a bottom-up merge sort done one level at a time for
 all blocks at once (vectorised), then pairs of events tied in time are taken back out. O(n log^2 n)
-work without Python loops over subjects.
+work without Python loops over subjects; the lower merge levels run in cache-sized chunks.
 """
 
 from __future__ import annotations
@@ -60,28 +60,26 @@ class ConcordanceResult:
         return pd.DataFrame([self.to_dict()])
 
 
-def _later_earlier_counts(rank: np.ndarray, w: np.ndarray, wl: np.ndarray):
-    """For each position i (0..m-1) return weighted counts over the other positions:
+_CHUNK_LEVELS = 14  # merge levels done inside cache-sized chunks of 2**14 subjects
 
-    r_less[i] = sum_{j>i} w[j] [rank j < rank i],   r_leq[i]: same with <=
-    l_less[i] = sum_{j<i} wl[j] [rank j < rank i],  l_leq[i]: same with <=
+
+def _merge_levels(rank, w, wl, perm, first, last, stride, distinct, unit, acc):
+    """Merge levels ``first``..``last - 1`` of the bottom-up merge sort of ``rank`` (positions 0..m-1).
+
+    ``perm`` lists the elements sorted by (position >> first, rank); on return it is sorted by
+    (position >> last, rank). At each level every element of a left block gets the weighted count of
+    the right sibling block's elements with a smaller (``acc[0]``) / smaller-or-equal (``acc[1]``) rank,
+    and every element of a right block the same counts over the left sibling (``acc[2]``, ``acc[3]``,
+    with weights ``wl``). Every pair of positions meets at exactly one level.
     """
     m = rank.shape[0]
-    r_less = np.zeros(m)
-    r_leq = np.zeros(m)
-    l_less = np.zeros(m)
-    l_leq = np.zeros(m)
-    if m < 2:
-        return r_less, r_leq, l_less, l_leq
-    stride = np.int64(rank.max()) + 2
-    perm = np.arange(m)
     slot = np.arange(m)
-    level = 0
-    distinct = np.unique(rank).shape[0] == m
-    unit = bool(np.all(w == 1.0))
     cw = np.arange(m + 1, dtype=np.float64)  # with unit weights a weighted count is a count of slots
     cwl = np.zeros(m + 1)
-    while (1 << level) < m:
+    r_less, r_leq, l_less, l_leq = acc
+    for level in range(first, last):
+        if (1 << level) >= m:
+            break
         block = slot >> level
         rk = np.take(rank, perm)
         keys = block * stride + rk  # ascending: sorted by (block, rank) at this level
@@ -111,8 +109,40 @@ def _later_earlier_counts(rank: np.ndarray, w: np.ndarray, wl: np.ndarray):
         new_perm = np.empty_like(perm)
         new_perm[new_slot] = perm
         perm = new_perm
-        level += 1
-    return r_less, r_leq, l_less, l_leq
+    return perm
+
+
+def _later_earlier_counts(rank: np.ndarray, w: np.ndarray, wl: np.ndarray):
+    """For each position i (0..m-1) return weighted counts over the other positions:
+
+    r_less[i] = sum_{j>i} w[j] [rank j < rank i],   r_leq[i]: same with <=
+    l_less[i] = sum_{j<i} wl[j] [rank j < rank i],  l_leq[i]: same with <=
+
+    The lower merge levels run chunk by chunk (2**14 positions, which stay in cache), the upper
+    ones over the whole array.
+    """
+    m = rank.shape[0]
+    acc = [np.zeros(m) for _ in range(4)]
+    if m < 2:
+        return tuple(acc)
+    stride = np.int64(rank.max()) + 2
+    distinct = np.unique(rank).shape[0] == m
+    unit = bool(np.all(w == 1.0))
+    chunk = 1 << _CHUNK_LEVELS
+    if m > 2 * chunk:
+        perm = np.empty(m, dtype=np.int64)
+        for c0 in range(0, m, chunk):
+            c1 = min(c0 + chunk, m)
+            local = [a[c0:c1] for a in acc]  # views: the chunk's elements are ids c0..c1-1
+            sub = _merge_levels(rank[c0:c1], w[c0:c1], wl[c0:c1], np.arange(c1 - c0), 0, _CHUNK_LEVELS,
+                                stride, distinct, unit, local)
+            perm[c0:c1] = sub + c0
+        first = _CHUNK_LEVELS
+    else:
+        perm = np.arange(m)
+        first = 0
+    _merge_levels(rank, w, wl, perm, first, 64, stride, distinct, unit, acc)
+    return tuple(acc)
 
 
 def _segment_sums(values: np.ndarray, seg_start: np.ndarray, seg_end: np.ndarray):
