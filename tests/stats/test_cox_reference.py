@@ -203,14 +203,15 @@ def test_concordance_in_chunks_agrees_with_r(monkeypatch, name):
     np.testing.assert_allclose(fit.concordance_se, ref["result"]["concordance_se"], rtol=RTOL)
 
 
-def test_pair_counts_match_brute_force_with_ties_and_weights(monkeypatch):
+@pytest.mark.parametrize("tied, weighted", [(True, True), (True, False), (False, True), (False, False)])
+def test_pair_counts_match_brute_force(monkeypatch, tied, weighted):
     from earlyphase.stats.concordance import _later_earlier_counts
     import earlyphase.stats.concordance as concordance_module
 
     rng = np.random.default_rng(3)
     m = 200
-    rank = rng.integers(0, 40, m)
-    w = rng.integers(1, 4, m).astype(float)
+    rank = rng.integers(0, 40, m) if tied else rng.permutation(m)
+    w = rng.integers(1, 4, m).astype(float) if weighted else np.ones(m)
     wl = w * (rng.random(m) < 0.6)
     i, j = np.triu_indices(m, 1)  # i < j
     expected = [

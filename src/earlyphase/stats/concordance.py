@@ -93,14 +93,16 @@ def _merge_levels(rank, w, wl, perm, first, last, stride, distinct, unit, acc):
         hi = lo if distinct else np.searchsorted(keys, query, side="right")
         left = (block & 1) == 0
         ids_l = perm[left]
-        s_l, lo_l, hi_l = sib_start[left], lo[left], hi[left]
-        r_less[ids_l] += cw[lo_l] - cw[s_l]
-        r_leq[ids_l] += cw[hi_l] - cw[s_l]
+        s_l, lo_l = sib_start[left], lo[left]
+        r_less[ids_l] += (lo_l - s_l) if unit else (cw[lo_l] - cw[s_l])
         right = ~left
         ids_r = perm[right]
-        s_r, lo_r, hi_r = sib_start[right], lo[right], hi[right]
+        s_r, lo_r = sib_start[right], lo[right]
         l_less[ids_r] += cwl[lo_r] - cwl[s_r]
-        l_leq[ids_r] += cwl[hi_r] - cwl[s_r]
+        if not distinct:  # with distinct ranks "<=" counts equal "<" counts: filled in by the caller
+            hi_l, hi_r = hi[left], hi[right]
+            r_leq[ids_l] += (hi_l - s_l) if unit else (cw[hi_l] - cw[s_l])
+            l_leq[ids_r] += cwl[hi_r] - cwl[s_r]
         # merge sibling blocks: a left element goes after the right elements with a smaller rank,
         # a right element after the left elements with a smaller or equal rank (stable)
         own_start = block << level
@@ -142,6 +144,9 @@ def _later_earlier_counts(rank: np.ndarray, w: np.ndarray, wl: np.ndarray):
         perm = np.arange(m)
         first = 0
     _merge_levels(rank, w, wl, perm, first, 64, stride, distinct, unit, acc)
+    if distinct:
+        acc[1][:] = acc[0]
+        acc[3][:] = acc[2]
     return tuple(acc)
 
 
