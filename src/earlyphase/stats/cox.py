@@ -14,7 +14,10 @@ sums. Efron's correction expands each tied-event block into its ``d`` tied death
 k = 0..d-1), evaluated together as one vector. The information matrix is assembled as
 ``X' diag(v) X - M' M``: the risk-set second moments summed over event times equal a single weighted
 Gram matrix of the subjects once each subject carries the cumulative sum of the per-time weights
-of the risk sets it belongs to.
+of the risk sets it belongs to. Covariates are stored one row per covariate; on large data (one
+stratum, no delayed entry) the risk sums and the Gram matrix are accumulated in cache-sized chunks
+of subjects (a loop over a few hundred chunks, never over subjects), carrying the later sums in.
+The concordance lives in ``concordance.py`` and the proportional-hazards test in ``cox_zph.py``.
 
 Times are in whatever unit the caller uses; hazard ratios do not depend on it. Tied times are
 exactly equal floats (R additionally merges times equal up to rounding, ``timefix``).
