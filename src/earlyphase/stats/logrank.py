@@ -25,6 +25,7 @@ U = s'(O - E), V = s' V s, chi-square = U^2 / V on 1 df.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
@@ -241,14 +242,92 @@ def _accumulate(risk_set: RiskSet, weights: str, rho: float, gamma: float):
     return acc.O, acc.E, acc.V
 
 
-_CHUNK = 1 << 14  # observations per chunk (bounds temporary memory; small enough that BLAS stays single-threaded)
+# Observations per chunk of the streaming pass: the chunk's scratch arrays stay in cache, and the
+# dot products below stay under OpenBLAS's threading threshold (10000 elements), which matters on a
+# shared machine where waiting for a busy second core costs far more than the dot product itself.
+_CHUNK = 1 << 13
+_LITTLE = sys.byteorder == "little"
+
+
+class _Scratch:
+    """Per-chunk buffers reused across chunks (no allocation, hence no page faults, in the loop)."""
+
+    def __init__(self, size):
+        self.size = size
+        self.u1 = np.empty(size, np.uint64)
+        self.inc = np.empty(size, np.uint64)
+        self.cum = np.empty(size, np.uint64)
+        self.at = np.empty(size, np.uint64)
+        self.flag = np.empty(size, np.uint8)
+        self.newt = np.empty(size, bool)
+
+    def fit(self, size):
+        if size > self.size:
+            self.__init__(size)
+        return self
+
+
+def _field_tables(code_group, k, fw):
+    """Per batch of groups: (first group, groups in batch, uint64 increment per row code)."""
+    per = 64 // fw
+    out = []
+    for g0 in range(0, k, per):
+        g1 = min(k, g0 + per)
+        table = np.zeros(code_group.shape[0], dtype=np.uint64)
+        for g in range(g0, g1):
+            table[code_group == g] = np.uint64(1) << np.uint64(fw * (g - g0))
+        out.append((g0, g1 - g0, table))
+    return out
+
+
+def _at_risk(codes, pos, rem, tables, fw, L, sc, R):
+    """Fill ``R`` (k, len(pos)) with each group's number at risk at rows ``pos`` of the chunk
+    (``rem`` minus the group's subjects in rows [0, p)); return each group's subjects in the chunk.
+
+    The running counts of up to 64 // fw groups share one uint64 per row, ``fw`` bits each (16 bits
+    when the chunk has fewer than 65536 rows), so one cumulative sum tallies several groups and
+    each group's count is read back through a narrow-integer view, without shifting or masking.
+    """
+    inc, cum = sc.inc[:L], sc.cum[:L]
+    me = pos.shape[0]
+    at = sc.at[:me]
+    per = 64 // fw
+    fdt = {16: np.uint16, 32: np.uint32, 64: np.uint64}[fw]
+    gone = []
+    for g0, ng, table in tables:
+        np.take(table, codes, out=inc)
+        cum[0] = 0
+        np.cumsum(inc[:-1], out=cum[1:])
+        total = int(cum[-1]) + int(inc[-1])
+        np.take(cum, pos, out=at)
+        fields = at.view(fdt).reshape(me, per)
+        for j in range(ng):
+            col = j if _LITTLE else per - 1 - j
+            np.subtract(float(rem[g0 + j]), fields[:, col], out=R[g0 + j])
+            gone.append((total >> (fw * j)) & ((1 << fw) - 1))
+    return gone
+
+
+def _cross(A, B):
+    """k × k matrix of row dot products A[g] · B[h] (A B' is symmetric here).
+
+    Separate dot products: for a few rows and many columns this is several times faster than
+    one matrix product (which BLAS handles poorly with 4-row operands)."""
+    k = A.shape[0]
+    M = np.empty((k, k))
+    for g in range(k):
+        for h in range(g, k):
+            M[g, h] = M[h, g] = float(np.dot(A[g], B[h]))
+    return M
 
 
 def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):
     """O, E, V straight from per-subject arrays (no case weights) in one sorted, chunked pass.
 
-    Same numbers as building the RiskSet, but temporary memory stays near one key per subject and
-    only the group-by-time exits are tabulated (pooled counts come from run lengths).
+    Same numbers as building the RiskSet, but temporary memory stays near one key per subject plus
+    a few chunk-sized buffers. Per chunk: time boundaries from the sorted keys, event rows (or event
+    times, with ties), each group's number at risk there from one packed running count, then O, E
+    and V over the event times only.
     """
     from earlyphase.stats.riskset import merged_keys_by_stratum
 
@@ -256,13 +335,18 @@ def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):
     O = np.zeros(k)
     E = np.zeros(k)
     V = np.zeros((k, k))
-    if unit:  # log-rank observed counts are just the events per group
-        O += np.bincount(gcodes, weights=e, minlength=k)
-    gmask = np.uint64((1 << max(int(k - 1).bit_length(), 0)) - 1)
+    sc = _Scratch(_CHUNK + 1)
     for merged, shift, gl, sizes in merged_keys_by_stratum(t, e, gcodes, k, scodes, s):
         sh = np.uint64(shift)
+        packed = gl is None
+        if packed:  # row codes are the key's low bits: (group << 1) | event
+            code_group = np.arange(1 << shift, dtype=np.int64) >> 1
+            lowmask = np.uint64((1 << shift) - 1)
+        else:
+            code_group = np.arange(k, dtype=np.int64)
+        tables = {}
         n_obs = merged.shape[0]
-        gone = np.zeros(k, dtype=np.int64)  # exits per group before the current chunk
+        rem = [int(x) for x in sizes]  # subjects of each group still at risk at the chunk start
         s_carry = 1.0
         a = 0
         while a < n_obs:
@@ -272,66 +356,71 @@ def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):
                 limit = (int(merged[b - 1] >> sh) + 1) << shift
                 b = n_obs if limit >= 2**64 else int(np.searchsorted(merged, np.uint64(limit), side="left"))
             key = merged[a:b]
-            size = b - a
-            tb = key >> sh
-            newt = np.empty(size, dtype=bool)
+            L = b - a
+            sc.fit(L)
+            tb = np.right_shift(key, sh, out=sc.u1[:L])
+            newt = sc.newt[:L]
             newt[0] = True
             np.not_equal(tb[1:], tb[:-1], out=newt[1:])
-            del tb
-            starts = np.flatnonzero(newt)
-            m = starts.shape[0]
-            evbit = (key & _ONE_U).view(np.int64)
-            if m == size:  # no tied times in this chunk
-                run = None
-                d_pooled = evbit
-                run_len = None
+            m = int(np.count_nonzero(newt))
+            flag = sc.flag[:L]
+            np.bitwise_and(key, _ONE_U, out=flag, casting="unsafe")
+            ev = flag.view(bool)
+            if packed:
+                codes = np.bitwise_and(key, lowmask, out=sc.u1[:L]).view(np.intp)
+                if unit:
+                    O += np.bincount(codes, minlength=2 * k)[1:2 * k:2]
             else:
-                run = np.cumsum(newt, dtype=np.int64)
-                run -= 1
-                d_pooled = np.add.reduceat(evbit, starts)
-                run_len = np.diff(starts, append=size)
-            del newt
-            if gl is not None:
-                labels = gl[a:b].astype(np.int64)
+                codes = gl[a:b]
+                if unit:
+                    O += np.bincount(codes[ev], minlength=k)
+            if m == L:  # no tied times in this chunk: each event row is an event time with d = 1
+                pos = np.flatnonzero(ev)
+                d = None
             else:
-                labels = ((key >> _ONE_U) & gmask).view(np.int64)
-            idx = labels * m
-            idx += np.arange(m) if run is None else run
-            exits = np.bincount(idx, minlength=k * m).reshape(k, m)
-            del idx
-            ev_rows = np.flatnonzero(d_pooled)
-            if ev_rows.shape[0]:
-                # pooled number at risk: subjects of the stratum not gone before each time
-                gone_before = ev_rows if run_len is None else (np.cumsum(run_len) - run_len)[ev_rows]
-                n = (n_obs - a - gone_before).astype(np.float64)
-                d = d_pooled[ev_rows].astype(np.float64)
-                cum = np.cumsum(exits, axis=1)
-                before = cum[:, ev_rows] - exits[:, ev_rows]
-                before += gone[:, None]
-                Rg = sizes[:, None] - before  # (k, m_e) group numbers at risk
-                w, s_carry = _weights_for(n, d, weights, rho, gamma, s_carry)
-                frac = Rg / n
-                wd = d if unit else w * d
+                starts = np.flatnonzero(newt)
+                d_run = np.add.reduceat(flag, starts, dtype=np.intp)
+                ev_runs = np.flatnonzero(d_run)
+                pos = starts[ev_runs]
+                d = d_run[ev_runs].astype(np.float64)
+            me = pos.shape[0]
+            fw = 16 if L < 1 << 16 else (32 if L < 1 << 32 else 64)
+            if fw not in tables:
+                tables[fw] = _field_tables(code_group, k, fw)
+            R = np.empty((k, me))
+            gone = _at_risk(codes, pos, rem, tables[fw], fw, L, sc, R)
+            rem = [r - x for r, x in zip(rem, gone)]
+            if me == 0:
+                a = b
+                continue
+            n = np.subtract(float(n_obs - a), pos, dtype=np.float64)
+            R /= n  # now n_g / n
+            if unit and d is None:
+                # d = 1 at every event time, so d (n - d) / (n - 1) = 1 (a lone subject at risk adds 0)
+                psum = R.sum(axis=1)
+                E += psum
+                V += np.diag(psum) - _cross(R, R)
+            else:
+                dd = np.ones(me) if d is None else d
+                w, s_carry = _weights_for(n, dd, weights, rho, gamma, s_carry)
+                wd = dd if unit else w * dd
                 if not unit:
-                    # observed: weight of each event subject's time, summed per group
-                    w_run = np.zeros(m)
-                    w_run[ev_rows] = w
-                    ev_subj = np.flatnonzero(evbit)
-                    run_of = ev_subj if run is None else run[ev_subj]
-                    O += np.bincount(labels[ev_subj], weights=w_run[run_of], minlength=k)
-                E += frac @ wd
+                    if d is None:
+                        ev_subj, w_subj = pos, w
+                    else:
+                        ev_subj = np.flatnonzero(ev)
+                        w_run = np.zeros(m)
+                        w_run[ev_runs] = w
+                        w_subj = w_run[np.searchsorted(starts, ev_subj, side="right") - 1]
+                    O += np.bincount(code_group[codes[ev_subj]], weights=w_subj, minlength=k)
+                E += R @ wd
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    c = wd * (n - d) / (n - 1.0)
+                    c = wd * (n - dd) / (n - 1.0)
                 if not unit:
                     c *= w
                 c[n <= 1] = 0.0
-                cf = frac * c
-                Vc = -(cf @ frac.T)
-                Vc[np.diag_indices(k)] += cf.sum(axis=1)
-                V += Vc
-                gone += cum[:, -1]
-            else:
-                gone += exits.sum(axis=1)
+                cf = R * c
+                V += np.diag(cf.sum(axis=1)) - _cross(cf, R)
             a = b
     return O, E, V
 
