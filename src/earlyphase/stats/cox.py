@@ -244,49 +244,34 @@ _CHUNK = 1 << 15  # columns per cache-sized chunk (p rows x 32768 doubles stay i
 
 
 def _gram(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """left @ right.T for two (p, n) arrays of the same layout, symmetric result assumed.
+    """left @ right.T for two (p, n) arrays, summed chunk by chunk with numpy's own loops (einsum).
 
-    For the few covariates of a Cox model, p(p+1)/2 dot products are several times faster than a
-    skinny matrix product (which multi-threaded BLAS handles poorly); they run chunk by chunk so
-    that the p rows are read from cache rather than from memory p times over.
+    Not BLAS on purpose: for these skinny products multi-threaded OpenBLAS spends more CPU waiting
+    for its second thread than computing, and collapses when the other core is busy.
     """
     p, n = left.shape
-    if p > 16:
-        out = left @ right.T
-        return (out + out.T) / 2
     out = np.zeros((p, p))
-    pairs = [(i, j) for i in range(p) for j in range(i, p)]
     for start in range(0, n, _CHUNK):
-        lc = left[:, start:start + _CHUNK]
-        rc = right[:, start:start + _CHUNK]
-        for i, j in pairs:
-            out[i, j] += lc[i] @ rc[j]
-    for i, j in pairs:
-        out[j, i] = out[i, j]
-    return out
+        out += np.einsum("ik,jk->ij", left[:, start:start + _CHUNK], right[:, start:start + _CHUNK])
+    return (out + out.T) / 2
 
 
 def _gram_vector(XT: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """XT @ v as chunked dot products (see ``_gram``)."""
+    """XT @ v, chunked, without BLAS (see ``_gram``)."""
     out = np.zeros(XT.shape[0])
     for start in range(0, XT.shape[1], _CHUNK):
-        out += XT[:, start:start + _CHUNK] @ v[start:start + _CHUNK]
+        out += np.einsum("ik,k->i", XT[:, start:start + _CHUNK], v[start:start + _CHUNK])
     return out
 
 
 def _weighted_gram(XT: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """(XT * v) @ XT.T, chunk by chunk so that the weighted rows never leave the cache."""
+    """(XT * v) @ XT.T, chunk by chunk so that the weighted rows never leave the cache (see ``_gram``)."""
     p, n = XT.shape
     out = np.zeros((p, p))
-    pairs = [(i, j) for i in range(p) for j in range(i, p)]
     for start in range(0, n, _CHUNK):
         xc = XT[:, start:start + _CHUNK]
-        yc = xc * v[start:start + _CHUNK]
-        for i, j in pairs:
-            out[i, j] += yc[i] @ xc[j]
-    for i, j in pairs:
-        out[j, i] = out[i, j]
-    return out
+        out += np.einsum("ik,jk->ij", xc * v[start:start + _CHUNK], xc)
+    return (out + out.T) / 2
 
 
 def _linear_predictor(XT: np.ndarray, beta: np.ndarray) -> np.ndarray:
@@ -503,9 +488,10 @@ class _CoxData:
             Sb = S
         d2 = Sb[0]
         mw = self.mw_death
-        loglik = float(beta @ self.event_x - mw @ np.log(d2))
+        log_d2 = np.log(d2)
+        loglik = float(beta @ self.event_x - (log_d2.sum() if self.unit_mw else np.einsum("i,i->", mw, log_d2)))
         mT = Sb[1:] / d2  # (p, n_events): risk-set mean of x seen by each tied event
-        U = self.event_x - (mT.sum(axis=1) if self.unit_mw else mT @ mw)
+        U = self.event_x - (mT.sum(axis=1) if self.unit_mw else np.einsum("ik,k->i", mT, mw))
         ev = _Evaluation(beta=beta, eta=eta, r=r, wr=wr, d2=d2, mT=mT, loglik=loglik, U=U)
         if info:
             q = mw / d2
@@ -698,12 +684,12 @@ def cox_ph(
     var = naive_var
     if robust:
         L = data.score_residuals(final) * data.w[:, None]
-        dfbeta = L @ naive_var
-        var = dfbeta.T @ dfbeta
+        dfbeta = np.einsum("nk,kj->nj", L, naive_var)
+        var = _gram(dfbeta.T, dfbeta.T)
         robust_se = np.sqrt(np.diag(var))
         L0 = data.score_residuals(null) * data.w[:, None]
         u0 = L0.sum(axis=0)
-        tests_robust_score = float(u0 @ _solve_psd(L0.T @ L0, u0, colnames))
+        tests_robust_score = float(u0 @ _solve_psd(_gram(L0.T, L0.T), u0, colnames))
     tests["wald"] = _chisq_test(float(beta @ _solve_psd(var, beta, colnames)), p)
     tests["score"] = _chisq_test(score_stat, p)
     if robust:

@@ -50,7 +50,7 @@ def cox_zph_table(data: "_CoxData", ev: "_Evaluation", terms: dict[str, tuple[in
     mw = data.mw_death
     mT = ev.mT
     # score for gamma: sum over event times of g(t) * (observed - expected) covariate
-    u = XT[:, dr] @ (data.w_death * g) - mT @ (mw * g)
+    u = np.einsum("ik,k->i", XT[:, dr], data.w_death * g) - np.einsum("ik,k->i", mT, mw * g)
 
     q = mw / ev.d2
     tk = data.tk
