@@ -335,8 +335,10 @@ def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):
     O = np.zeros(k)
     E = np.zeros(k)
     V = np.zeros((k, k))
+    group_sizes = np.zeros(k, dtype=np.int64)
     sc = _Scratch(_CHUNK + 1)
     for merged, shift, gl, sizes in merged_keys_by_stratum(t, e, gcodes, k, scodes, s):
+        group_sizes += sizes
         sh = np.uint64(shift)
         packed = gl is None
         if packed:  # row codes are the key's low bits: (group << 1) | event
@@ -422,7 +424,7 @@ def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):
                 cf = R * c
                 V += np.diag(cf.sum(axis=1)) - _cross(cf, R)
             a = b
-    return O, E, V
+    return O, E, V, group_sizes
 
 
 _ONE_U = np.uint64(1)
@@ -544,15 +546,15 @@ def logrank_test(
     from earlyphase.stats.validation import check_labels, check_time_event
 
     t, e = check_time_event(time, event)
-    gcodes, glevels = check_labels(group, t.shape[0], "group")
+    # copy=False: the codes are only read here (no copy of a 10^7-row group column)
+    gcodes, glevels = check_labels(group, t.shape[0], "group", copy=False)
     if strata is None:
         scodes, slevels = None, ["all"]
     else:
-        scodes, slevels = check_labels(strata, t.shape[0], "strata")
+        scodes, slevels = check_labels(strata, t.shape[0], "strata", copy=False)
     w, r, g = _check_weight_args(weights, rho, gamma)
     k = len(glevels)
     if k < 2:
         raise InputError.single("group", glevels, "at least 2 groups", "a group comparison needs at least two groups.")
-    O, E, V = _accumulate_raw(t, e, gcodes, k, scodes, len(slevels), w, r, g)
-    sizes = np.bincount(gcodes, minlength=k)
+    O, E, V, sizes = _accumulate_raw(t, e, gcodes, k, scodes, len(slevels), w, r, g)
     return _result(w, r, g, tuple(glevels), sizes, O, E, V, tuple(slevels), trend, scores)

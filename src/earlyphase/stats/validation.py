@@ -163,11 +163,13 @@ def check_weights(weights: Any, n: int, name: str = "weights") -> np.ndarray | N
     return w.astype(np.int64)
 
 
-def check_labels(values: Any, n: int, name: str) -> tuple[np.ndarray, list[str]]:
+def check_labels(values: Any, n: int, name: str, copy: bool = True) -> tuple[np.ndarray, list[str]]:
     """Encode group or stratum labels as codes 0..k-1 over their sorted string levels.
 
     Labels are compared as strings (``str(value)``), so the sorted order of the strings defines the
-    reference level and default trend scores. Missing labels (None/NaN) are rejected.
+    reference level and default trend scores. Missing labels (None/NaN) are rejected. With
+    ``copy=False`` an int64 array that already holds codes 0..k-1 is returned as is (no copy at
+    10^7 rows); the caller must then not modify it.
     """
     arr = check_same_length(n, values, name)
     if arr.dtype.kind == "f" and np.isnan(arr).any():
@@ -200,7 +202,7 @@ def check_labels(values: Any, n: int, name: str) -> tuple[np.ndarray, list[str]]
             remap[np.array(order)] = np.arange(len(levels))
             codes = remap[codes]
             levels = [levels[j] for j in order]
-        return codes.astype(np.int64), levels
+        return codes.astype(np.int64, copy=copy), levels
     s = arr.astype(str)
     uniq, codes = np.unique(s, return_inverse=True)
     return codes.astype(np.int64).ravel(), [str(u) for u in uniq]
