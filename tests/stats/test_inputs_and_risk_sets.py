@@ -200,3 +200,40 @@ def test_negative_zero_is_zero():
     a = logrank_test([-0.0, 0.0, 1.0, 2.0], [1, 1, 1, 0], ["a", "b", "a", "b"])
     b = logrank_test([0.0, 0.0, 1.0, 2.0], [1, 1, 1, 0], ["a", "b", "a", "b"])
     assert a.statistic == b.statistic
+
+
+@pytest.mark.parametrize("packed", [True, False])
+@pytest.mark.parametrize("weights,kw", [("logrank", {}), ("fh", {"rho": 0.5, "gamma": 1})])
+def test_streaming_log_rank_with_many_groups_and_untied_chunks(monkeypatch, weights, kw, packed):
+    # 7 groups need two packed running counts per chunk; continuous times take the no-ties branch.
+    import earlyphase.stats.logrank as lr
+    import earlyphase.stats.riskset as rsmod
+
+    rng = np.random.default_rng(21)
+    n = 900
+    t = rng.exponential(5.0, n)
+    t[:40] = np.round(t[:40])  # a few tied times as well
+    e = (rng.random(n) < 0.7).astype(int)
+    g = rng.integers(0, 7, n)
+    monkeypatch.setattr(lr, "_CHUNK", 50)
+    if not packed:
+        monkeypatch.setattr(rsmod, "_packed_keys", lambda *a: None)
+    streamed = logrank_test(t, e, g, weights=weights, **kw)
+    table = logrank_test(t, e, g, weights=weights, case_weights=np.ones(n), **kw)
+    np.testing.assert_allclose(streamed.observed, table.observed, rtol=1e-12)
+    np.testing.assert_allclose(streamed.expected, table.expected, rtol=1e-12)
+    np.testing.assert_allclose(streamed.variance, table.variance, rtol=1e-11, atol=1e-12)
+    assert streamed.n.tolist() == table.n.tolist()
+
+
+def test_streaming_log_rank_with_a_tie_longer_than_16_bit_counts():
+    # One time shared by 70000 subjects: the chunk grows past 65535 rows and counts need 32-bit fields.
+    n = 70_000
+    t = np.concatenate([np.full(n, 2.0), [1.0, 3.0, 3.0, 4.0]])
+    e = np.concatenate([np.arange(n) % 3 == 0, [1, 1, 0, 1]]).astype(int)
+    g = np.concatenate([np.arange(n) % 3, [0, 1, 2, 0]])
+    streamed = logrank_test(t, e, g)
+    table = logrank_test(t, e, g, case_weights=np.ones(t.shape[0]))
+    np.testing.assert_allclose(streamed.expected, table.expected, rtol=1e-12)
+    np.testing.assert_allclose(streamed.variance, table.variance, rtol=1e-11, atol=1e-9)
+    assert streamed.observed.tolist() == table.observed.tolist()
