@@ -16,7 +16,7 @@ import typer
 from earlyphase.cli.common import FORMAT_OPTION, OutputFormat, emit
 from earlyphase.errors import InputError
 
-app = typer.Typer(help="survival commands", no_args_is_help=True)
+app = typer.Typer(help="Survival analysis on a CSV or Parquet file: Kaplan–Meier, log-rank family, RMST, Cox.", no_args_is_help=True)
 
 
 def _float_list(name: str, text: Optional[str]) -> Optional[list[float]]:
