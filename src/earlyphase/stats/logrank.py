@@ -415,7 +415,7 @@ def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):
                         w_run[ev_runs] = w
                         w_subj = w_run[np.searchsorted(starts, ev_subj, side="right") - 1]
                     O += np.bincount(code_group[codes[ev_subj]], weights=w_subj, minlength=k)
-                E += R @ wd
+                E += [float(np.dot(R[g], wd)) for g in range(k)]  # not R @ wd: OpenBLAS threads gemv from ~9000 cells
                 with np.errstate(divide="ignore", invalid="ignore"):
                     c = wd * (n - dd) / (n - 1.0)
                 if not unit:
