@@ -217,7 +217,7 @@ def main() -> None:
     text = "\n".join(lines)
     print("\n" + text)
     if a.write_results:
-        write_section(text, started)
+        write_section(text, started, a.repeats)
 
 
 def _cell(r: dict) -> str:
@@ -299,11 +299,12 @@ def table(results, sizes, libs, perm, nperm) -> list[str]:
     return lines
 
 
-def write_section(text: str, started: dt.datetime) -> None:
+def write_section(text: str, started: dt.datetime, repeats: int = 3) -> None:
+    flags = "--write-results" + (f" --repeats {repeats}" if repeats != 3 else "")
     body = (
         f"{HEADING}\n\n"
         f"Machine: {machine()}. Date: {started:%Y-%m-%d %H:%M} UTC. Versions: {versions()}.\n"
-        f"Command: `.venv/bin/python benchmarks/bench_survival.py --write-results`. Compute-only seconds, best of 3 "
+        f"Command: `.venv/bin/python benchmarks/bench_survival.py {flags}`. Compute-only seconds, best of {repeats} "
         f"(peers at 1e7: one call, each with a time limit). Data: 4 groups, continuous exponential times, ~30% censoring. "
         f"earlyphase KM computes the risk set, S(t) and Greenwood SE (as statsmodels' SurvfuncRight); its pointwise "
         f"limits and quantiles are computed on first use (lifelines and the Rust package compute limits up front). "
