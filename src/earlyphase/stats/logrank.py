@@ -406,15 +406,19 @@ def _accumulate_raw(t, e, gcodes, k, scodes, s, weights, rho, gamma):
                 dd = np.ones(me) if d is None else d
                 w, s_carry = _weights_for(n, dd, weights, rho, gamma, s_carry)
                 wd = dd if unit else w * dd
-                if not unit:
+                if not unit:  # observed: the weight of each event subject's time, summed per group
                     if d is None:
-                        ev_subj, w_subj = pos, w
+                        O += np.bincount(code_group[codes[pos]], weights=w, minlength=k)
                     else:
-                        ev_subj = np.flatnonzero(ev)
-                        w_run = np.zeros(m)
-                        w_run[ev_runs] = w
-                        w_subj = w_run[np.searchsorted(starts, ev_subj, side="right") - 1]
-                    O += np.bincount(code_group[codes[ev_subj]], weights=w_subj, minlength=k)
+                        run = np.cumsum(newt, dtype=np.intp)  # each row's time, numbered from 1
+                        w_run = np.zeros(m + 1)
+                        w_run[ev_runs + 1] = w
+                        w_row = w_run[run]
+                        if packed:  # codes 2g + 1 are group g's events
+                            O += np.bincount(codes, weights=w_row, minlength=2 * k)[1:2 * k:2]
+                        else:
+                            w_row *= flag
+                            O += np.bincount(codes, weights=w_row, minlength=k)
                 E += [float(np.dot(R[g], wd)) for g in range(k)]  # not R @ wd: OpenBLAS threads gemv from ~9000 cells
                 with np.errstate(divide="ignore", invalid="ignore"):
                     c = wd * (n - dd) / (n - 1.0)
