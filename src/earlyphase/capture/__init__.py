@@ -16,14 +16,14 @@ from earlyphase.capture.outcomes import record_death, record_follow_up, record_o
 from earlyphase.capture.patients import allocate_patient, enrol_patient, withdraw_patient
 from earlyphase.capture.queries import answer_query, close_query, raise_query
 from earlyphase.capture.safety import record_adverse_event
-from earlyphase.capture.setup import initialise, stored_study
+from earlyphase.capture.setup import initialise, mark_study_synthetic, stored_study
 from earlyphase.capture.treatment import record_infusion
 from earlyphase.capture.trial import ACTIONS, Batch, Trial
 
 __all__ = [
     "ACTIONS", "Batch", "CORRECTABLE", "CaptureContext", "CheckDuplicate", "CheckNotFound", "Checks", "LesionInput",
     "PartialDate", "Trial", "allocate_patient", "answer_query", "close_query", "correct_record", "ctcae_for_study",
-    "delete_record", "enrol_patient", "initialise", "raise_query", "record_adverse_event", "record_death",
+    "delete_record", "enrol_patient", "initialise", "mark_study_synthetic", "raise_query", "record_adverse_event", "record_death",
     "record_follow_up", "record_infusion", "record_other_therapy", "record_protocol_deviation",
     "record_tumour_assessment", "stored_study", "withdraw_patient",
 ]

@@ -72,3 +72,26 @@ def stored_study(engine: Engine) -> tuple[Study, StudyRecord]:
                                 "the stored protocol text no longer matches its SHA-256: it was changed outside "
                                 "earlyphase; run 'earlyphase audit verify'")
     return parse_study(record.protocol_yaml, f"database:{record.study_id}"), record
+
+
+def mark_study_synthetic(ctx: CaptureContext, reason: str) -> StudyRecord:
+    """Flag the database's study as holding synthetic (invented) patients; audited with ``reason``.
+
+    Reports, exports and summaries read this flag to label every output as synthetic.
+    Marking an already synthetic study does nothing.
+    """
+    from earlyphase.records.audit import row_values, write_audit
+
+    checks = Checks("mark the study as synthetic")
+    checks.text("reason", reason, max_length=2000)
+    record = ctx.session.execute(select(StudyRecord)).scalars().first()
+    if record is None:
+        checks.fail("db", None, "initialised", "the database holds no study; initialise it with 'earlyphase init'")
+    checks.raise_if_failed()
+    if record.synthetic:
+        return record
+    old = row_values(record)
+    record.synthetic = True
+    ctx.session.flush()
+    write_audit(ctx.session, "update", record, username=ctx.username, old_values=old, reason=reason)
+    return record

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from sqlalchemy import Engine
 
-from earlyphase.capture import assessments, corrections, outcomes, patients, queries, safety, treatment
+from earlyphase.capture import assessments, corrections, outcomes, patients, queries, safety, setup, treatment
 from earlyphase.capture.context import CaptureContext, ctcae_for_study
 from earlyphase.errors import CheckFailed, Problem
 from earlyphase.protocol import Study
@@ -40,6 +40,7 @@ ACTIONS: dict[str, Callable[..., Any]] = {
     "raise_query": queries.raise_query,
     "answer_query": queries.answer_query,
     "close_query": queries.close_query,
+    "mark_study_synthetic": setup.mark_study_synthetic,
 }
 
 

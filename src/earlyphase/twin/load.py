@@ -89,17 +89,10 @@ def _by_subject(data: TwinData) -> dict[str, dict[str, list[dict[str, Any]]]]:
 
 
 def mark_synthetic(ctx) -> None:
-    """Set the study row's ``synthetic`` flag (audited, with the reason)."""
-    from earlyphase.records.audit import row_values, write_audit
+    """Flag the study as synthetic, through capture (audited, with the reason)."""
+    from earlyphase.capture import mark_study_synthetic
 
-    record = ctx.session.execute(select(t.StudyRecord)).scalars().first()
-    if record.synthetic:
-        return
-    old = row_values(record)
-    record.synthetic = True
-    ctx.session.flush()
-    write_audit(ctx.session, "update", record, username=ctx.username, old_values=old,
-                reason="digital twin loaded: every patient in this database is synthetic")
+    mark_study_synthetic(ctx, "digital twin loaded: every patient in this database is synthetic")
 
 
 def _check_target(session, study) -> None:
