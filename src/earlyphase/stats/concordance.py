@@ -128,7 +128,8 @@ def _later_earlier_counts(rank: np.ndarray, w: np.ndarray, wl: np.ndarray):
     if m < 2:
         return tuple(acc)
     stride = np.int64(rank.max()) + 2
-    distinct = np.unique(rank).shape[0] == m
+    ordered = np.sort(rank)
+    distinct = not bool(np.any(ordered[1:] == ordered[:-1]))
     unit = bool(np.all(w == 1.0))
     chunk = 1 << _CHUNK_LEVELS
     if m > 2 * chunk:
@@ -168,10 +169,23 @@ def _segments(keys_change: np.ndarray):
     return starts[run], ends[run]
 
 
+def _dense_rank(values: np.ndarray) -> np.ndarray:
+    """Ranks 0..k-1 with ties sharing a rank (np.unique's inverse, by one sort: faster than its hashing)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.empty(values.shape[0], dtype=np.int64)
+    if new.shape[0]:
+        new[0] = 0
+        np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    rank = np.empty(values.shape[0], dtype=np.int64)
+    rank[order] = np.cumsum(new)
+    return rank
+
+
 def _stratum_influence(time, event, score, w, entry=None):
     """Per-observation weighted (concordant, discordant, tied.x) pair counts and tied.y/xy totals."""
     m = time.shape[0]
-    rank = np.unique(score, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    rank = _dense_rank(score)
     order = np.lexsort((rank, ~event, time))  # time, then events first, then score
     t, d, r, ww = time[order], event[order], rank[order], w[order]
     wd = ww * d

@@ -25,7 +25,13 @@ if TYPE_CHECKING:  # pragma: no cover
 def _km_left_limit(time: np.ndarray, event: np.ndarray, entry: np.ndarray | None, at: np.ndarray) -> np.ndarray:
     """Unweighted pooled Kaplan-Meier S(t-) at the times ``at`` (delayed entry allowed)."""
     ts = np.sort(time)
-    death_times, deaths = np.unique(time[event], return_counts=True)
+    ds = np.sort(time[event])
+    first = np.empty(ds.shape[0], dtype=bool)
+    first[:1] = True
+    np.not_equal(ds[1:], ds[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    death_times = ds[starts]
+    deaths = np.diff(np.append(starts, ds.shape[0]))
     at_risk = ts.shape[0] - np.searchsorted(ts, death_times, side="left")
     if entry is not None:
         es = np.sort(entry)
