@@ -12,6 +12,33 @@ PUBLISHED_PFS = {"overall": "4.80", "A": "1.60", "B": "2.50", "C": "5.50", "D": 
 PUBLISHED_OS = {"overall": "17.70", "A": "12.60", "B": "16.10", "C": "18.40", "D": "31.30"}
 
 
+def _has_chromium() -> bool:
+    from earlyphase.errors import ConfigurationError
+    from earlyphase.report.pdf import find_chromium
+
+    try:
+        find_chromium()
+    except ConfigurationError:
+        return False
+    return True
+
+
+def test_demo_without_chromium_writes_html_and_says_how_to_get_the_pdf(tmp_path, monkeypatch):
+    import earlyphase.report.pdf as pdf_module
+    from earlyphase.errors import ConfigurationError
+    from earlyphase.twin.demo import run_demo
+
+    def no_chromium():
+        raise ConfigurationError("no chromium here")
+
+    monkeypatch.setattr(pdf_module, "find_chromium", no_chromium)
+    result = run_demo(tmp_path / "demo")
+    assert (tmp_path / "demo" / "report.html").is_file()
+    assert not (tmp_path / "demo" / "report.pdf").exists()
+    assert "PDF: not written (headless Chromium is not installed" in result.summary()
+    assert result.to_dict()["pdf"] is None
+
+
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     code = "import sys; from earlyphase.cli import main; main(sys.argv[1:])"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
@@ -52,21 +79,26 @@ def test_demo_end_to_end_writes_database_and_summary(tmp_path):
     exposure = {e["group"]: e for e in data["exposure"]}
     assert all(e["infusions_given"] == e["infusions_planned"] for e in exposure.values())
     assert data["adverse_events"]["most_common"]["term"] == "Fever"
+    # the full report is written, with the PDF when Chromium is installed (CI installs it)
+    assert f"Report: {out / 'report.html'}" in text
+    assert (out / "report.html").is_file() and (out / "adam" / "adtte.csv").is_file()
+    assert (out / "report.pdf").is_file() == _has_chromium()
     # the audit trail of the demo database verifies
     verify = run("audit", "verify", "--db", str(out / "trial.db"))
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
 def test_demo_default_directory_json_rerun_and_refusal_of_other_data(tmp_path):
-    first = run("demo", "--format", "json", cwd=tmp_path)
+    first = run("demo", "--format", "json", "--no-pdf", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["replaced"] is False
     assert (tmp_path / "earlyphase-demo" / "trial.db").is_file()
-    again = run("demo", "--format", "json", cwd=tmp_path)
+    again = run("demo", "--format", "json", "--no-pdf", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     data = json.loads(again.stdout)
     assert data["replaced"] is True and data["synthetic"] is True and data["audit_ok"] is True
     assert data["summary"]["survival"]["PFS"]["published_logrank_p"] == 0.0008
+    assert data["pdf"] is None and not (tmp_path / "earlyphase-demo" / "report.pdf").exists()
     other = tmp_path / "other"
     other.mkdir()
     (other / "trial.db").write_text("somebody's data")

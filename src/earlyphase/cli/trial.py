@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
 
 from earlyphase.cli.common import FORMAT_OPTION, OutputFormat, emit
@@ -93,13 +95,16 @@ def twin_command(
 def demo_command(
     out: str = typer.Option("earlyphase-demo", "--out", help="Directory for trial.db and the summary files."),
     seed: int = typer.Option(None, "--seed", help="Twin seed (default: the seed that matches the publication)."),
+    pdf: Optional[bool] = typer.Option(
+        None, "--pdf/--no-pdf", help="Print report.pdf with headless Chromium (default: when Chromium is installed)."
+    ),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """The main job: a fresh DIR/trial.db with study nk-hcc-ltx and its SYNTHETIC twin, and a summary."""
+    """The main job: a fresh DIR/trial.db with study nk-hcc-ltx and its SYNTHETIC twin, its summary and full report."""
     from earlyphase.twin import DEFAULT_SEED
     from earlyphase.twin.demo import run_demo
 
-    emit(run_demo(out, seed=DEFAULT_SEED if seed is None else seed), fmt)
+    emit(run_demo(out, seed=DEFAULT_SEED if seed is None else seed, pdf=pdf), fmt)
 
 
 def register_data_commands(app: typer.Typer) -> None:

@@ -8,7 +8,8 @@
 3. load the twin through capture in one transaction (``load_twin``);
 4. verify the audit trail (hash chain and replay);
 5. summarise (``summarise_trial``) and write ``summary.txt`` and ``summary.json``;
-6. (the report issue adds the full report here: see ``_write_report``).
+6. write the full report (``earlyphase.report``): report.html, figures/, tables/, adam/, and
+   report.pdf when headless Chromium is available (``pdf=None``, the default) or asked for (``pdf=True``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ class DemoResult:
         verb = "replaced" if self.replaced else "created"
         lines.append(f"Database {verb}: {self.database} (SQLite; twin seed {self.seed}; audit trail "
                      f"{'verified' if self.audit_ok else 'HAS FINDINGS: run earlyphase audit verify'})")
+        if "report" in self.extra:
+            lines.append(f"Report: {self.extra['report']}")
+        if self.extra.get("pdf"):
+            lines.append(f"PDF: {self.extra['pdf']}")
+        elif self.extra.get("pdf_note"):
+            lines.append(f"PDF: not written ({self.extra['pdf_note']})")
         lines.append("Files: " + ", ".join(str(p) for p in self.files))
         return "\n".join(lines)
 
@@ -95,8 +102,12 @@ def _fresh_database(out_dir: Path) -> tuple[Path, bool]:
     return db, True
 
 
-def run_demo(out_dir: str | Path = DEFAULT_DEMO_DIR, *, seed: int = DEFAULT_SEED) -> DemoResult:
-    """Build the demo in ``out_dir`` (see the module docstring for the steps) and return what was made."""
+def run_demo(out_dir: str | Path = DEFAULT_DEMO_DIR, *, seed: int = DEFAULT_SEED, pdf: bool | None = None) -> DemoResult:
+    """Build the demo in ``out_dir`` (see the module docstring for the steps) and return what was made.
+
+    ``pdf``: True prints report.pdf (fails clearly without Chromium), False never does, None does it
+    when Chromium is installed and otherwise says how to get it.
+    """
     from earlyphase.capture import initialise
     from earlyphase.records import verify_audit
     from earlyphase.twin.load import load_twin
@@ -111,10 +122,11 @@ def run_demo(out_dir: str | Path = DEFAULT_DEMO_DIR, *, seed: int = DEFAULT_SEED
         audit = verify_audit(engine)
         result = summarise_trial(engine)
         files = _write_summary(out, result)
-        files += _write_report(engine, out)
+        report_files, extra = _write_report(engine, out, pdf)
+        files += report_files
     finally:
         trial.close()
-    return DemoResult(out, db, seed, replaced, bool(audit.ok), files, result)
+    return DemoResult(out, db, seed, replaced, bool(audit.ok), files, result, extra)
 
 
 def _write_summary(out: Path, result: TrialSummary) -> list[Path]:
@@ -136,12 +148,27 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
-def _write_report(engine, out: Path) -> list[Path]:
-    """The full report (``earlyphase.report``): report.html, figures/, tables/ and adam/ in ``out``.
+def _write_report(engine, out: Path, pdf: bool | None) -> tuple[list[Path], dict[str, Any]]:
+    """The full report (``earlyphase.report``): report.html, figures/, tables/, adam/ and maybe report.pdf.
 
-    Returns the report's path first, then the analysis datasets.
+    Returns the files (the report first, then the PDF if any, then the analysis datasets) and the
+    report's paths for the summary.
     """
+    from earlyphase.errors import ConfigurationError
     from earlyphase.report import report_from_database
+    from earlyphase.report.pdf import find_chromium
 
-    result = report_from_database(engine, out)
-    return [result.html, *result.datasets]
+    note = None
+    if pdf is None:
+        try:
+            find_chromium()
+            pdf = True
+        except ConfigurationError:
+            pdf = False
+            note = "headless Chromium is not installed; install it (Debian: apt-get install chromium) for report.pdf"
+    result = report_from_database(engine, out, pdf=pdf)
+    extra: dict[str, Any] = {"report": str(result.html), "pdf": str(result.pdf) if result.pdf else None}
+    if note:
+        extra["pdf_note"] = note
+    files = [result.html, *([result.pdf] if result.pdf else []), *result.datasets]
+    return files, extra
