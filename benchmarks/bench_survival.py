@@ -196,7 +196,8 @@ def main() -> None:
     sizes = [int(float(s)) for s in a.sizes.split(",")]
     libs = ["earlyphase", "np.sort"] + ([] if a.skip_peers else ["statsmodels", "survival (Rust)", "lifelines"])
     started = dt.datetime.now(dt.timezone.utc)
-    print(f"# {machine()}\n# {versions()}\n# started {started:%Y-%m-%d %H:%M} UTC", flush=True)
+    at_start = machine()  # the load average is read now, before the measurements add to it
+    print(f"# {at_start}\n# {versions()}\n# started {started:%Y-%m-%d %H:%M} UTC", flush=True)
     results: dict[tuple[str, str, int], dict] = {}
     for n in sizes:
         for op in OPS:
@@ -217,7 +218,7 @@ def main() -> None:
     text = "\n".join(lines)
     print("\n" + text)
     if a.write_results:
-        write_section(text, started, a.repeats)
+        write_section(text, started, a.repeats, at_start)
 
 
 def _cell(r: dict) -> str:
@@ -299,11 +300,11 @@ def table(results, sizes, libs, perm, nperm) -> list[str]:
     return lines
 
 
-def write_section(text: str, started: dt.datetime, repeats: int = 3) -> None:
+def write_section(text: str, started: dt.datetime, repeats: int = 3, at_start: str | None = None) -> None:
     flags = "--write-results" + (f" --repeats {repeats}" if repeats != 3 else "")
     body = (
         f"{HEADING}\n\n"
-        f"Machine: {machine()}. Date: {started:%Y-%m-%d %H:%M} UTC. Versions: {versions()}.\n"
+        f"Machine: {at_start or machine()} (at the end: {os.getloadavg()[0]:.1f}). Date: {started:%Y-%m-%d %H:%M} UTC. Versions: {versions()}.\n"
         f"Command: `.venv/bin/python benchmarks/bench_survival.py {flags}`. Compute-only seconds, best of {repeats} "
         f"(peers at 1e7: one call, each with a time limit). Data: 4 groups, continuous exponential times, ~30% censoring. "
         f"earlyphase KM computes the risk set, S(t) and Greenwood SE (as statsmodels' SurvfuncRight); its pointwise "
