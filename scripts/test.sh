@@ -23,8 +23,14 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -c "import earlyphase, pytest" >/dev/null
+# pip's output goes to a log; on failure it is shown and the run stops (never a half-installed suite).
+log=$(mktemp)
+if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e '.[test]'; } >"$log" 2>&1; then
+  grep -v '^WARNING: Location' "$log" >&2 || true
+  echo "pip could not install earlyphase and its test dependencies (log above)." >&2
+  exit 1
+fi
+rm -f "$log"
+.venv/bin/python -c "import earlyphase, pytest, psycopg" >/dev/null
 
 exec .venv/bin/python -m pytest "$@"
