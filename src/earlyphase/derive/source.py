@@ -192,4 +192,4 @@ def data_cutoff(study: "Study", tables: Mapping[str, "pd.DataFrame"]) -> tuple[d
     """The data cut-off date and where it comes from ("study" or "latest date in the data")."""
     if study.analysis.data_cutoff is not None:
         return study.analysis.data_cutoff, "study file (analysis.data_cutoff)"
-    return latest_date(tables), "latest date in the data (no analysis.data_cutoff in the study)"
+    return latest_date(tables), "the latest date in the data; the study file sets no analysis.data_cutoff"
