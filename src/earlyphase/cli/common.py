@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 from enum import Enum
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import typer
 
 from earlyphase.errors import EarlyPhaseError, InputError
+from earlyphase.jsonable import to_jsonable
 
 EXIT_OK = 0
 EXIT_INPUT = 1
@@ -25,31 +25,9 @@ class OutputFormat(str, Enum):
 FORMAT_OPTION = typer.Option(OutputFormat.table, "--format", help="table for people, json for programs.")
 
 
-def _clean(obj: Any) -> Any:
-    """Make numpy scalars, NaN and infinities JSON-safe (NaN/inf -> null)."""
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover - numpy is a dependency
-        np = None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if np is not None:
-        if isinstance(obj, np.ndarray):
-            return [_clean(v) for v in obj.tolist()]
-        if isinstance(obj, np.generic):
-            obj = obj.item()
-    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
-        return None
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    return obj
-
-
 def emit_json(data: Any) -> None:
     """Print ``data`` as JSON on stdout (the contract programs read)."""
-    typer.echo(json.dumps(_clean(data), indent=2, sort_keys=False))
+    typer.echo(json.dumps(to_jsonable(data), indent=2, sort_keys=False))
 
 
 def emit(result: Any, fmt: OutputFormat, text: str | None = None) -> None:
@@ -106,6 +84,6 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
 def _report_error(exc: EarlyPhaseError) -> None:
     wants_json = "--format" in sys.argv and "json" in sys.argv
     if wants_json and isinstance(exc, InputError):
-        typer.echo(json.dumps(_clean(exc.to_dict()), indent=2), err=True)
+        typer.echo(json.dumps(to_jsonable(exc.to_dict()), indent=2), err=True)
     else:
         typer.echo(f"error: {exc}", err=True)

@@ -15,12 +15,12 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from earlyphase.errors import InputError
+from earlyphase.jsonable import to_jsonable
 from earlyphase.twin.generate import DEFAULT_SEED
 from earlyphase.twin.summary import SYNTHETIC_BANNER, TrialSummary
 
@@ -133,19 +133,8 @@ def _write_summary(out: Path, result: TrialSummary) -> list[Path]:
     text_path = out / "summary.txt"
     json_path = out / "summary.json"
     text_path.write_text(result.summary() + "\n", encoding="utf-8")
-    json_path.write_text(json.dumps(_json_safe(result.to_dict()), indent=2) + "\n", encoding="utf-8")
+    json_path.write_text(json.dumps(to_jsonable(result.to_dict()), indent=2) + "\n", encoding="utf-8")
     return [text_path, json_path]
-
-
-def _json_safe(obj: Any) -> Any:
-    """NaN and infinities (a median not reached) become null: JSON has no NaN."""
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _write_report(engine, out: Path, pdf: bool | None) -> tuple[list[Path], dict[str, Any]]:
