@@ -1,27 +1,39 @@
-"""earlyphase.vocab: controlled terminology (CTCAE terms and grades, attribution, responses, units)."""
+"""earlyphase.vocab: controlled terminology as data files plus small loaders.
 
+CTCAE (v5.0 complete, v4.03 subset, NCI's Excel files) with synonym-aware suggestions; ASTCT grading of
+CRS and ICANS from the recorded signs, and their form definitions; attribution, response categories,
+outcomes and units.
+"""
+
+from earlyphase.vocab.astct import AstctGrade, grade_crs, grade_icans, ice_score
 from earlyphase.vocab.ctcae import (
     ALL_GRADES,
     CTCAE_VERSIONS,
     CtcaeDictionary,
     CtcaeTerm,
     bundled_ctcae,
+    is_other_specify,
     load_ctcae_excel,
+    meddra_soc_codes,
 )
+from earlyphase.vocab.form_definitions import BUNDLED_FORMS, FormDefinition, bundled_form, parse_form
 from earlyphase.vocab.terms import (
     AE_ACTIONS,
     AE_ENDED_OUTCOMES,
     AE_OUTCOMES,
     ATTRIBUTIONS,
+    BEST_RESPONSE_ORDER,
     CHILD_PUGH_CLASSES,
     CHILD_PUGH_SCORES,
     DEATH_CAUSES,
     DEVIATION_CATEGORIES,
+    DISEASE_CONTROL,
     ECOG_GRADES,
     FOLLOW_UP_STATUSES,
     LESION_KINDS,
     MODALITIES,
     NON_TARGET_STATUSES,
+    OBJECTIVE_RESPONSES,
     PATIENT_STATUSES,
     RELATED_ATTRIBUTIONS,
     RESPONSE_CATEGORIES,
@@ -35,9 +47,12 @@ from earlyphase.vocab.terms import (
 )
 
 __all__ = [
-    "AE_ACTIONS", "AE_ENDED_OUTCOMES", "AE_OUTCOMES", "ALL_GRADES", "ATTRIBUTIONS", "CHILD_PUGH_CLASSES",
-    "CHILD_PUGH_SCORES", "CTCAE_VERSIONS", "CtcaeDictionary", "CtcaeTerm", "DEATH_CAUSES", "DEVIATION_CATEGORIES",
-    "ECOG_GRADES", "FOLLOW_UP_STATUSES", "LESION_KINDS", "MODALITIES", "NON_TARGET_STATUSES", "PATIENT_STATUSES",
-    "RELATED_ATTRIBUTIONS", "RESPONSE_CATEGORIES", "RESPONSE_CRITERIA", "RESPONSE_LABELS", "SEXES", "THERAPY_KINDS",
-    "UNITS", "bundled_ctcae", "is_related", "load_ctcae_excel", "match_choice",
+    "AE_ACTIONS", "AE_ENDED_OUTCOMES", "AE_OUTCOMES", "ALL_GRADES", "ATTRIBUTIONS", "AstctGrade",
+    "BEST_RESPONSE_ORDER", "BUNDLED_FORMS", "CHILD_PUGH_CLASSES", "CHILD_PUGH_SCORES", "CTCAE_VERSIONS",
+    "CtcaeDictionary", "CtcaeTerm", "DEATH_CAUSES", "DEVIATION_CATEGORIES", "DISEASE_CONTROL", "ECOG_GRADES",
+    "FOLLOW_UP_STATUSES", "FormDefinition", "LESION_KINDS", "MODALITIES", "NON_TARGET_STATUSES",
+    "OBJECTIVE_RESPONSES", "PATIENT_STATUSES", "RELATED_ATTRIBUTIONS", "RESPONSE_CATEGORIES", "RESPONSE_CRITERIA",
+    "RESPONSE_LABELS", "SEXES", "THERAPY_KINDS", "UNITS", "bundled_ctcae", "bundled_form", "grade_crs",
+    "grade_icans", "ice_score", "is_other_specify", "is_related", "load_ctcae_excel", "match_choice",
+    "meddra_soc_codes", "parse_form",
 ]

@@ -16,18 +16,36 @@ def is_related(attribution: str) -> bool:
     return attribution.strip().lower() in RELATED_ATTRIBUTIONS
 
 
-# Per-visit and best overall response (RECIST 1.1, Eisenhauer 2009; mRECIST, Lencioni & Llovet 2010).
+# Response criteria a study may choose: RECIST 1.1 (Eisenhauer et al., Eur J Cancer 2009;45:228-247), mRECIST
+# (Lencioni & Llovet, Semin Liver Dis 2010;30:52-60) and iRECIST (Seymour et al., Lancet Oncol 2017;18:e143-e152).
+# RESPONSE_CATEGORIES: the per-visit responses an investigator may record under each.
 RESPONSE_CATEGORIES = {
     "RECIST 1.1": ("CR", "PR", "SD", "PD", "NE"),
     "mRECIST": ("CR", "PR", "SD", "PD", "NE"),
+    "iRECIST": ("iCR", "iPR", "iSD", "iUPD", "iCPD", "NE"),
+}
+# Best overall response categories of each, best first (the order of ADRS's AVAL).
+BEST_RESPONSE_ORDER = {
+    "RECIST 1.1": ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE"),
+    "mRECIST": ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE"),
+    "iRECIST": ("iCR", "iPR", "iSD", "NON-iCR/NON-iUPD", "iUPD", "iCPD", "NE"),
 }
 RESPONSE_LABELS = {
     "CR": "complete response",
     "PR": "partial response",
     "SD": "stable disease",
     "PD": "progressive disease",
+    "NON-CR/NON-PD": "non-CR/non-PD (non-target disease only)",
     "NE": "not evaluable",
+    "iCR": "complete response (iRECIST)",
+    "iPR": "partial response (iRECIST)",
+    "iSD": "stable disease (iRECIST)",
+    "iUPD": "unconfirmed progressive disease (iRECIST)",
+    "iCPD": "confirmed progressive disease (iRECIST)",
+    "NON-iCR/NON-iUPD": "non-iCR/non-iUPD (non-target disease only)",
 }
+OBJECTIVE_RESPONSES = frozenset({"CR", "PR", "iCR", "iPR"})
+DISEASE_CONTROL = OBJECTIVE_RESPONSES | {"SD", "NON-CR/NON-PD", "iSD", "NON-iCR/NON-iUPD"}
 RESPONSE_CRITERIA = tuple(RESPONSE_CATEGORIES)
 
 AE_OUTCOMES = ("recovered", "recovering", "not recovered", "recovered with sequelae", "fatal", "unknown")
@@ -46,7 +64,9 @@ ECOG_GRADES = (0, 1, 2, 3, 4)  # 5 = dead is not a baseline status
 
 MODALITIES = ("CT", "MRI", "PET-CT", "ultrasound", "X-ray")
 LESION_KINDS = ("target", "non-target", "new")
-NON_TARGET_STATUSES = ("present", "absent", "unequivocal progression")
+# "increased": grown since the last assessment, short of unequivocal progression; recorded only under iRECIST,
+# where it confirms an unconfirmed progression (Seymour 2017). A lymph node under 10 mm short axis is "absent".
+NON_TARGET_STATUSES = ("present", "absent", "increased", "unequivocal progression")
 
 THERAPY_KINDS = (
     "sorafenib", "lenvatinib", "regorafenib", "cabozantinib", "ramucirumab", "immunotherapy",
