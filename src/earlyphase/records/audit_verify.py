@@ -255,8 +255,11 @@ def replay(entries: list[AuditEntry], current: dict[tuple[str, int], dict[str, A
             differences = {
                 name: {"audited": last_values.get(name), "current": now.get(name)}
                 for name in sorted(now.keys() | last_values.keys())
-                if now.get(name) != last_values.get(name) or (name in now) != (name in last_values)
+                if (now.get(name) != last_values.get(name) or (name in now) != (name in last_values))
+                and not _added_later(name, now, last_values)
             }
+            if not differences:
+                continue
             findings.append(Finding(
                 CHANGED,
                 f"{table} #{record_id} differs from its last audit entry ({last_entry}): it was changed "
@@ -264,6 +267,12 @@ def replay(entries: list[AuditEntry], current: dict[tuple[str, int], dict[str, A
                 audit_id=last_entry, table=table, record_id=record_id, differences=differences,
             ))
     return findings
+
+
+def _added_later(name: str, now: dict[str, Any], audited: dict[str, Any]) -> bool:
+    """A column a later schema revision added: absent from an entry written before it existed, and still
+    holding the empty default the migration gave existing rows (None, or false for a flag)."""
+    return name in now and name not in audited and (now[name] is None or now[name] is False)
 
 
 def _describe(differences: dict[str, dict[str, Any]]) -> str:

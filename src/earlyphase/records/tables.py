@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -130,6 +131,8 @@ class AdverseEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     term: Mapped[str] = mapped_column(String(200))  # CTCAE term
+    # the verbatim term of an event recorded with a SOC's "Other, specify" term (empty for every other term)
+    term_specify: Mapped[str | None] = mapped_column(String(200))
     soc: Mapped[str] = mapped_column(String(200))  # MedDRA system organ class
     ctcae_version: Mapped[str] = mapped_column(String(10))
     grade: Mapped[int] = mapped_column(Integer)
@@ -162,6 +165,10 @@ class Lesion(Base):
     kind: Mapped[str] = mapped_column(String(12))  # target / non-target / new
     location: Mapped[str | None] = mapped_column(String(100))
     viable_diameter_mm: Mapped[float | None] = mapped_column(Float)  # mRECIST viable; RECIST longest diameter
+    # RECIST 1.1 lymph-node rule: a node is measured by its short axis (target: >= 15 mm at baseline;
+    # under 10 mm it is non-pathological)
+    node: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    short_axis_mm: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str | None] = mapped_column(String(20))  # non-target: present / absent / unequivocal progression
 
 
