@@ -8,7 +8,12 @@ from typing import Any, Callable, Mapping
 
 from sqlalchemy import select
 
-from earlyphase.capture.assessments import validate_assessment, validate_lesion, baseline_target_labels
+from earlyphase.capture.assessments import (
+    baseline_node_flags,
+    baseline_target_labels,
+    validate_assessment,
+    validate_lesion,
+)
 from earlyphase.capture.checks import Checks
 from earlyphase.capture.context import CaptureContext, ensure_user
 from earlyphase.capture.outcomes import (
@@ -52,11 +57,11 @@ CORRECTABLE: dict[str, _Table] = {
     "allocations": _Table(Allocation, ("group", "allocation_date"), {"group_code": "group"}),
     "infusions": _Table(Infusion, ("number", "actual_date", "planned_date", "dose_cells", "dose_cells_per_kg",
                                    "lot", "deviation"), {}),
-    "adverse_events": _Table(AdverseEvent, ("term", "grade", "onset", "resolution", "attribution", "outcome",
-                                            "action", "serious", "dlt"), {}),
+    "adverse_events": _Table(AdverseEvent, ("term", "term_specify", "grade", "onset", "resolution", "attribution",
+                                            "outcome", "action", "serious", "dlt"), {}),
     "tumour_assessments": _Table(TumourAssessment, ("assessment_date", "modality", "baseline",
                                                     "investigator_response"), {}),
-    "lesions": _Table(Lesion, ("label", "kind", "viable_diameter_mm", "location", "status"),
+    "lesions": _Table(Lesion, ("label", "kind", "viable_diameter_mm", "location", "status", "node", "short_axis_mm"),
                       {"lesion_label": "label"}),
     "other_therapies": _Table(OtherTherapy, ("therapy", "start_date", "end_date", "new_anticancer"), {}),
     "follow_ups": _Table(FollowUp, ("contact_date", "status"), {}),
@@ -174,13 +179,18 @@ def _validate_patient(ctx, checks, patient, merged, record):
 
 def _validate_lesion(ctx, checks, patient, merged, record):
     assessment = ctx.session.get(TumourAssessment, record.assessment_id)
-    out = validate_lesion(checks, merged, "", assessment.baseline)
+    out = validate_lesion(checks, merged, "", assessment.baseline, ctx.study.response_criteria)
     label = out["lesion_label"]
     if label is not None:
         same = ctx.session.execute(select(Lesion).where(
             Lesion.assessment_id == assessment.id, Lesion.lesion_label == label, Lesion.id != record.id)).first()
         if same is not None:
             checks.fail("label", label, "unique-lesion-label", f"lesion {label} is already listed in this assessment")
+    if not assessment.baseline and patient is not None and out["node"] is not None:
+        was_node = baseline_node_flags(ctx, patient).get(label)
+        if was_node is not None and was_node != out["node"]:
+            checks.fail("node", out["node"], "node-as-at-baseline",
+                        f"lesion {label} was {'a lymph node' if was_node else 'not a lymph node'} at baseline")
     if out["kind"] == "target" and not assessment.baseline and patient is not None:
         base = baseline_target_labels(ctx, patient)
         if base is not None and label not in base:

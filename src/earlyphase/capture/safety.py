@@ -11,7 +11,14 @@ from earlyphase.capture.checks import Checks, PartialDate
 from earlyphase.capture.common import insert, known_patient, not_after_death, not_before_consent, not_future
 from earlyphase.capture.context import CaptureContext, death_of, ensure_user, first_infusion_date
 from earlyphase.records.tables import AdverseEvent, Patient
-from earlyphase.vocab import AE_ACTIONS, AE_ENDED_OUTCOMES, AE_OUTCOMES, ATTRIBUTIONS, RELATED_ATTRIBUTIONS
+from earlyphase.vocab import (
+    AE_ACTIONS,
+    AE_ENDED_OUTCOMES,
+    AE_OUTCOMES,
+    ATTRIBUTIONS,
+    RELATED_ATTRIBUTIONS,
+    CtcaeTerm,
+)
 
 
 def validate_adverse_event(ctx: CaptureContext, checks: Checks, patient: Patient | None, v: dict[str, Any],
@@ -23,12 +30,10 @@ def validate_adverse_event(ctx: CaptureContext, checks: Checks, patient: Patient
     if term_text is not None:
         term = ctx.ctcae.get(term_text)
         if term is None:
-            hint = ctx.ctcae.suggestions(term_text)
-            checks.fail("term", term_text, "ctcae-term",
-                        f"{term_text!r} is not a CTCAE v{ctx.ctcae.version} term in this study's dictionary"
-                        + (f" (did you mean {', '.join(hint)}?)" if hint else ""))
+            checks.fail("term", term_text, "ctcae-term", unknown_term_message(ctx, term_text))
     out["term"] = term.term if term else term_text
     out["soc"] = term.soc if term else None
+    out["term_specify"] = _term_specify(ctx, checks, term, v.get("term_specify"))
     grade = checks.integer("grade", v.get("grade"), low=1, high=5, rule="grade-1-5", what=" (CTCAE grade)")
     out["grade"] = grade
     if term is not None and grade is not None and not term.has_grade(grade):
@@ -85,10 +90,13 @@ def validate_adverse_event(ctx: CaptureContext, checks: Checks, patient: Patient
     if out["term"] and onset is not None:
         query = select(AdverseEvent).where(AdverseEvent.patient_id == patient.id, AdverseEvent.term == out["term"],
                                            AdverseEvent.onset == onset.text)
+        specified = (out["term_specify"] or "").casefold()
         for same in ctx.session.execute(query).scalars():
-            if current is None or same.id != current.id:
+            # two "Other, specify" events of one SOC on one day are different events when their terms differ
+            if (current is None or same.id != current.id) and (same.term_specify or "").casefold() == specified:
+                what = f"{out['term']} ({out['term_specify']})" if out["term_specify"] else out["term"]
                 checks.fail("term", out["term"], "unique-adverse-event",
-                            f"{out['term']} starting {onset.text} is already recorded for patient "
+                            f"{what} starting {onset.text} is already recorded for patient "
                             f"{patient.subject_id}; correct that record instead")
     if out["attribution"] in RELATED_ATTRIBUTIONS and onset is not None:
         # Judged only once the first infusion is on file (infusions may be entered after the AE form).
@@ -100,6 +108,41 @@ def validate_adverse_event(ctx: CaptureContext, checks: Checks, patient: Patient
     if dlt:
         _check_dlt(ctx, checks, patient, onset, out["attribution"])
     return out
+
+
+def unknown_term_message(ctx: CaptureContext, term_text: str) -> str:
+    """Why ``term_text`` is refused, with the closest CTCAE terms (synonyms first) and what else to do."""
+    dictionary = ctx.ctcae
+    hint = dictionary.suggestions(term_text)
+    message = f"{term_text!r} is not a CTCAE v{dictionary.version} term"
+    if hint:
+        message += f"; did you mean {' or '.join(repr(h) for h in hint)}?"
+    if not dictionary.complete:
+        message += (f" The bundled CTCAE v{dictionary.version} is a subset of {len(dictionary)} terms: name NCI's "
+                    "Excel file in the study's ctcae_file for all of them.")
+    elif any(t.is_other_specify for t in dictionary):
+        message += (" If no term fits, record '<system organ class> - Other, specify' with the event's own words "
+                    "in term_specify.")
+    return message
+
+
+def _term_specify(ctx: CaptureContext, checks: Checks, term: CtcaeTerm | None, value: Any) -> str | None:
+    """The verbatim term: required for a SOC's "Other, specify" term, refused for any other term."""
+    specified = checks.text("term_specify", value, required=False, max_length=200)
+    if term is None:
+        return specified
+    if term.is_other_specify and specified is None and not checks.has_field("term_specify"):
+        checks.fail("term_specify", value, "specify-other-term",
+                    f"{term.term} needs the event's own term in term_specify (what the investigator reported)")
+    elif not term.is_other_specify and specified is not None:
+        checks.fail("term_specify", specified, "specify-only-for-other",
+                    f"term_specify is only for a system organ class's 'Other, specify' term; {term.term} is a CTCAE "
+                    "term of its own: leave term_specify empty")
+    elif specified is not None and specified in ctx.ctcae:
+        named = ctx.ctcae.lookup(specified)
+        checks.fail("term_specify", specified, "specify-not-a-ctcae-term",
+                    f"{named.term} is a CTCAE term ({named.soc}): record it as that term, not as 'Other, specify'")
+    return specified
 
 
 def _check_dlt(ctx: CaptureContext, checks: Checks, patient: Patient, onset: PartialDate | None,
@@ -138,15 +181,19 @@ def record_adverse_event(
     serious: bool = False,
     action: str = "none",
     dlt: bool = False,
+    term_specify: str | None = None,
 ) -> AdverseEvent:
     """Record an adverse event: CTCAE ``term`` and ``grade`` (1-5), ``onset``/``resolution`` as ISO 8601
     dates that may be partial (``2015-03``), attribution on the 5-point scale, outcome and action taken.
+
+    ``term_specify`` is the event's own term when ``term`` is a system organ class's "Other, specify"
+    term (``Gastrointestinal disorders - Other, specify``); it is required then and refused otherwise.
     """
     checks = Checks(f"record adverse event {term!r} of patient {subject_id}")
     patient = known_patient(ctx, checks, subject_id)
     values = validate_adverse_event(ctx, checks, patient, dict(
         term=term, grade=grade, onset=onset, resolution=resolution, attribution=attribution, outcome=outcome,
-        serious=serious, action=action, dlt=dlt,
+        serious=serious, action=action, dlt=dlt, term_specify=term_specify,
     ))
     checks.raise_if_failed()
     ensure_user(ctx)

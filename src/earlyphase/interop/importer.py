@@ -369,7 +369,8 @@ class _Importer:
         if s and self.capture(row, self.batch.record_adverse_event, s, values.get("term"), values.get("grade"),
                               values.get("onset"), values.get("attribution"), values.get("outcome"),
                               resolution=values.get("resolution"), serious=bool(values.get("serious")),
-                              action=values.get("action") or "none", dlt=bool(values.get("dlt"))) is not None:
+                              action=values.get("action") or "none", dlt=bool(values.get("dlt")),
+                              term_specify=values.get("term_specify")) is not None:
             self.written["adverse_events"] += 1
 
     def assessments(self) -> None:
@@ -399,7 +400,8 @@ class _Importer:
             used.add(key)
             lesion_inputs = [{"label": v.get("lesion_label"), "kind": v.get("kind"),
                               "viable_diameter_mm": v.get("viable_diameter_mm"), "location": v.get("location"),
-                              "status": v.get("status")} for _, v in found]
+                              "status": v.get("status"), "node": v.get("node"),
+                              "short_axis_mm": v.get("short_axis_mm")} for _, v in found]
             result = self.capture(row, self.batch.record_tumour_assessment, s, values.get("assessment_date"),
                                   values.get("modality"), lesion_inputs, baseline=bool(values.get("baseline")),
                                   investigator_response=values.get("investigator_response"),

@@ -148,7 +148,7 @@ class Study(_Strict):
     ctcae_file: str | None = Field(
         default=None, description="Path to NCI's CTCAE Excel file for the full dictionary; default: the bundled terms."
     )
-    response_criteria: Literal["mRECIST", "RECIST 1.1"] = "mRECIST"
+    response_criteria: Literal["mRECIST", "RECIST 1.1", "iRECIST"] = "mRECIST"
     dlt_window_days: int = Field(ge=1, le=365)
     enrolment_start: date | None = None
     enrolment_end: date | None = None
