@@ -49,21 +49,34 @@ class TrialBuilder:
                                            "planned_date": d, "actual_date": d, "dose_cells": dose})
         return pid
 
-    def scan(self, pid, when, targets=None, new=False, nontarget=None, baseline=False, investigator=None):
-        """targets: {label: diameter mm}; nontarget: {label: status}."""
+    def scan(self, pid, when, targets=None, new=False, nontarget=None, baseline=False, investigator=None,
+             nodes=None, nontarget_nodes=None, new_lesions=None):
+        """targets: {label: diameter mm, or None when not measured}; nontarget: {label: status};
+        nodes: {label: short axis mm} (target lymph nodes); nontarget_nodes: {label: (status, short axis or None)};
+        new: one new lesion NEW1 of 12 mm; new_lesions: {label: diameter mm, or a status for an unmeasured one}."""
         aid = self._id("tumour_assessments")
         self.rows["tumour_assessments"].append({"id": aid, "patient_id": pid, "assessment_date": when,
                                                 "modality": "MRI", "baseline": baseline,
                                                 "investigator_response": investigator})
+
+        def add(**row):
+            self.rows["lesions"].append({"id": self._id("lesions"), "assessment_id": aid, **row})
+
         for label, mm in (targets or {}).items():
-            self.rows["lesions"].append({"id": self._id("lesions"), "assessment_id": aid, "lesion_label": label,
-                                         "kind": "target", "viable_diameter_mm": mm})
+            add(lesion_label=label, kind="target", viable_diameter_mm=mm)
+        for label, mm in (nodes or {}).items():
+            add(lesion_label=label, kind="target", node=True, short_axis_mm=mm)
         for label, status in (nontarget or {}).items():
-            self.rows["lesions"].append({"id": self._id("lesions"), "assessment_id": aid, "lesion_label": label,
-                                         "kind": "non-target", "status": status})
+            add(lesion_label=label, kind="non-target", status=status)
+        for label, (status, mm) in (nontarget_nodes or {}).items():
+            add(lesion_label=label, kind="non-target", status=status, node=True, short_axis_mm=mm)
         if new:
-            self.rows["lesions"].append({"id": self._id("lesions"), "assessment_id": aid, "lesion_label": "NEW1",
-                                         "kind": "new", "viable_diameter_mm": 12.0})
+            add(lesion_label="NEW1", kind="new", viable_diameter_mm=12.0)
+        for label, value in (new_lesions or {}).items():
+            if isinstance(value, str):
+                add(lesion_label=label, kind="new", status=value)
+            else:
+                add(lesion_label=label, kind="new", viable_diameter_mm=value)
         return aid
 
     def ae(self, pid, term="Fever", grade=1, onset="2015-01-10", resolution=None, attribution="possible",

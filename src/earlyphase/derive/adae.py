@@ -1,7 +1,9 @@
 """ADAE: one row per adverse event record, with imputed dates and analysis flags.
 
 Columns: STUDYID, USUBJID, TRT01A, TRT01P, SAFFL, AESEQ (order within patient by onset),
-AEDECOD (CTCAE term), AEBODSYS (system organ class), AETOXGR/ATOXGR (CTCAE grade, 1-5),
+AETERM (the reported term: the verbatim term of an "Other, specify" event, else the CTCAE term),
+AEDECOD (CTCAE term, e.g. "Gastrointestinal disorders - Other, specify"), AEBODSYS (system organ
+class), AETOXGR/ATOXGR (CTCAE grade, 1-5),
 AESER, AEREL (attribution as reported), AREL ("RELATED" when possible/probable/definite, else
 "NOT RELATED"), RELFL, AEDLTFL (DLT as recorded), DLTWINFL (onset inside the study's DLT
 window from first infusion), AESTDTC/AEENDTC (as reported), ASTDT/AENDT (imputed dates),
@@ -80,6 +82,7 @@ def derive_adae(
                 "TRT01PN": s["TRT01PN"],
                 "TRT01A": s["TRT01A"],
                 "SAFFL": s["SAFFL"],
+                "AETERM": r.term_specify if isinstance(r.term_specify, str) and r.term_specify else r.term,
                 "AEDECOD": r.term,
                 "AEBODSYS": r.soc,
                 "AETOXGR": int(r.grade),
@@ -106,7 +109,7 @@ def derive_adae(
             }
         )
     cols = [
-        "STUDYID", "USUBJID", "SUBJID", "TRT01P", "TRT01PN", "TRT01A", "SAFFL", "AESEQ", "AEDECOD", "AEBODSYS",
+        "STUDYID", "USUBJID", "SUBJID", "TRT01P", "TRT01PN", "TRT01A", "SAFFL", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS",
         "AETOXGR", "ATOXGR", "AESER", "AEREL", "AREL", "RELFL", "AEDLTFL", "DLTWINFL", "AESTDTC", "AEENDTC",
         "ASTDT", "ASTDTF", "ASTDTM", "AENDT", "AENDTF", "AENDTM", "ASTDY", "ADURN", "ADURU", "ADURH", "TRTEMFL",
         "AEOUT", "AEACN", "SRCDOM", "SRCSEQ",

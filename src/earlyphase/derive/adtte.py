@@ -49,10 +49,14 @@ class TteSource:
     pick: Literal["first", "last"] = "first"
 
 
-ADEQUATE_NON_PD = "PARAMCD == 'OVRLRESP' and AVALC in ('CR', 'PR', 'SD', 'NON-CR/NON-PD')"
+# An adequate assessment without progression, under RECIST 1.1 / mRECIST and iRECIST alike (an iUPD, confirmed
+# or not, is not one).
+ADEQUATE_NON_PD = ("PARAMCD == 'OVRLRESP' and AVALC in ('CR', 'PR', 'SD', 'NON-CR/NON-PD', 'iCR', 'iPR', 'iSD', "
+                   "'NON-iCR/NON-iUPD')")
 
 PFS_EVENTS: tuple[TteSource, ...] = (
-    TteSource("PROGRESSION", "event", "ADRS", "PARAMCD == 'OVRLRESP' and AVALC == 'PD'", "ADT",
+    # PROGFL marks the visit that dates progression (a PD; under iRECIST the iUPD a later iCPD confirmed)
+    TteSource("PROGRESSION", "event", "ADRS", "PARAMCD == 'OVRLRESP' and PROGFL == 'Y'", "ADT",
               "DISEASE PROGRESSION", "tumour_assessments", "SRCSEQ", "first"),
     TteSource("DEATH", "event", "ADSL", "DTHFL == 'Y'", "DTHDT", "DEATH", "deaths", "DTHSEQ", "first"),
 )

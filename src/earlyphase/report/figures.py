@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Sequence
 
+from earlyphase.vocab import OBJECTIVE_RESPONSES
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
@@ -148,7 +150,7 @@ def swimmer_figure(adsl: "pd.DataFrame", adtte: "pd.DataFrame", adrs: "pd.DataFr
     pts = pts.sort_values(["_ord", "_len"], ascending=[False, True]).reset_index(drop=True)
     colors = group_colors(list(dict.fromkeys(pts["TRT01P"])), study)
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 0.24 * len(pts) + 1.5))
-    resp = adrs[(adrs["PARAMCD"] == "OVRLRESP") & adrs["AVALC"].isin(["CR", "PR"])]
+    resp = adrs[(adrs["PARAMCD"] == "OVRLRESP") & adrs["AVALC"].isin(OBJECTIVE_RESPONSES)]
     first_resp = resp.groupby("USUBJID")["ADT"].min()
     inf_by = {u: f for u, f in infusions.groupby("USUBJID")}
     # collect every mark first and draw each kind with one call (fewer artists: faster to save)
@@ -243,7 +245,7 @@ def spider_figure(adrs: "pd.DataFrame", study: "Study") -> "Figure":
         x = [0.0] + ((rows["ADY"].astype(float) - 1) / dpm).tolist()
         y = [0.0] + rows["PCHG"].tolist()
         ax.plot(x, y, "-o", color=colors[g], ms=3, lw=1.1, alpha=0.9)
-        pd_rows = rows[rows["AVALC"] == "PD"]
+        pd_rows = rows[rows["PROGFL"] == "Y"]
         if not pd_rows.empty:
             ax.plot((float(pd_rows["ADY"].iloc[0]) - 1) / dpm, pd_rows["PCHG"].iloc[0], "X", color="#D55E00", ms=6,
                     mec="black", mew=0.4)

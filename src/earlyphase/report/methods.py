@@ -38,12 +38,20 @@ def methods_paragraphs(ds: "AnalysisDatasets") -> list[tuple[str, str]]:
                            "otherwise in days counting both ends. DLTs as recorded; the DLT window is "
                            f"{s.dlt_window_days} days from the first infusion."),
         ("Tumour response", f"{s.response_criteria}, computed per visit from lesion measurements "
-                            f"({'viable (enhancing) tumour diameters' if s.response_criteria == 'mRECIST' else 'longest diameters'}): "
+                            f"({'viable (enhancing) tumour diameters' if s.response_criteria == 'mRECIST' else 'longest diameters'}; "
+                            "lymph nodes by their short axis): "
                             "partial response ≥30% decrease of the target sum from baseline; progression ≥20% increase over the "
-                            "nadir" + (" and ≥5 mm absolute" if s.response_criteria == 'RECIST 1.1' else "") + ", a new lesion or "
-                            "unequivocal non-target progression; complete response: all lesions gone. Best overall response "
-                            "needs confirmation of CR/PR at least 28 days later; stable disease at least 42 days after the start. "
-                            "Assessments without lesion measurements use the investigator's recorded response."),
+                            "nadir" + (" and ≥5 mm absolute" if s.response_criteria != 'mRECIST' else "") + ", a new lesion or "
+                            "unequivocal non-target progression; complete response: all lesions gone and every lymph node "
+                            "under 10 mm. "
+                            + ("Under iRECIST a first progression is unconfirmed (iUPD) and is confirmed (iCPD) by further "
+                               "progression at the next assessment at least 4 weeks later; without it the iUPD is reset once "
+                               "disease no longer progresses; progression is dated at the confirmed iUPD. "
+                               if s.response_criteria == 'iRECIST' else "")
+                            + "Best overall response needs confirmation of a response by the next evaluable assessment at "
+                            "least 28 days later (one NE assessment in between is skipped); stable disease at least 42 days "
+                            "after the start. Assessments without lesion measurements use the investigator's recorded "
+                            "response."),
         ("Time to event", f"Times run from {start} (STARTDT) and are reported in months = days / {a.days_per_month:g}. "
                           "PFS: progression by the criteria above or death from any cause"
                           f"{'' if r.death_counts_as_event else ' (death not counted as an event: switched off)'}. "

@@ -194,7 +194,16 @@ def _teae(ds: "AnalysisDatasets", related: bool = False) -> "pd.DataFrame":
     ae = ae[(ae["TRTEMFL"] == "Y") & (ae["SAFFL"] == "Y")]
     if related:
         ae = ae[ae["RELFL"] == "Y"]
-    return ae
+    return ae.assign(TERMLBL=term_labels(ae))
+
+
+def term_labels(ae: "pd.DataFrame") -> "pd.Series":
+    """The term shown in AE tables: the CTCAE term, or for a SOC's "Other, specify" term the event's own
+    words (``Other, specify: gastric varices``), so different events are not counted as one."""
+    from earlyphase.vocab import is_other_specify
+
+    other = ae["AEDECOD"].map(lambda t: isinstance(t, str) and is_other_specify(t)) & (ae["AETERM"] != ae["AEDECOD"])
+    return ae["AEDECOD"].where(~other, "Other, specify: " + ae["AETERM"].astype(str))
 
 
 def _by_patient(ae: "pd.DataFrame") -> dict[str, tuple[str, ...]]:
@@ -253,9 +262,9 @@ def ae_soc_term_table(ds: "AnalysisDatasets", related: bool = False) -> TraceTab
         s = teae[teae["AEBODSYS"] == soc]
         rows.append([text(soc)] + cells_for(s))
         sections.add(len(rows) - 1)
-        order = s.groupby("AEDECOD")["USUBJID"].nunique().sort_values(ascending=False)
+        order = s.groupby("TERMLBL")["USUBJID"].nunique().sort_values(ascending=False)
         for term in order.index:
-            rows.append([text(f"   {term}")] + cells_for(s[s["AEDECOD"] == term]))
+            rows.append([text(f"   {term}")] + cells_for(s[s["TERMLBL"] == term]))
     what = "treatment-related (possible, probable, definite) " if related else ""
     return TraceTable(
         "ae_related_soc_term" if related else "ae_soc_term",
@@ -270,8 +279,8 @@ def ae_max_grade_table(ds: "AnalysisDatasets", related: bool = False) -> TraceTa
     cols = group_columns(ds)
     teae = _teae(ds, related)
     rows: list[list[Cell]] = []
-    for term in sorted(teae["AEDECOD"].unique()):
-        t = teae[teae["AEDECOD"] == term]
+    for term in sorted(teae["TERMLBL"].unique()):
+        t = teae[teae["TERMLBL"] == term]
         maxg = t.groupby("USUBJID")["ATOXGR"].max()
         for k in GRADES:
             if not (maxg == k).any():
@@ -300,7 +309,8 @@ def dlt_table(ds: "AnalysisDatasets") -> TraceTable:
     rows.append([text(f"   within the {ds.study.dlt_window_days}-day DLT window")]
                 + [count_cell(_by_patient(inwin[inwin["USUBJID"].isin(r["USUBJID"])]), len(r)) for _, r in cols])
     for d in dlt.itertuples(index=False):
-        rows.append([text(f"   {d.USUBJID} ({d.TRT01P}): {d.AEDECOD}, grade {d.ATOXGR}, day {d.ASTDY}")]
+        term = d.AEDECOD if d.AETERM == d.AEDECOD else f"{d.AEDECOD}: {d.AETERM}"
+        rows.append([text(f"   {d.USUBJID} ({d.TRT01P}): {term}, grade {d.ATOXGR}, day {d.ASTDY}")]
                     + [Cell("1" if (g == d.TRT01P or g == TOTAL) else "", {d.USUBJID: (f"adverse_events#{int(d.SRCSEQ)}",)}
                             if (g == d.TRT01P or g == TOTAL) else None) for g, _ in cols])
     return TraceTable("dlt", "Dose-limiting toxicities (safety population)", ["DLT"] + _header(cols), rows,
@@ -351,9 +361,16 @@ def best_response_table(ds: "AnalysisDatasets") -> TraceTable:
     cols = group_columns(ds)
     bor = ds.adrs[ds.adrs["PARAMCD"] == "BOR"]
     rows = []
-    cats = ["CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE"]
+    from earlyphase.vocab import BEST_RESPONSE_ORDER
+
+    criteria = ds.study.response_criteria
+    cats = list(BEST_RESPONSE_ORDER[criteria])
     names = {"CR": "Complete response (CR)", "PR": "Partial response (PR)", "SD": "Stable disease (SD)",
-             "NON-CR/NON-PD": "Non-CR/non-PD", "PD": "Progressive disease (PD)", "NE": "Not evaluable (NE)"}
+             "NON-CR/NON-PD": "Non-CR/non-PD", "PD": "Progressive disease (PD)", "NE": "Not evaluable (NE)",
+             "iCR": "Complete response (iCR)", "iPR": "Partial response (iPR)", "iSD": "Stable disease (iSD)",
+             "NON-iCR/NON-iUPD": "Non-iCR/non-iUPD", "iUPD": "Unconfirmed progression (iUPD)",
+             "iCPD": "Confirmed progression (iCPD)"}
+    cr, pr, sd = ("iCR", "iPR", "iSD") if criteria == "iRECIST" else ("CR", "PR", "SD")
 
     def ev(sub):
         out = {}
@@ -366,10 +383,10 @@ def best_response_table(ds: "AnalysisDatasets") -> TraceTable:
         return out
 
     for c in cats:
-        if c == "NON-CR/NON-PD" and not (bor["AVALC"] == c).any():
+        if c.startswith("NON-") and not (bor["AVALC"] == c).any():
             continue
         rows.append([text(names[c])] + [count_cell(ev(bor[(bor["AVALC"] == c) & bor["USUBJID"].isin(r["USUBJID"])]), len(r)) for _, r in cols])
-    for label, flag in (("Objective response (CR + PR)", "RSPFL"), ("Disease control (CR + PR + SD)", "DCRFL")):
+    for label, flag in ((f"Objective response ({cr} + {pr})", "RSPFL"), (f"Disease control ({cr} + {pr} + {sd})", "DCRFL")):
         cells = [text(label)]
         for _, r in cols:
             sub = bor[(bor[flag] == "Y") & bor["USUBJID"].isin(r["USUBJID"])]
@@ -383,9 +400,9 @@ def best_response_table(ds: "AnalysisDatasets") -> TraceTable:
     return TraceTable(
         "best_response", f"Best overall response by {ds.study.response_criteria} (confirmed), safety population",
         ["Best overall response"] + _header(cols), rows,
-        notes=[f"Computed from lesion measurements. CR/PR confirmed by a later assessment ≥28 days apart; SD at least 42 days "
-               f"after the start. Objective response and disease control with {ds.study.analysis.conf_level:.0%} "
-               "Clopper-Pearson (exact) intervals."],
+        notes=[f"Computed from lesion measurements. {cr}/{pr} confirmed by the next evaluable assessment ≥28 days later "
+               f"(one NE assessment in between is skipped); {sd} at least 42 days after the start. Objective response "
+               f"and disease control with {ds.study.analysis.conf_level:.0%} Clopper-Pearson (exact) intervals."],
     )
 
 
