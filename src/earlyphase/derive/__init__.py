@@ -6,8 +6,9 @@ tested on a few hand-made rows. Durations are derived here once: days, and month
 ``analysis.days_per_month`` (30.4375).
 """
 
-from earlyphase.derive.adae import derive_adae, is_related
+from earlyphase.derive.adae import derive_adae, is_related, term_labels
 from earlyphase.derive.adrs import best_overall_response, derive_adrs, visit_response
+from earlyphase.derive.response import BEST_RESPONSE_ORDER, DISEASE_CONTROL, OBJECTIVE_RESPONSES
 from earlyphase.derive.adsl import derive_adsl
 from earlyphase.derive.adtte import (
     OS_CENSORS,
@@ -30,5 +31,6 @@ __all__ = [
     "AnalysisDatasets", "OS_CENSORS", "OS_EVENTS", "PFS_CENSORS", "PFS_EVENTS", "PFS_RULES", "PfsContext", "SourceData", "TteSource",
     "best_overall_response", "data_cutoff", "derive_adae", "derive_adrs", "derive_adsl", "derive_adtte",
     "derive_datasets", "derive_from_source", "derive_os", "derive_param_tte", "derive_pfs", "impute_end",
-    "impute_start", "is_related", "parse_partial", "read_source", "source_frame", "visit_response",
+    "impute_start", "is_related", "parse_partial", "read_source", "source_frame", "term_labels", "visit_response",
+    "BEST_RESPONSE_ORDER", "DISEASE_CONTROL", "OBJECTIVE_RESPONSES",
 ]

@@ -41,6 +41,15 @@ def is_related(attribution: str | None) -> bool:
     return str(attribution or "").strip().lower() in RELATED_ATTRIBUTIONS
 
 
+def term_labels(ae: "pd.DataFrame") -> "pd.Series":
+    """The term to show for each ADAE row: AEDECOD, or for a system organ class's "Other, specify" term the
+    event's own words (``Other, specify: gastric varices``), so that different events are not counted as one."""
+    from earlyphase.vocab import is_other_specify
+
+    other = ae["AEDECOD"].map(lambda t: isinstance(t, str) and is_other_specify(t)) & (ae["AETERM"] != ae["AEDECOD"])
+    return ae["AEDECOD"].where(~other, "Other, specify: " + ae["AETERM"].astype(str))
+
+
 def derive_adae(
     tables: Mapping[str, "pd.DataFrame"], adsl: "pd.DataFrame", study: "Study", cutoff: date | None
 ) -> "pd.DataFrame":

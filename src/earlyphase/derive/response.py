@@ -46,6 +46,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import NamedTuple, Sequence
 
+# the response categories of each criteria (terminology lives in vocab; derive hands it on to the report)
+from earlyphase.vocab import BEST_RESPONSE_ORDER, DISEASE_CONTROL, OBJECTIVE_RESPONSES  # noqa: F401
+
 CRITERIA = ("RECIST 1.1", "mRECIST", "iRECIST")
 PD_INCREASE = 0.20  # over the nadir
 PR_DECREASE = 0.30  # from the baseline sum
@@ -416,8 +419,6 @@ def best_overall_response(
 
 
 def _order(criteria: str) -> dict[str, int]:
-    from earlyphase.vocab import BEST_RESPONSE_ORDER
-
     return {r: i for i, r in enumerate(BEST_RESPONSE_ORDER[criteria])}
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Sequence
 
-from earlyphase.vocab import OBJECTIVE_RESPONSES
-
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
@@ -150,6 +148,8 @@ def swimmer_figure(adsl: "pd.DataFrame", adtte: "pd.DataFrame", adrs: "pd.DataFr
     pts = pts.sort_values(["_ord", "_len"], ascending=[False, True]).reset_index(drop=True)
     colors = group_colors(list(dict.fromkeys(pts["TRT01P"])), study)
     fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 0.24 * len(pts) + 1.5))
+    from earlyphase.derive import OBJECTIVE_RESPONSES
+
     resp = adrs[(adrs["PARAMCD"] == "OVRLRESP") & adrs["AVALC"].isin(OBJECTIVE_RESPONSES)]
     first_resp = resp.groupby("USUBJID")["ADT"].min()
     inf_by = {u: f for u, f in infusions.groupby("USUBJID")}

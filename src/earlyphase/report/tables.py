@@ -194,16 +194,9 @@ def _teae(ds: "AnalysisDatasets", related: bool = False) -> "pd.DataFrame":
     ae = ae[(ae["TRTEMFL"] == "Y") & (ae["SAFFL"] == "Y")]
     if related:
         ae = ae[ae["RELFL"] == "Y"]
+    from earlyphase.derive import term_labels
+
     return ae.assign(TERMLBL=term_labels(ae))
-
-
-def term_labels(ae: "pd.DataFrame") -> "pd.Series":
-    """The term shown in AE tables: the CTCAE term, or for a SOC's "Other, specify" term the event's own
-    words (``Other, specify: gastric varices``), so different events are not counted as one."""
-    from earlyphase.vocab import is_other_specify
-
-    other = ae["AEDECOD"].map(lambda t: isinstance(t, str) and is_other_specify(t)) & (ae["AETERM"] != ae["AEDECOD"])
-    return ae["AEDECOD"].where(~other, "Other, specify: " + ae["AETERM"].astype(str))
 
 
 def _by_patient(ae: "pd.DataFrame") -> dict[str, tuple[str, ...]]:
@@ -361,7 +354,7 @@ def best_response_table(ds: "AnalysisDatasets") -> TraceTable:
     cols = group_columns(ds)
     bor = ds.adrs[ds.adrs["PARAMCD"] == "BOR"]
     rows = []
-    from earlyphase.vocab import BEST_RESPONSE_ORDER
+    from earlyphase.derive import BEST_RESPONSE_ORDER
 
     criteria = ds.study.response_criteria
     cats = list(BEST_RESPONSE_ORDER[criteria])
