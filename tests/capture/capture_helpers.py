@@ -13,11 +13,14 @@ CONSENT = date(2015, 1, 10)
 ALLOCATED = date(2015, 1, 12)
 FIRST_INFUSION = date(2015, 1, 15)
 
+# The seed study's eligibility: both inclusion criteria met, the exclusion criterion absent.
+ELIGIBLE = {"I1": True, "I2": True, "E1": False}
 PATIENT = dict(
-    subject_id="P01", site="SYSU", sex="M", birth_year=1960, ecog=1, child_pugh="A",
-    consent_date="2015-01-10", transplant_date="2012-03-01", recurrence_date="2014-11-20",
-    child_pugh_score=5, afp_ng_ml=35.0, weight_kg=65.0,
+    subject_id="P01", site="SYSU", sex="M", birth_year=1960, ecog=1, consent_date="2015-01-10", eligibility=ELIGIBLE,
 )
+# The seed study's own form (its study file), as a coordinator enters it at screening.
+DISEASE = dict(transplant_date="2012-03-01", recurrence_date="2014-11-20", child_pugh_class="A", child_pugh_score=5,
+               afp=35.0, weight=65.0)
 
 
 def counts(engine) -> dict[str, int]:

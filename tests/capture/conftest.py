@@ -31,8 +31,8 @@ def allocated(enrolled):
 
 @pytest.fixture
 def treated(allocated):
-    """P01 with infusion 1 of group B on 2015-01-15."""
-    allocated.record_infusion("P01", 1, FIRST_INFUSION, 5e9)
+    """P01 with administration 1 of group B on 2015-01-15."""
+    allocated.record_administration("P01", 1, FIRST_INFUSION, 5e9)
     return allocated
 
 

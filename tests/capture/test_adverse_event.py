@@ -33,7 +33,7 @@ def test_accepted_and_canonical(treated):
     {"term": "Cytokine release syndrome", "grade": 2, "attribution": "probable"},
     {"outcome": "recovering", "resolution": None},
     {"attribution": "Definite"},
-    {"action": "infusion delayed"},
+    {"action": "dose delayed"},
 ])
 def test_accepts(treated, change):
     treated.record_adverse_event("P01", **{**OK, **change})

@@ -54,12 +54,12 @@ def test_cells_text():
     assert [cells_text(x) for x in (5e9, 2.5e9, 1e6, 3.35e10)] == ["5e9", "2.5e9", "1e6", "3.35e10"]
 
 
-def test_infusion_errors_list_everything(treated):
+def test_administration_errors_list_everything(treated):
     before = counts(treated.engine)
     with pytest.raises(CheckFailed) as info:
-        treated.record_infusion("P01", 9, "2030-01-01", 1, lot="x" * 61)
+        treated.record_administration("P01", 9, "2030-01-01", 1, lot="x" * 61)
     found = {p.rule for p in info.value.problems}
-    assert {"dose-cells-range", "not-in-future", "max-length", "infusion-count", "infusion-sequence"} <= found
+    assert {"dose-range", "not-in-future", "max-length", "administration-count", "administration-sequence"} <= found
     assert counts(treated.engine) == before
 
 

@@ -34,7 +34,9 @@ def test_show_json(capsys):
     data = json.loads(out)
     assert [lv["group"] for lv in data["levels"]] == ["A", "B", "C", "D"]
     assert [lv["assumed"] for lv in data["levels"]] == [True, False, False, True]
-    assert data["levels"][3]["doses_cells"][:3] == [1e9, 2.5e9, 5e9]
+    assert data["levels"][3]["doses"][:3] == [1e9, 2.5e9, 5e9] and data["levels"][3]["step_up_doses"] == [1e9, 2.5e9]
+    assert data["product"]["dose_unit"] == "cells" and data["levels"][3]["schedule"] == {"administrations": 8,
+                                                                                          "every_days": 14}
     assert len(data["protocol_sha256"]) == 64
 
 

@@ -48,15 +48,15 @@ def test_correction_needs_reason(treated, reason):
 
 @pytest.mark.parametrize("table, record_id, changes, rule", [
     ("patients", 1, {"ecog": 9}, "ecog-0-4"),
-    ("patients", 1, {"consent_date": "2015-01-16"}, "consent-before-infusion"),
+    ("patients", 1, {"consent_date": "2015-01-16"}, "consent-before-dose"),
     ("patients", 1, {"shoe_size": 42}, "correctable-field"),
     ("patients", 1, {"ecog": 1}, "no-change"),
     ("patients", 1, {}, "no-change"),
     ("patients", 99, {"ecog": 1}, "record-known"),
     ("audit_log", 1, {"reason": "x"}, "table-known"),
-    ("infusions", 1, {"dose_cells": 1e9}, "dose-within-schedule"),
+    ("administrations", 1, {"dose": 1e9}, "dose-within-schedule"),
     ("allocations", 1, {"group": "Z"}, "group-known"),
-    ("allocations", 1, {"allocation_date": "2015-01-16"}, "allocation-before-infusion"),
+    ("allocations", 1, {"allocation_date": "2015-01-16"}, "allocation-before-dose"),
 ])
 def test_correction_reruns_checks(treated, table, record_id, changes, rule):
     before = counts(treated.engine)
@@ -74,14 +74,14 @@ def test_correct_ae_grade_that_does_not_exist(treated):
 
 
 def test_correct_patient_site_and_subject(treated):
-    p = treated.correct_record("patients", 1, {"subject_id": "P001", "weight_kg": 70}, "transcription error")
-    assert p.subject_id == "P001" and p.weight_kg == 70
-    treated.record_infusion("P001", 2, "2015-01-29", 5e9)
+    p = treated.correct_record("patients", 1, {"subject_id": "P001", "ecog": 0}, "transcription error")
+    assert p.subject_id == "P001" and p.ecog == 0
+    treated.record_administration("P001", 2, "2015-01-29", 5e9)
 
 
-def test_infusion_correction_with_deviation_writes_deviation(treated):
+def test_administration_correction_with_deviation_writes_deviation(treated):
     before = counts(treated.engine)
-    treated.correct_record("infusions", 1, {"dose_cells": 2e9, "deviation": "bag partly lost"}, "pharmacy record")
+    treated.correct_record("administrations", 1, {"dose": 2e9, "deviation": "bag partly lost"}, "pharmacy record")
     after = counts(treated.engine)
     assert after["protocol_deviations"] == before["protocol_deviations"] + 1
     with transaction(treated.engine) as s:

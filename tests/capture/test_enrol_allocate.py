@@ -1,4 +1,5 @@
-"""Enrolment and allocation: accepted values, every rejected value with its rule, nothing written on failure."""
+"""Enrolment (with eligibility) and allocation: accepted values, every rejected value with its rule, nothing
+written on failure. The seed study's disease fields are its own form: tests/capture/test_study_forms.py."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ def test_enrol_writes_patient_and_audits(trial):
     assert patient.subject_id == "P01" and patient.status == "enrolled"
     assert patient.enrolment_date.isoformat() == "2015-01-10"  # defaults to consent
     assert after["patients"] == before["patients"] + 1
-    # the acting user was registered by initialise: one audit row, for the patient
-    assert after["audit_log"] == before["audit_log"] + 1
+    assert after["eligibility_answers"] == before["eligibility_answers"] + 3
+    # the acting user was registered by initialise: audit rows for the patient and its three answers
+    assert after["audit_log"] == before["audit_log"] + 4
 
 
 @pytest.mark.parametrize("change, field, rule", [
@@ -26,20 +28,17 @@ def test_enrol_writes_patient_and_audits(trial):
     ({"ecog": 5}, "ecog", "ecog-0-4"),
     ({"ecog": -1}, "ecog", "ecog-0-4"),
     ({"ecog": "one"}, "ecog", "integer"),
-    ({"child_pugh": "D"}, "child_pugh", "enumeration"),
-    ({"child_pugh_score": 16}, "child_pugh_score", "child-pugh-score-5-15"),
-    ({"child_pugh_score": 4}, "child_pugh_score", "child-pugh-score-5-15"),
-    ({"child_pugh_score": 8}, "child_pugh_score", "child-pugh-consistent"),
-    ({"afp_ng_ml": -1}, "afp_ng_ml", "afp-not-negative"),
-    ({"weight_kg": 19.9}, "weight_kg", "weight-20-300-kg"),
-    ({"weight_kg": 301}, "weight_kg", "weight-20-300-kg"),
     ({"birth_year": 1850}, "birth_year", "plausible-birth-year"),
     ({"birth_year": 2016}, "birth_year", "plausible-birth-year"),
     ({"consent_date": "2025-01-01"}, "consent_date", "not-in-future"),
     ({"consent_date": "10/01/2015"}, "consent_date", "date"),
     ({"consent_date": "2015-02-30"}, "consent_date", "date"),
-    ({"consent_date": "2014-11-01"}, "consent_date", "consent-after-recurrence"),
-    ({"recurrence_date": "2011-01-01"}, "recurrence_date", "recurrence-after-transplant"),
+    ({"eligibility": {"I1": False, "I2": True, "E1": False}}, "eligibility.I1", "eligibility-inclusion"),
+    ({"eligibility": {"I1": True, "I2": True, "E1": True}}, "eligibility.E1", "eligibility-exclusion"),
+    ({"eligibility": {"I1": True, "E1": False}}, "eligibility.I2", "required"),
+    ({"eligibility": None}, "eligibility.I1", "required"),
+    ({"eligibility": {"I1": True, "I2": True, "E1": "maybe"}}, "eligibility.E1", "boolean"),
+    ({"eligibility": {"I1": True, "I2": True, "E1": False, "X9": True}}, "eligibility.X9", "criterion-known"),
     ({"enrolment_date": "2015-01-09"}, "enrolment_date", "enrolment-after-consent"),
     ({"consent_date": "2017-06-01", "enrolment_date": "2017-06-01"}, "enrolment_date", "enrolment-period"),
     ({"subject_id": "P 01"}, "subject_id", "format"),
@@ -55,9 +54,8 @@ def test_enrol_rejects(trial, change, field, rule):
 
 
 @pytest.mark.parametrize("change", [
-    {"child_pugh": "B", "child_pugh_score": 7}, {"child_pugh": "C", "child_pugh_score": 15},
-    {"sex": "f"}, {"afp_ng_ml": 0}, {"weight_kg": 20}, {"weight_kg": 300}, {"ecog": 0}, {"ecog": 4},
-    {"enrolment_date": "2015-01-11"}, {"child_pugh_score": None, "afp_ng_ml": None, "weight_kg": None},
+    {"sex": "f"}, {"ecog": 0}, {"ecog": 4}, {"enrolment_date": "2015-01-11"},
+    {"eligibility": {"I1": "yes", "I2": "Y", "E1": "no"}}, {"initials": "AB", "hospital_number": "H-1"},
 ])
 def test_enrol_accepts(trial, change):
     patient = trial.enrol_patient(**{**PATIENT, **change})
@@ -65,11 +63,12 @@ def test_enrol_accepts(trial, change):
 
 
 def test_enrol_lists_every_problem_at_once(trial):
-    bad = {**PATIENT, "sex": "X", "ecog": 7, "child_pugh": "Z", "weight_kg": 5, "consent_date": "2030-01-01"}
+    bad = {**PATIENT, "sex": "X", "ecog": 7, "consent_date": "2030-01-01",
+           "eligibility": {"I1": False, "I2": True, "E1": True}}
     with pytest.raises(CheckFailed) as info:
         trial.enrol_patient(**bad)
     found = {p.field for p in info.value.problems}
-    assert {"sex", "ecog", "child_pugh", "weight_kg", "consent_date"} <= found
+    assert {"sex", "ecog", "consent_date", "eligibility.I1", "eligibility.E1"} <= found
     for p in info.value.problems:
         assert p.message and p.rule  # a sentence and a rule for each
     assert "nothing was written" in str(info.value)
@@ -129,3 +128,36 @@ def test_allocation_after_death_rejected(enrolled):
     with pytest.raises(CheckFailed) as info:
         enrolled.allocate_patient("P01", "B", "2015-01-12")
     assert "not-after-death" in rules(info.value)
+
+
+def test_an_ineligible_patient_is_refused_naming_the_criterion(trial):
+    with pytest.raises(CheckFailed) as info:
+        trial.enrol_patient(**{**PATIENT, "eligibility": {"I1": True, "I2": True, "E1": True}})
+    (problem,) = info.value.problems
+    assert problem.field == "eligibility.E1" and "E1" in problem.message and "Child-Pugh class C" in problem.message
+    assert counts(trial.engine)["patients"] == 0
+
+
+def test_the_answers_are_recorded(enrolled):
+    from sqlalchemy import select
+
+    from earlyphase.records import read_session
+    from earlyphase.records.tables import EligibilityAnswer
+
+    with read_session(enrolled.engine) as s:
+        answers = {(a.criterion, a.kind, a.answer) for a in s.execute(select(EligibilityAnswer)).scalars()}
+    assert answers == {("I1", "inclusion", True), ("I2", "inclusion", True), ("E1", "exclusion", False)}
+
+
+def test_a_corrected_answer_that_fails_writes_an_eligibility_deviation(enrolled):
+    from sqlalchemy import select
+
+    from earlyphase.records import read_session
+    from earlyphase.records.tables import EligibilityAnswer, ProtocolDeviation
+
+    with read_session(enrolled.engine) as s:
+        e1 = s.execute(select(EligibilityAnswer).where(EligibilityAnswer.criterion == "E1")).scalar_one()
+    enrolled.correct_record("eligibility_answers", e1.id, {"answer": True}, "source document: class C at screening")
+    with read_session(enrolled.engine) as s:
+        (dev,) = s.execute(select(ProtocolDeviation)).scalars()
+    assert dev.category == "eligibility" and "E1" in dev.description and dev.source_table == "eligibility_answers"

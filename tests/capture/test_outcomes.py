@@ -104,7 +104,7 @@ def test_withdraw(treated):
 
 
 @pytest.mark.parametrize("when, reason, rule", [
-    ("2015-01-14", "x", "withdrawal-after-infusions"),
+    ("2015-01-14", "x", "withdrawal-after-doses"),
     ("2015-01-09", "x", "after-consent"),
     ("2015-01-20", "", "required"),
     ("2024-06-02", "x", "not-in-future"),

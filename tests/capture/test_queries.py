@@ -12,7 +12,7 @@ from earlyphase.records.tables import AuditEntry
 
 
 def test_query_cycle(treated):
-    q = treated.raise_query("infusions", 1, "Dose matches the pharmacy log?", field="dose_cells")
+    q = treated.raise_query("administrations", 1, "Dose matches the pharmacy log?", field="dose")
     assert q.status == "open" and q.raised_by == "tester"
     q = treated.answer_query(q.id, "yes, checked")
     assert q.status == "answered" and q.answer == "yes, checked"
@@ -28,10 +28,10 @@ def test_query_cycle(treated):
 
 
 @pytest.mark.parametrize("table, record_id, text, field, rule", [
-    ("infusions", 42, "?", None, "record-known"),
+    ("administrations", 42, "?", None, "record-known"),
     ("nonsense", 1, "?", None, "table-known"),
-    ("infusions", 1, "", None, "required"),
-    ("infusions", 1, "?", "colour", "field-known"),
+    ("administrations", 1, "", None, "required"),
+    ("administrations", 1, "?", "colour", "field-known"),
 ])
 def test_raise_query_rejects(treated, table, record_id, text, field, rule):
     with pytest.raises(CheckFailed) as info:

@@ -9,15 +9,15 @@ import pytest
 from sqlalchemy import func, select
 
 from capture_helpers import PATIENT, TODAY, counts
-from earlyphase.capture import CaptureContext, Trial, enrol_patient, record_infusion
+from earlyphase.capture import CaptureContext, Trial, enrol_patient, record_administration
 from earlyphase.errors import CheckFailed
 from earlyphase.records import transaction, verify_audit
-from earlyphase.records.tables import DATA_TABLES, AuditEntry
+from earlyphase.records.tables import DATA_TABLES, AuditEntry, Patient
 
 
 def full_history(trial) -> None:
-    trial.record_infusion("P01", 2, "2015-01-29", 4.5e9, lot="L2")
-    trial.record_infusion("P01", 3, "2015-02-20", 5e9, deviation="holiday")
+    trial.record_administration("P01", 2, "2015-01-29", 4.5e9, lot="L2")
+    trial.record_administration("P01", 3, "2015-02-20", 5e9, deviation="holiday")
     trial.record_adverse_event("P01", "Fever", 1, "2015-01-15T15:00", "probable", "recovered", resolution="2015-01-16")
     trial.record_adverse_event("P01", "Fatigue", 2, "2015-02", "possible", "recovering")
     trial.record_tumour_assessment("P01", "2015-01-08", "CT", [{"label": "T1", "kind": "target",
@@ -28,7 +28,7 @@ def full_history(trial) -> None:
     trial.record_follow_up("P01", "2015-10-01", "alive")
     trial.record_death("P01", "2016-01-05", "disease progression")
     trial.correct_record("adverse_events", 2, {"grade": 1}, "re-graded")
-    q = trial.raise_query("infusions", 2, "lot number illegible?", field="lot")
+    q = trial.raise_query("administrations", 2, "lot number illegible?", field="lot")
     trial.answer_query(q.id, "lot is L2, confirmed")
 
 
@@ -49,7 +49,7 @@ def test_every_write_is_audited(treated):
 @pytest.mark.parametrize("action", [
     lambda t: t.enrol_patient(**{**PATIENT, "subject_id": "P02", "ecog": 9}),
     lambda t: t.allocate_patient("P01", "C", "2015-01-12"),
-    lambda t: t.record_infusion("P01", 2, "2015-01-29", 1e9),
+    lambda t: t.record_administration("P01", 2, "2015-01-29", 1e9),
     lambda t: t.record_adverse_event("P01", "Nausea", 4, "2015-01-20", "possible", "unknown"),
     lambda t: t.record_tumour_assessment("P01", "2015-03-12", "CT", [{"label": "T1", "kind": "target",
                                                                       "viable_diameter_mm": 10},
@@ -74,15 +74,15 @@ def test_batch_is_all_or_nothing(trial):
         with trial.batch() as b:
             b.enrol_patient(**PATIENT)
             b.allocate_patient("P01", "B", "2015-01-12")
-            b.record_infusion("P01", 1, "2015-01-15", 5e9)  # sees the rows above, same transaction
-            b.record_infusion("P01", 2, "2015-01-29", 99)  # the bad last row
+            b.record_administration("P01", 1, "2015-01-15", 5e9)  # sees the rows above, same transaction
+            b.record_administration("P01", 2, "2015-01-29", 99)  # the bad last row
     assert counts(trial.engine) == before
     with trial.batch() as b:
         b.enrol_patient(**PATIENT)
         b.allocate_patient("P01", "B", "2015-01-12")
-        b.record_infusion("P01", 1, "2015-01-15", 5e9)
+        b.record_administration("P01", 1, "2015-01-15", 5e9)
     after = counts(trial.engine)
-    assert (after["patients"], after["allocations"], after["infusions"]) == (1, 1, 1)
+    assert (after["patients"], after["allocations"], after["administrations"]) == (1, 1, 1)
 
 
 def test_functions_share_a_callers_transaction(trial):
@@ -90,10 +90,10 @@ def test_functions_share_a_callers_transaction(trial):
     with transaction(trial.engine) as session:
         ctx = CaptureContext(session=session, study=trial.study, username="importer", today=TODAY)
         enrol_patient(ctx, **PATIENT)
-        trial_ctx_patient = session.execute(select(func.count()).select_from(DATA_TABLES[3])).scalar_one()
+        trial_ctx_patient = session.execute(select(func.count()).select_from(Patient)).scalar_one()
         assert trial_ctx_patient == 1
         with pytest.raises(CheckFailed):
-            record_infusion(ctx, "P01", 1, "2015-01-15", 5e9)  # not allocated
+            record_administration(ctx, "P01", 1, "2015-01-15", 5e9)  # not allocated
     assert counts(trial.engine)["patients"] == 1
 
 

@@ -124,7 +124,8 @@ def test_twin_export_import_commands(tmp_path):
     assert imported.returncode == 0, imported.stderr
     assert run("export", "--db", str(dst), "--out", str(tmp_path / "again"), "--identified").returncode == 0
     for path in sorted((tmp_path / "csv").glob("*.csv")):
-        assert path.read_bytes() == (tmp_path / "again" / path.name).read_bytes(), path.name
+        if path.name != "protocol_versions.csv":  # when each database took each version: differs by design
+            assert path.read_bytes() == (tmp_path / "again" / path.name).read_bytes(), path.name
     # an input problem: exit 1, the file/row/column named, no traceback
     bad = tmp_path / "deaths.csv"
     bad.write_text("subject_id,death_date,cause\nSYN-001,not a date,disease progression\n")

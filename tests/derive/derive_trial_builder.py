@@ -20,11 +20,11 @@ def study_with(**pfs):
 
 
 class TrialBuilder:
-    """Add patients, infusions, scans (target sums), AEs...; ``source()`` gives SourceData."""
+    """Add patients, administrations, scans (target sums), AEs...; ``source()`` gives SourceData."""
 
     def __init__(self):
         self.rows = {name: [] for name in (
-            "sites", "patients", "allocations", "infusions", "adverse_events", "tumour_assessments", "lesions",
+            "sites", "patients", "allocations", "administrations", "adverse_events", "tumour_assessments", "lesions",
             "other_therapies", "follow_ups", "deaths")}
         self.rows["sites"].append({"id": 1, "code": "S1", "name": "Site 1"})
         self._ids = {}
@@ -37,16 +37,15 @@ class TrialBuilder:
         pid = self._id("patients")
         self.rows["patients"].append({
             "id": pid, "subject_id": subject, "site_id": 1, "sex": "M", "birth_year": 1960, "ecog": 0,
-            "child_pugh": "A", "child_pugh_score": 5, "afp_ng_ml": 12.0, "weight_kg": 70.0,
-            "transplant_date": date(2012, 1, 1), "recurrence_date": date(2014, 6, 1),
             "consent_date": start - timedelta(days=10), "enrolment_date": start - timedelta(days=7),
             "status": "enrolled", **extra})
         self.rows["allocations"].append({"id": self._id("allocations"), "patient_id": pid, "group_code": group,
                                          "allocation_date": start - timedelta(days=5)})
         for k in range(infusions):
             d = start + timedelta(days=interval * k)
-            self.rows["infusions"].append({"id": self._id("infusions"), "patient_id": pid, "number": k + 1,
-                                           "planned_date": d, "actual_date": d, "dose_cells": dose})
+            self.rows["administrations"].append({"id": self._id("administrations"), "patient_id": pid,
+                                                 "number": k + 1, "planned_date": d, "actual_date": d, "dose": dose,
+                                                 "dose_unit": "cells", "route": "IV"})
         return pid
 
     def scan(self, pid, when, targets=None, new=False, nontarget=None, baseline=False, investigator=None,

@@ -17,10 +17,10 @@ def test_exposure_and_flags(trial):
     trial.follow_up(full, START + timedelta(days=400))
     adsl = derive_from_source(trial.source()).adsl.set_index("SUBJID")
     a = adsl.loc["001"]
-    assert (a.NINF, a.NINFPL, a.CUMDOSE, a.CUMDOSPL, a.SAFFL, a.EOTSTT) == (4, 4, 1e10, 1e10, "Y", "COMPLETED")
+    assert (a.NADM, a.NADMPL, a.CUMDOSE, a.CUMDOSPL, a.SAFFL, a.EOTSTT) == (4, 4, 1e10, 1e10, "Y", "COMPLETED")
     assert a.TRTSDT.date() == START and a.TRTEDT.date() == START + timedelta(days=42)
     c = adsl.loc["002"]
-    assert (c.NINF, c.NINFPL, c.EOTSTT, c.DCTREAS, c.COMPLFL) == (3, 8, "DISCONTINUED", "patient decision", "N")
+    assert (c.NADM, c.NADMPL, c.EOTSTT, c.DCTREAS, c.COMPLFL) == (3, 8, "DISCONTINUED", "patient decision", "N")
     b = adsl.loc["003"]
     assert (b.SAFFL, b.EOTSTT, b.TRT01P) == ("N", "NOT TREATED", "B") and pd.isna(b.TRT01A)
     assert list(adsl["TRT01P"]) == ["A", "B", "C"]  # intensity order

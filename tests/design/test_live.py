@@ -16,15 +16,14 @@ TODAY = date(2015, 6, 1)
 
 
 def patient(subject):
-    return dict(subject_id=subject, site="SYSU", sex="M", birth_year=1960, ecog=1, child_pugh="A",
-                consent_date="2015-01-10", transplant_date="2012-03-01", recurrence_date="2014-11-20",
-                child_pugh_score=5, afp_ng_ml=35.0, weight_kg=65.0)
+    return dict(subject_id=subject, site="SYSU", sex="M", birth_year=1960, ecog=1, consent_date="2015-01-10",
+                eligibility={"I1": True, "I2": True, "E1": False})
 
 
-def treat(trial, subject, group, first_infusion, dose):
+def treat(trial, subject, group, first_dose, dose):
     trial.enrol_patient(**patient(subject))
-    trial.allocate_patient(subject, group, "2015-01-12" if first_infusion < "2015-05-01" else "2015-05-10")
-    trial.record_infusion(subject, 1, first_infusion, dose)
+    trial.allocate_patient(subject, group, "2015-01-12" if first_dose < "2015-05-01" else "2015-05-10")
+    trial.record_administration(subject, 1, first_dose, dose)
 
 
 @pytest.fixture

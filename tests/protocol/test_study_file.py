@@ -37,42 +37,42 @@ def test_unknown_doses_are_labelled_assumed_and_known_ones_published():
     assert sources == {"A": "assumed", "B": "published", "C": "published", "D": "assumed"}
     assert len(study.assumptions) >= 2
     # The pilot's normal dose: 5e9 cells every 14 days.
-    assert study.group("B").regimen.dose_cells == 5e9
-    assert study.group("B").regimen.interval_days == 14
+    assert study.group("B").regimen.dose == 5e9 and study.product.dose_unit == "cells"
+    assert study.group("B").regimen.schedule.every_days == 14
 
 
-def test_step_up_regimen_gives_a_dose_per_infusion():
+def test_step_up_regimen_gives_a_dose_per_administration():
     reg = load_study("nk-hcc-ltx").group("D").regimen
     assert reg.is_step_up
-    doses = [reg.planned_dose(k) for k in range(1, reg.infusions + 1)]
-    assert doses == reg.step_doses_cells
+    doses = [reg.planned_dose(k) for k in range(1, reg.administrations + 1)]
+    assert doses == [1e9, 2.5e9] + [5e9] * 6
     assert reg.cumulative_dose == pytest.approx(sum(doses))
     with pytest.raises(ValueError):
-        reg.planned_dose(reg.infusions + 1)
+        reg.planned_dose(reg.administrations + 1)
 
 
-def test_flat_regimen_dose_is_the_same_each_infusion():
+def test_flat_regimen_dose_is_the_same_each_administration():
     reg = load_study("nk-hcc-ltx").group("C").regimen
-    assert {reg.planned_dose(k) for k in range(1, 9)} == {reg.dose_cells}
-    assert reg.cumulative_dose == 8 * reg.dose_cells
+    assert {reg.planned_dose(k) for k in range(1, 9)} == {reg.dose}
+    assert reg.cumulative_dose == 8 * reg.dose
 
 
 def test_every_problem_is_listed_with_its_path():
     data = seed_dict()
     data["dlt_window_days"] = 0
-    data["groups"][1]["regimen"]["infusions"] = -2
-    data["groups"][3]["regimen"]["step_doses_cells"] = [1e9, 2e9]
+    data["groups"][1]["regimen"]["schedule"]["administrations"] = -2
+    data["groups"][3]["regimen"]["step_up_doses"] = [1e9] * 9
     data["registry_id"] = "NCT123"
     del data["sponsor"]
     with pytest.raises(StudyFileError) as info:
         parse_study(yaml.safe_dump(data), "bad.yaml")
     fields = {p.field for p in info.value.problems}
-    assert {"dlt_window_days", "groups[1].regimen.infusions", "registry_id", "sponsor"} <= fields
-    assert any(p.field.startswith("groups[3].regimen") and "one dose per planned infusion" in p.message
+    assert {"dlt_window_days", "groups[1].regimen.schedule.administrations", "registry_id", "sponsor"} <= fields
+    assert any(p.field.startswith("groups[3].regimen") and "step_up_doses lists 9 doses" in p.message
                for p in info.value.problems)
     assert all(p.file == "bad.yaml" for p in info.value.problems)
     by_field = {p.field: p for p in info.value.problems}
-    assert by_field["groups[1].regimen.infusions"].value == -2
+    assert by_field["groups[1].regimen.schedule.administrations"].value == -2
     assert by_field["sponsor"].value is None
 
 

@@ -23,8 +23,8 @@ USERNAME = "crash-writer"
 def write_unit(trial: Trial, site: str, n: int) -> str:
     subject = SUBJECT_FORMAT.format(n)
     with trial.batch() as b:
-        b.enrol_patient(subject, site, "F" if n % 2 else "M", 1950 + n % 30, n % 2, "A",
-                        "2015-01-05", "2010-03-01", "2014-11-20")
+        b.enrol_patient(subject, site, "F" if n % 2 else "M", 1950 + n % 30, n % 2, "2015-01-05",
+                        eligibility={"I1": True, "I2": True, "E1": False})
         b.allocate_patient(subject, "ABCD"[n % 4], "2015-01-06")
         b.record_adverse_event(subject, "Fever", 1, "2015-01-20T18:00", "probable", "recovered",
                                resolution="2015-01-21")

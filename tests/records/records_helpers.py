@@ -31,21 +31,19 @@ def write_sample_trial(engine) -> dict[str, int]:
         with transaction(engine) as s:
             p = add_audited(s, Patient(
                 subject_id=subject, site_id=ids["site"], sex="M", birth_year=1960 + n, ecog=0,
-                child_pugh="A", afp_ng_ml=12.5 * n, weight_kg=70.0 + n,
-                transplant_date=date(2010, 1, n), recurrence_date=date(2014, 6, n),
-                consent_date=date(2015, 1, n), enrolment_date=date(2015, 1, n + 1),
+                consent_date=date(2015, 1, n), enrolment_date=date(2015, 1, n + 1), protocol_version=1,
             ), subject_id=subject)
             ids[subject] = p.id
         with transaction(engine) as s:
             ae = add_audited(s, AdverseEvent(
                 patient_id=ids[subject], term="Fever", soc="General disorders and administration site conditions",
                 ctcae_version="4.03", grade=1, attribution="probable", onset="2015-02-01T14:30",
-                resolution="2015-02-02", outcome="recovered",
+                resolution="2015-02-02", outcome="recovered", protocol_version=1,
             ), subject_id=subject)
             ids[f"{subject}/ae"] = ae.id
     with transaction(engine) as s:
         ta = add_audited(s, TumourAssessment(patient_id=ids["NK-001"], assessment_date=date(2015, 3, 1),
-                                             modality="CT", baseline=True), subject_id="NK-001")
+                                             modality="CT", baseline=True, protocol_version=1), subject_id="NK-001")
         lesion = add_audited(s, Lesion(assessment_id=ta.id, lesion_label="T1", kind="target",
                                        location="liver seg 7", viable_diameter_mm=23.5), subject_id="NK-001")
         ids["assessment"], ids["lesion"] = ta.id, lesion.id

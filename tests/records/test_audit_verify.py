@@ -182,8 +182,8 @@ def test_data_inserted_behind_the_back_is_named(sample_trial):
     raw_sql(
         engine,
         "INSERT INTO adverse_events (patient_id, term, soc, ctcae_version, grade, serious, attribution, onset, "
-        "outcome, action, dlt) VALUES (:pid, 'Nausea', 'Gastrointestinal disorders', '4.03', 1, :f, 'unlikely', "
-        "'2015-04-01', 'recovered', 'none', :f)",
+        "outcome, action, dlt, protocol_version) VALUES (:pid, 'Nausea', 'Gastrointestinal disorders', '4.03', 1, :f, "
+        "'unlikely', '2015-04-01', 'recovered', 'none', :f, 1)",
         pid=ids["NK-002"], f=False,
     )
     report = verify_audit(engine)

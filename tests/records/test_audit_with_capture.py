@@ -16,7 +16,9 @@ TODAY = date(2017, 12, 31)
 def captured_trial(engine):
     trial = initialise(engine, "nk-hcc-ltx", "coordinator", today=TODAY)
     site = trial.study.sites[0].code
-    trial.enrol_patient("P-01", site, "M", 1961, 0, "A", "2015-01-05", "2010-03-01", "2014-11-20")
+    trial.enrol_patient("P-01", site, "M", 1961, 0, "2015-01-05", eligibility={"I1": True, "I2": True, "E1": False})
+    trial.record_form("P-01", "baseline_disease", {"transplant_date": "2010-03-01", "recurrence_date": "2014-11-20",
+                                                   "child_pugh_class": "A", "afp": 12.5})
     trial.allocate_patient("P-01", "B", "2015-01-06")
     fever = trial.record_adverse_event("P-01", "Fever", 1, "2015-01-20", "probable", "recovered",
                                        resolution="2015-01-21")
@@ -46,7 +48,8 @@ def test_history_of_a_captured_patient(engine):
     history = patient_history(engine, "P-01")
     steps = [(e.action, e.table) for e in history.entries]
     assert steps == [
-        ("insert", "patients"), ("insert", "allocations"), ("insert", "adverse_events"),
+        ("insert", "patients"), *[("insert", "eligibility_answers")] * 3, ("insert", "form_records"),
+        *[("insert", "form_values")] * 4, ("insert", "allocations"), ("insert", "adverse_events"),
         ("insert", "adverse_events"), ("insert", "tumour_assessments"), ("insert", "lesions"),
         ("update", "adverse_events"), ("delete", "adverse_events"),
     ]

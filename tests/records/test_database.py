@@ -43,7 +43,7 @@ def test_foreign_keys_are_enforced(engine):
     with pytest.raises(IntegrityError):
         with transaction(engine) as s:
             s.add(AdverseEvent(patient_id=999, term="Fever", soc="x", ctcae_version="5.0", grade=1,
-                               attribution="unrelated", onset="2015-01-01", outcome="recovered"))
+                               attribution="unrelated", onset="2015-01-01", outcome="recovered", protocol_version=1))
             s.flush()
 
 
@@ -51,8 +51,8 @@ def test_foreign_keys_are_enforced(engine):
 def test_grade_outside_1_to_5_is_refused_by_the_database(sample_trial, grade, accepted):
     engine, ids = sample_trial
     insert = text("INSERT INTO adverse_events (patient_id, term, soc, ctcae_version, grade, serious, attribution, "
-                  "onset, outcome, action, dlt) VALUES (:p, 'Fever', 'x', '5.0', :g, :f, 'unrelated', "
-                  "'2015-01-01', 'recovered', 'none', :f)")
+                  "onset, outcome, action, dlt, protocol_version) VALUES (:p, 'Fever', 'x', '5.0', :g, :f, "
+                  "'unrelated', '2015-01-01', 'recovered', 'none', :f, 1)")
     params = {"p": ids["NK-001"], "g": grade, "f": False}
     if accepted:
         with transaction(engine) as s:
@@ -84,11 +84,19 @@ def test_write_audit_records_what_the_database_holds(engine):
         from earlyphase.records.tables import Patient
 
         p = add_audited(s, Patient(subject_id="S1", site_id=site.id, sex="F", birth_year=1960, ecog=0,
-                                   child_pugh="A", weight_kg=70, afp_ng_ml=3.25, transplant_date=date(2010, 1, 1),
-                                   recurrence_date=date(2014, 1, 1), consent_date=date(2015, 1, 1),
-                                   enrolment_date=date(2015, 1, 1)), subject_id="S1")
+                                   consent_date=date(2015, 1, 1), enrolment_date=date(2015, 1, 1),
+                                   protocol_version=1), subject_id="S1")
+        from earlyphase.records.tables import Administration
+
+        add_audited(s, Administration(patient_id=p.id, number=1, planned_date=date(2015, 1, 2),
+                                      actual_date=date(2015, 1, 2), dose=5000000000, dose_unit="cells", route="IV",
+                                      weight_kg=70, amount=3.25, amount_unit="cells/kg", protocol_version=1),
+                    subject_id="S1")
     with read_session(engine) as s:
         values = json.loads(s.scalars(select(AuditEntry.new_values).where(AuditEntry.table_name == "patients")).one())
-    assert values["weight_kg"] == 70 and values["afp_ng_ml"] == 3.25 and values["status"] == "enrolled"
+        dose = json.loads(s.scalars(select(AuditEntry.new_values).where(
+            AuditEntry.table_name == "administrations")).one())
+    assert values["status"] == "enrolled" and dose["reduction"] == 0
+    assert dose["weight_kg"] == 70 and dose["amount"] == 3.25 and dose["dose"] == 5e9
     assert values["consent_date"] == "2015-01-01" and values["id"] == p.id
     assert verify_audit(engine).ok

@@ -24,7 +24,7 @@ def test_layout_of_the_output_directory(report_dir):
         for ext in ("png", "svg"):
             assert (report_dir / "figures" / f"{key}.{ext}").stat().st_size > 1000
     for key in ("disposition", "baseline", "exposure", "ae_overview", "ae_soc_term", "ae_related_soc_term",
-                "ae_max_grade", "ae_related_max_grade", "dlt", "fever", "best_response", "medians", "landmarks",
+                "ae_max_grade", "ae_related_max_grade", "dlt", "aesi_fever", "best_response", "medians", "landmarks",
                 "cox", "followup", "published_vs_reproduced"):
         assert (report_dir / "tables" / f"{key}.csv").is_file(), key
 

@@ -44,7 +44,8 @@ def twin_rows(twin_db):
             rows = _read(session)
             for objs in rows.values():
                 for o in objs:
-                    session.expunge(o)
+                    if o in session:  # "infusions" names the administrations list too
+                        session.expunge(o)
     finally:
         engine.dispose()
     return rows

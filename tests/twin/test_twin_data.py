@@ -136,14 +136,15 @@ def test_infusions_follow_each_groups_regimen_from_the_study(twin_rows, study):
     for pid, infusions in by_patient.items():
         regimen = study.group(group[pid]).regimen
         infusions.sort(key=lambda i: i.number)
-        assert [i.number for i in infusions] == list(range(1, regimen.infusions + 1))
+        assert [i.number for i in infusions] == list(range(1, regimen.administrations + 1))
         for i in infusions:
             planned = regimen.planned_dose(i.number)
-            assert abs(i.dose_cells - planned) <= planned * regimen.dose_tolerance_percent / 100
+            assert abs(i.dose - planned) <= planned * regimen.dose_tolerance_percent / 100
+            assert (i.dose_unit, i.route, i.amount_unit) == ("cells", "IV", "cells/kg")
             late = abs((i.actual_date - i.planned_date).days) > regimen.interval_window_days
             assert late == (i.deviation is not None)  # off schedule only with a recorded deviation
         for a, b in zip(infusions, infusions[1:]):
-            assert (b.planned_date - a.planned_date).days == regimen.interval_days
+            assert (b.planned_date - a.planned_date).days == regimen.schedule.every_days
 
 
 def test_the_one_late_infusion_is_a_protocol_deviation(twin_rows):
@@ -151,20 +152,20 @@ def test_the_one_late_infusion_is_a_protocol_deviation(twin_rows):
     assert len(late) == 1
     deviations = twin_rows.get("protocol_deviations")
     if deviations is not None:
-        assert [(d.source_table, d.source_id) for d in deviations] == [("infusions", late[0].id)]
+        assert [(d.source_table, d.source_id) for d in deviations] == [("administrations", late[0].id)]
 
 
 def test_doses_are_read_from_the_study_not_hard_coded(study):
     from earlyphase.twin import generate_twin
 
     group_a = study.group("A")
-    changed_regimen = group_a.regimen.model_copy(update={"dose_cells": 3.3e9})
+    changed_regimen = group_a.regimen.model_copy(update={"dose": 3.3e9})
     groups = [g.model_copy(update={"regimen": changed_regimen}) if g.code == "A" else g for g in study.groups]
     changed = study.model_copy(update={"groups": groups})
     data = generate_twin(changed, 11)
     a_subjects = {x["subject_id"] for x in data.allocations if x["group_code"] == "A"}
-    doses = [i["dose_cells"] for i in data.infusions if i["subject_id"] in a_subjects]
-    assert len(doses) == 3 * changed_regimen.infusions
+    doses = [i["dose"] for i in data.infusions if i["subject_id"] in a_subjects]
+    assert len(doses) == 3 * changed_regimen.administrations
     assert all(abs(d - 3.3e9) <= 0.1 * 3.3e9 for d in doses)
 
 

@@ -6,7 +6,6 @@ import pytest
 
 from earlyphase.vocab import (
     ATTRIBUTIONS,
-    CHILD_PUGH_SCORES,
     RELATED_ATTRIBUTIONS,
     RESPONSE_CATEGORIES,
     is_related,
@@ -26,8 +25,6 @@ def test_scales():
     assert RELATED_ATTRIBUTIONS == {"possible", "probable", "definite"}
     for criteria in ("mRECIST", "RECIST 1.1"):
         assert RESPONSE_CATEGORIES[criteria] == ("CR", "PR", "SD", "PD", "NE")
-    # Child-Pugh classes partition the scores 5..15.
-    assert sorted(s for r in CHILD_PUGH_SCORES.values() for s in r) == list(range(5, 16))
 
 
 def test_match_choice():

@@ -3,27 +3,32 @@
 One function per case-report-form action, each ``action(ctx, ...)`` with a ``CaptureContext``
 (session + study + username + today). Every action runs all its edit checks and either raises
 ``CheckFailed`` listing every problem (and writes nothing) or writes and audits every row.
+Study-defined forms go through one generic action, ``record_form``, driven by the study's data
+dictionary; the fields a study adds to a core form come in each core action's ``extra``.
 
 Convenient door: ``Trial.open(url, username)`` (or ``initialise(url, study, username)``) with one
 method per action, each in its own transaction; ``with trial.batch() as b:`` for many actions in one.
 """
 
-from earlyphase.capture.assessments import LesionInput, record_tumour_assessment
+from earlyphase.capture.assessments import LesionInput
 from earlyphase.capture.checks import CheckDuplicate, CheckNotFound, Checks, PartialDate
 from earlyphase.capture.context import CaptureContext, ctcae_for_study
 from earlyphase.capture.corrections import CORRECTABLE, correct_record, delete_record
+from earlyphase.capture.extended import record_adverse_event, record_tumour_assessment
+from earlyphase.capture.forms import record_form
 from earlyphase.capture.outcomes import record_death, record_follow_up, record_other_therapy, record_protocol_deviation
 from earlyphase.capture.patients import allocate_patient, enrol_patient, withdraw_patient
 from earlyphase.capture.queries import answer_query, close_query, raise_query
-from earlyphase.capture.safety import record_adverse_event
-from earlyphase.capture.setup import initialise, mark_study_synthetic, stored_study
-from earlyphase.capture.treatment import record_infusion
+from earlyphase.capture.setup import amend_protocol, initialise, mark_study_synthetic, stored_study
+from earlyphase.capture.treatment import record_administration
 from earlyphase.capture.trial import ACTIONS, Batch, Trial
+from earlyphase.capture.visits import record_form_not_done
 
 __all__ = [
     "ACTIONS", "Batch", "CORRECTABLE", "CaptureContext", "CheckDuplicate", "CheckNotFound", "Checks", "LesionInput",
-    "PartialDate", "Trial", "allocate_patient", "answer_query", "close_query", "correct_record", "ctcae_for_study",
-    "delete_record", "enrol_patient", "initialise", "mark_study_synthetic", "raise_query", "record_adverse_event", "record_death",
-    "record_follow_up", "record_infusion", "record_other_therapy", "record_protocol_deviation",
-    "record_tumour_assessment", "stored_study", "withdraw_patient",
+    "PartialDate", "Trial", "allocate_patient", "amend_protocol", "answer_query", "close_query", "correct_record",
+    "ctcae_for_study", "delete_record", "enrol_patient", "initialise", "mark_study_synthetic", "raise_query",
+    "record_administration", "record_adverse_event", "record_death", "record_follow_up", "record_form",
+    "record_form_not_done", "record_other_therapy", "record_protocol_deviation", "record_tumour_assessment",
+    "stored_study", "withdraw_patient",
 ]

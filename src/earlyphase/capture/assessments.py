@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from earlyphase.capture.checks import Checks
 from earlyphase.capture.common import insert, known_patient, not_after_death, not_future
-from earlyphase.capture.context import CaptureContext, ensure_user, first_infusion_date
+from earlyphase.capture.context import CaptureContext, ensure_user, first_dose_date
 from earlyphase.records.tables import Lesion, Patient, TumourAssessment
 from earlyphase.vocab import LESION_KINDS, MODALITIES, NON_TARGET_STATUSES, RESPONSE_CATEGORIES
 
@@ -156,7 +156,7 @@ def validate_assessment(ctx: CaptureContext, checks: Checks, patient: Patient | 
     if baseline and base:
         checks.fail("baseline", True, "unique-baseline",
                     f"patient {patient.subject_id} already has a baseline assessment (on {base[0].assessment_date})")
-    first = first_infusion_date(ctx, patient)
+    first = first_dose_date(ctx, patient)
     if when is not None and baseline:
         earliest = patient.consent_date - timedelta(days=ctx.study.imaging.baseline_window_days)
         if when < earliest:
@@ -165,14 +165,15 @@ def validate_assessment(ctx: CaptureContext, checks: Checks, patient: Patient | 
                         f"consent ({patient.consent_date})")
         if first is not None and when > first:
             checks.fail("assessment_date", when, "baseline-before-treatment",
-                        f"a baseline scan on {when} is after the first infusion on {first}")
+                        f"a baseline scan on {when} is after the first {ctx.study.product.noun} on {first}")
     if when is not None and baseline is False:
         if first is None:
             checks.fail("baseline", False, "post-baseline-after-treatment",
-                        "a follow-up scan needs the first infusion recorded first (or mark this scan as baseline)")
+                        f"a follow-up scan needs the first {ctx.study.product.noun} recorded first (or mark this "
+                        "scan as baseline)")
         elif when <= first:
             checks.fail("assessment_date", when, "post-baseline-after-treatment",
-                        f"a follow-up scan on {when} is not after the first infusion on {first}; mark it as baseline "
+                        f"a follow-up scan on {when} is not after the first {ctx.study.product.noun} on {first}; mark it as baseline "
                         "if it is the pre-treatment scan")
         if base and when <= base[0].assessment_date:
             checks.fail("assessment_date", when, "after-baseline",

@@ -64,8 +64,32 @@ def _text(value: object) -> str:
 
 
 def insert(ctx: CaptureContext, record: Base, subject_id: str | None, reason: str | None = None) -> Base:
-    """Add a record and audit the insert (the caller has passed every check)."""
+    """Add a record and audit the insert (the caller has passed every check).
+
+    A patient record is stamped with the protocol version in force; the audit reason is ``reason``,
+    else the context's (an import's file and SHA-256).
+    """
+    if hasattr(record, "protocol_version") and getattr(record, "protocol_version", None) is None:
+        record.protocol_version = ctx.protocol_version
     ctx.session.add(record)
     ctx.session.flush()
-    write_audit(ctx.session, "insert", record, username=ctx.username, reason=reason, subject_id=subject_id)
+    write_audit(ctx.session, "insert", record, username=ctx.username, reason=reason or ctx.reason,
+                subject_id=subject_id)
     return record
+
+
+def enrolment_values(ctx: CaptureContext, patient: Patient | None, override: dict | None = None) -> dict:
+    """The patient's core enrolment values as conditions of the study's forms read them (plus ``age``)."""
+    values: dict = {}
+    if patient is not None:
+        from earlyphase.records.tables import SiteRecord
+
+        site = ctx.session.get(SiteRecord, patient.site_id)
+        values = {"subject_id": patient.subject_id, "site": site.code if site else None, "sex": patient.sex,
+                  "birth_year": patient.birth_year, "ecog": patient.ecog, "consent_date": patient.consent_date,
+                  "enrolment_date": patient.enrolment_date}
+    if override:
+        values.update({k: v for k, v in override.items() if k in values or patient is None})
+    consent, born = values.get("consent_date"), values.get("birth_year")
+    values["age"] = (consent.year - born) if consent is not None and isinstance(born, int) else None
+    return values

@@ -1,4 +1,5 @@
-"""The context every capture action runs in: one session, the study, who acts, and today's date."""
+"""The context every capture action runs in: one session, the study (and its protocol version), who acts,
+today's date, and the reason written into the audit trail of every insert (an import names its file)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from earlyphase.protocol import Study
-from earlyphase.records.tables import Allocation, Death, Infusion, Patient, SiteRecord, UserRecord
+from earlyphase.records.tables import Administration, Allocation, Death, Patient, SiteRecord, UserRecord
 from earlyphase.vocab import CtcaeDictionary, bundled_ctcae, load_ctcae_excel
 
 
@@ -19,6 +20,9 @@ from earlyphase.vocab import CtcaeDictionary, bundled_ctcae, load_ctcae_excel
 class CaptureContext:
     """What a capture action needs: an open session (the caller owns the transaction), the
     study as designed, the acting user's name, and today's date (injectable for tests).
+    ``protocol_version`` is the version of the study file in force (every record carries it);
+    ``reason``, when set, is written into the audit entry of every record the actions insert (an
+    import sets it to the file and its SHA-256).
 
     Many actions may share one context, and so one transaction (an import is all-or-nothing).
     """
@@ -28,6 +32,8 @@ class CaptureContext:
     username: str
     today: date = field(default_factory=date.today)
     ctcae: CtcaeDictionary | None = None
+    protocol_version: int = 1
+    reason: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.username, str) or not self.username.strip() or len(self.username) > 80:
@@ -81,15 +87,16 @@ def death_of(ctx: CaptureContext, patient: Patient) -> Death | None:
     return ctx.session.execute(select(Death).where(Death.patient_id == patient.id)).scalar_one_or_none()
 
 
-def infusions_of(ctx: CaptureContext, patient: Patient) -> list[Infusion]:
+def administrations_of(ctx: CaptureContext, patient: Patient) -> list[Administration]:
+    """The patient's administrations of the study product, in schedule order."""
     return list(ctx.session.execute(
-        select(Infusion).where(Infusion.patient_id == patient.id).order_by(Infusion.number)
+        select(Administration).where(Administration.patient_id == patient.id).order_by(Administration.number)
     ).scalars())
 
 
-def first_infusion_date(ctx: CaptureContext, patient: Patient) -> date | None:
-    infusions = infusions_of(ctx, patient)
-    return min((i.actual_date for i in infusions), default=None)
+def first_dose_date(ctx: CaptureContext, patient: Patient) -> date | None:
+    """The date of the patient's first administration of the study product, or None."""
+    return min((a.actual_date for a in administrations_of(ctx, patient)), default=None)
 
 
 def ensure_user(ctx: CaptureContext) -> None:
@@ -101,4 +108,4 @@ def ensure_user(ctx: CaptureContext) -> None:
         user = UserRecord(username=ctx.username, role="coordinator", active=True)
         ctx.session.add(user)
         ctx.session.flush()
-        write_audit(ctx.session, "insert", user, username=ctx.username)
+        write_audit(ctx.session, "insert", user, username=ctx.username, reason=ctx.reason)

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from earlyphase.capture.checks import Checks, PartialDate
 from earlyphase.capture.common import insert, known_patient, not_after_death, not_before_consent, not_future
-from earlyphase.capture.context import CaptureContext, allocation_of, death_of, ensure_user, infusions_of
+from earlyphase.capture.context import CaptureContext, administrations_of, allocation_of, death_of, ensure_user
+from earlyphase.capture.forms import validate_extension, write_extension
 from earlyphase.records.tables import (
     AdverseEvent,
     Death,
@@ -55,19 +56,26 @@ def validate_other_therapy(ctx: CaptureContext, checks: Checks, patient: Patient
     return out
 
 
-def record_other_therapy(ctx: CaptureContext, subject_id: str, therapy: str, start_date: date | str, *,
-                         end_date: date | str | None = None, new_anticancer: bool = True) -> OtherTherapy:
-    """Record another anticancer therapy (sorafenib, TACE, resection, ... or ``other: <what>``) with its dates.
+def _with_extension(ctx: CaptureContext, checks: Checks, core_form: str, patient, values: dict, extra, confirm):
+    return validate_extension(ctx, checks, core_form, extra, values, patient, confirm_warnings=confirm)
 
-    ``new_anticancer`` marks a therapy that counts as new anticancer treatment for PFS censoring.
+
+def record_other_therapy(ctx: CaptureContext, subject_id: str, therapy: str, start_date: date | str, *,
+                         end_date: date | str | None = None, new_anticancer: bool = True,
+                         extra: dict[str, Any] | None = None, confirm_warnings: bool = False) -> OtherTherapy:
+    """Record another anticancer therapy (a kind of the ``anticancer_therapy`` codelist, or ``other: <what>``)
+    with its dates. ``new_anticancer`` marks a therapy that counts as new anticancer treatment for PFS censoring.
     """
     checks = Checks(f"record other therapy of patient {subject_id}")
     patient = known_patient(ctx, checks, subject_id)
     values = validate_other_therapy(ctx, checks, patient, dict(
         therapy=therapy, start_date=start_date, end_date=end_date, new_anticancer=new_anticancer))
+    clean = _with_extension(ctx, checks, "other_therapy", patient, values, extra, confirm_warnings)
     checks.raise_if_failed()
     ensure_user(ctx)
-    return insert(ctx, OtherTherapy(patient_id=patient.id, **values), patient.subject_id)
+    record = insert(ctx, OtherTherapy(patient_id=patient.id, **values), patient.subject_id)
+    write_extension(ctx, "other_therapy", record, clean, patient)
+    return record
 
 
 def validate_follow_up(ctx: CaptureContext, checks: Checks, patient: Patient | None, v: dict[str, Any],
@@ -95,14 +103,18 @@ def validate_follow_up(ctx: CaptureContext, checks: Checks, patient: Patient | N
     return {"contact_date": when, "status": status}
 
 
-def record_follow_up(ctx: CaptureContext, subject_id: str, contact_date: date | str, status: str) -> FollowUp:
+def record_follow_up(ctx: CaptureContext, subject_id: str, contact_date: date | str, status: str, *,
+                     extra: dict[str, Any] | None = None, confirm_warnings: bool = False) -> FollowUp:
     """Record a follow-up contact: on ``contact_date`` the patient was ``alive`` or ``dead``."""
     checks = Checks(f"record follow-up of patient {subject_id}")
     patient = known_patient(ctx, checks, subject_id)
     values = validate_follow_up(ctx, checks, patient, dict(contact_date=contact_date, status=status))
+    clean = _with_extension(ctx, checks, "follow_up", patient, values, extra, confirm_warnings)
     checks.raise_if_failed()
     ensure_user(ctx)
-    return insert(ctx, FollowUp(patient_id=patient.id, **values), patient.subject_id)
+    record = insert(ctx, FollowUp(patient_id=patient.id, **values), patient.subject_id)
+    write_extension(ctx, "follow_up", record, clean, patient)
+    return record
 
 
 def records_after(ctx: CaptureContext, patient: Patient, day: date) -> list[str]:
@@ -111,7 +123,8 @@ def records_after(ctx: CaptureContext, patient: Patient, day: date) -> list[str]
     allocation = allocation_of(ctx, patient)
     if allocation is not None and allocation.allocation_date > day:
         found.append(f"allocation on {allocation.allocation_date}")
-    found += [f"infusion {i.number} on {i.actual_date}" for i in infusions_of(ctx, patient) if i.actual_date > day]
+    noun = ctx.study.product.noun
+    found += [f"{noun} {a.number} on {a.actual_date}" for a in administrations_of(ctx, patient) if a.actual_date > day]
     for ae in ctx.session.execute(select(AdverseEvent).where(AdverseEvent.patient_id == patient.id)).scalars():
         for label, text in (("onset", ae.onset), ("resolution", ae.resolution)):
             parsed = PartialDate.parse(text) if text else None
@@ -155,14 +168,18 @@ def validate_death(ctx: CaptureContext, checks: Checks, patient: Patient | None,
     return {"death_date": when, "cause": cause}
 
 
-def record_death(ctx: CaptureContext, subject_id: str, death_date: date | str, cause: str) -> Death:
+def record_death(ctx: CaptureContext, subject_id: str, death_date: date | str, cause: str, *,
+                 extra: dict[str, Any] | None = None, confirm_warnings: bool = False) -> Death:
     """Record a patient's death (cause: disease progression / adverse event / unknown / ``other: <what>``)."""
     checks = Checks(f"record death of patient {subject_id}")
     patient = known_patient(ctx, checks, subject_id)
     values = validate_death(ctx, checks, patient, dict(death_date=death_date, cause=cause))
+    clean = _with_extension(ctx, checks, "death", patient, values, extra, confirm_warnings)
     checks.raise_if_failed()
     ensure_user(ctx)
-    return insert(ctx, Death(patient_id=patient.id, **values), patient.subject_id)
+    record = insert(ctx, Death(patient_id=patient.id, **values), patient.subject_id)
+    write_extension(ctx, "death", record, clean, patient)
+    return record
 
 
 def validate_deviation(ctx: CaptureContext, checks: Checks, patient: Patient | None, v: dict[str, Any],
@@ -177,7 +194,7 @@ def validate_deviation(ctx: CaptureContext, checks: Checks, patient: Patient | N
 
 def record_protocol_deviation(ctx: CaptureContext, subject_id: str, deviation_date: date | str, category: str,
                               description: str) -> ProtocolDeviation:
-    """Note a protocol deviation by hand (dose and schedule deviations of infusions are written automatically)."""
+    """Note a protocol deviation by hand (deviations of doses and visit windows are written automatically)."""
     checks = Checks(f"record protocol deviation of patient {subject_id}")
     patient = known_patient(ctx, checks, subject_id)
     values = validate_deviation(ctx, checks, patient, dict(

@@ -1,4 +1,4 @@
-"""Case-report-form actions on the patient: enrol, allocate to a group, withdraw."""
+"""Case-report-form actions on the patient: enrol (with the eligibility answers), allocate to a level, withdraw."""
 
 from __future__ import annotations
 
@@ -8,18 +8,27 @@ from typing import Any
 from sqlalchemy import select
 
 from earlyphase.capture.checks import Checks, PartialDate
-from earlyphase.capture.common import SUBJECT_PATTERN, insert, known_patient, not_after_death, not_before_consent, not_future
+from earlyphase.capture.common import (
+    SUBJECT_PATTERN,
+    enrolment_values,
+    insert,
+    known_patient,
+    not_after_death,
+    not_before_consent,
+    not_future,
+)
 from earlyphase.capture.context import (
     CaptureContext,
+    administrations_of,
     allocation_of,
     ensure_user,
     find_patient,
     find_site,
-    infusions_of,
 )
+from earlyphase.capture.forms import validate_extension, write_extension
 from earlyphase.records.audit import row_values, write_audit
-from earlyphase.records.tables import AdverseEvent, Allocation, Patient
-from earlyphase.vocab import CHILD_PUGH_CLASSES, CHILD_PUGH_SCORES, SEXES
+from earlyphase.records.tables import AdverseEvent, Allocation, EligibilityAnswer, FormRecord, Patient, SiteRecord
+from earlyphase.vocab import SEXES
 
 OLDEST_AGE = 120  # years at consent beyond which a birth year is a typing error
 
@@ -48,9 +57,7 @@ def validate_patient(ctx: CaptureContext, checks: Checks, v: dict[str, Any], cur
     out["sex"] = checks.choice("sex", v.get("sex"), SEXES)
     consent = checks.day("consent_date", v.get("consent_date"))
     enrolment = checks.day("enrolment_date", v.get("enrolment_date"), required=False) or consent
-    transplant = checks.day("transplant_date", v.get("transplant_date"))
-    recurrence = checks.day("recurrence_date", v.get("recurrence_date"))
-    out.update(consent_date=consent, enrolment_date=enrolment, transplant_date=transplant, recurrence_date=recurrence)
+    out.update(consent_date=consent, enrolment_date=enrolment)
 
     reference_year = (consent or ctx.today).year
     birth_year = checks.integer("birth_year", v.get("birth_year"), low=reference_year - OLDEST_AGE,
@@ -59,37 +66,15 @@ def validate_patient(ctx: CaptureContext, checks: Checks, v: dict[str, Any], cur
     out["birth_year"] = birth_year
     out["ecog"] = checks.integer("ecog", v.get("ecog"), low=0, high=4, rule="ecog-0-4",
                                  what=" (baseline ECOG performance status)")
-    cp = checks.choice("child_pugh", v.get("child_pugh"), CHILD_PUGH_CLASSES)
-    out["child_pugh"] = cp
-    score = checks.integer("child_pugh_score", v.get("child_pugh_score"), required=False, low=5, high=15,
-                           rule="child-pugh-score-5-15")
-    out["child_pugh_score"] = score
-    if cp is not None and score is not None and score not in CHILD_PUGH_SCORES[cp]:
-        rng = CHILD_PUGH_SCORES[cp]
-        checks.fail("child_pugh_score", score, "child-pugh-consistent",
-                    f"a Child-Pugh score of {score} is not class {cp} (class {cp} is {rng.start}-{rng.stop - 1})")
-    out["afp_ng_ml"] = checks.number("afp_ng_ml", v.get("afp_ng_ml"), required=False, low=0, rule="afp-not-negative",
-                                     what=" ng/mL")
-    out["weight_kg"] = checks.number("weight_kg", v.get("weight_kg"), required=False, low=20, high=300,
-                                     rule="weight-20-300-kg", what=" kg")
     out["initials"] = checks.text("initials", v.get("initials"), required=False, max_length=10)
     out["hospital_number"] = checks.text("hospital_number", v.get("hospital_number"), required=False, max_length=40)
 
-    # Dates in order: transplant <= recurrence <= consent <= enrolment, none in the future.
-    for name, value in (("transplant_date", transplant), ("recurrence_date", recurrence),
-                        ("consent_date", consent), ("enrolment_date", enrolment)):
+    # Dates in order: consent <= enrolment, neither in the future (a study's own dates are its forms' checks).
+    for name, value in (("consent_date", consent), ("enrolment_date", enrolment)):
         not_future(ctx, checks, name, value)
-    if transplant and recurrence and recurrence < transplant:
-        checks.fail("recurrence_date", recurrence, "recurrence-after-transplant",
-                    f"recurrence on {recurrence} is before the transplant on {transplant}")
-    if recurrence and consent and consent < recurrence:
-        checks.fail("consent_date", consent, "consent-after-recurrence",
-                    f"consent on {consent} is before the recurrence on {recurrence}; patients enter after recurrence")
     if consent and enrolment and enrolment < consent:
         checks.fail("enrolment_date", enrolment, "enrolment-after-consent",
                     f"enrolment on {enrolment} is before consent on {consent}")
-    if birth_year and transplant and transplant.year < birth_year:
-        checks.fail("transplant_date", transplant, "after-birth", f"transplant in {transplant.year} is before birth in {birth_year}")
     start, end = ctx.study.enrolment_start, ctx.study.enrolment_end
     if enrolment and ((start and enrolment < start) or (end and enrolment > end)):
         checks.fail("enrolment_date", enrolment, "enrolment-period",
@@ -97,7 +82,83 @@ def validate_patient(ctx: CaptureContext, checks: Checks, v: dict[str, Any], cur
                     f"({start or 'open'} to {end or 'open'})")
     if current is not None and consent is not None:
         _later_records_after_consent(ctx, checks, current, consent)
+    if current is not None:
+        _recheck_forms(ctx, checks, current, out)
     return out
+
+
+def _recheck_forms(ctx: CaptureContext, checks: Checks, patient: Patient, new: dict[str, Any]) -> None:
+    """A corrected enrolment value must still satisfy the checks of the patient's forms that read it."""
+    from earlyphase.capture.forms import check_values, stored_values
+
+    if any(new.get(k) is None for k in ("consent_date", "birth_year")):
+        return
+    site = ctx.session.get(SiteRecord, new.get("site_id")) if new.get("site_id") else None
+    override = {k: new.get(k) for k in ("subject_id", "sex", "birth_year", "ecog", "consent_date", "enrolment_date")}
+    override["site"] = site.code if site else None
+    before = enrolment_values(ctx, patient)
+    changed = [k for k, v in override.items() if before.get(k) != v]
+    if not changed:
+        return
+    context = enrolment_values(ctx, patient, override)
+    for record in ctx.session.execute(select(FormRecord).where(FormRecord.patient_id == patient.id,
+                                                               FormRecord.core_table.is_(None))).scalars():
+        try:
+            form = ctx.study.form(record.form)
+        except KeyError:
+            continue
+        values, confirmed = stored_values(ctx, record, form.fields)
+        inner = Checks("recheck")
+        check_values(ctx, inner, f"{form.name}.", form.fields, form.checks, values, context,
+                     already_confirmed=confirmed)
+        for p in inner.problems:
+            checks.fail(changed[0], _plain(override[changed[0]]), p.rule,
+                        f"the change breaks form {form.name} (record {record.id}): {p.field}: {p.message}")
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def validate_eligibility(ctx: CaptureContext, checks: Checks, answers: Any) -> list[tuple[str, str, bool]]:
+    """Every criterion of the study answered, inclusion criteria met and no exclusion criterion applying;
+    returns (criterion, kind, answer) rows. A subject who fails one is refused, naming the criterion."""
+    criteria = ctx.study.eligibility.criteria
+    if not criteria:
+        if answers:
+            checks.fail("eligibility", "<answers>", "no-criteria", "the study lists no eligibility criteria")
+        return []
+    if answers is None:
+        answers = {}
+    if not isinstance(answers, dict):
+        checks.fail("eligibility", type(answers).__name__, "mapping",
+                    "give the eligibility answers as criterion code -> yes/no")
+        return []
+    known = {c.code for _, c in criteria}
+    for code in answers:
+        if code not in known:
+            checks.fail(f"eligibility.{code}", answers[code], "criterion-known",
+                        f"the study has no eligibility criterion {code!r} (criteria: {', '.join(sorted(known))})")
+    rows = []
+    for kind, criterion in criteria:
+        ref = f"eligibility.{criterion.code}"
+        raw = answers.get(criterion.code)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            checks.fail(ref, raw, "required", f"answer eligibility criterion {criterion.code}: {criterion.text}")
+            continue
+        answer = checks.boolean(ref, raw, default=None)
+        if answer is None:
+            continue
+        if kind == "inclusion" and not answer:
+            checks.fail(ref, raw, "eligibility-inclusion",
+                        f"inclusion criterion {criterion.code} is not met ({criterion.text}): the patient is not "
+                        "eligible and cannot be enrolled")
+        elif kind == "exclusion" and answer:
+            checks.fail(ref, raw, "eligibility-exclusion",
+                        f"exclusion criterion {criterion.code} applies ({criterion.text}): the patient is not "
+                        "eligible and cannot be enrolled")
+        rows.append((criterion.code, kind, answer))
+    return rows
 
 
 def _later_records_after_consent(ctx: CaptureContext, checks: Checks, patient: Patient, consent: date) -> None:
@@ -106,10 +167,11 @@ def _later_records_after_consent(ctx: CaptureContext, checks: Checks, patient: P
     if allocation is not None and allocation.allocation_date < consent:
         checks.fail("consent_date", consent, "consent-before-allocation",
                     f"consent on {consent} would be after the allocation on {allocation.allocation_date}")
-    infusions = infusions_of(ctx, patient)
-    if infusions and min(i.actual_date for i in infusions) < consent:
-        checks.fail("consent_date", consent, "consent-before-infusion",
-                    f"consent on {consent} would be after the first infusion on {min(i.actual_date for i in infusions)}")
+    doses = administrations_of(ctx, patient)
+    if doses and min(a.actual_date for a in doses) < consent:
+        checks.fail("consent_date", consent, "consent-before-dose",
+                    f"consent on {consent} would be after the first {ctx.study.product.noun} on "
+                    f"{min(a.actual_date for a in doses)}")
     for ae in ctx.session.execute(select(AdverseEvent).where(AdverseEvent.patient_id == patient.id)).scalars():
         onset = PartialDate.parse(ae.onset)
         if onset is not None and onset.latest < consent:
@@ -124,32 +186,39 @@ def enrol_patient(
     sex: str,
     birth_year: int,
     ecog: int,
-    child_pugh: str,
     consent_date: date | str,
-    transplant_date: date | str,
-    recurrence_date: date | str,
     *,
     enrolment_date: date | str | None = None,
-    child_pugh_score: int | None = None,
-    afp_ng_ml: float | None = None,
-    weight_kg: float | None = None,
     initials: str | None = None,
     hospital_number: str | None = None,
+    eligibility: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    confirm_warnings: bool = False,
 ) -> Patient:
-    """Enrol a patient at a site (dates as ``date`` or ``YYYY-MM-DD``; AFP in ng/mL; weight in kg).
+    """Enrol a patient at a site (dates as ``date`` or ``YYYY-MM-DD``); ``enrolment_date`` defaults to consent.
 
-    ``enrolment_date`` defaults to the consent date.
+    ``eligibility`` answers every criterion of the study (code -> yes/no: inclusion criteria met,
+    exclusion criteria applying); a patient who fails one is refused, naming the criterion, and the
+    answers are recorded. ``extra`` holds the fields the study adds to the enrolment form.
     """
     checks = Checks(f"enrol patient {subject_id}")
     values = validate_patient(ctx, checks, dict(
-        subject_id=subject_id, site=site, sex=sex, birth_year=birth_year, ecog=ecog, child_pugh=child_pugh,
-        consent_date=consent_date, transplant_date=transplant_date, recurrence_date=recurrence_date,
-        enrolment_date=enrolment_date, child_pugh_score=child_pugh_score, afp_ng_ml=afp_ng_ml,
-        weight_kg=weight_kg, initials=initials, hospital_number=hospital_number,
+        subject_id=subject_id, site=site, sex=sex, birth_year=birth_year, ecog=ecog, consent_date=consent_date,
+        enrolment_date=enrolment_date, initials=initials, hospital_number=hospital_number,
     ))
+    answers = validate_eligibility(ctx, checks, eligibility)
+    context = enrolment_values(ctx, None, {**{k: values.get(k) for k in (
+        "subject_id", "sex", "birth_year", "ecog", "consent_date", "enrolment_date")}, "site": site})
+    clean_extra = validate_extension(ctx, checks, "enrolment", extra, {}, None, confirm_warnings=confirm_warnings,
+                                     enrolment=context)
     checks.raise_if_failed()
     ensure_user(ctx)
-    return insert(ctx, Patient(**values, status="enrolled"), values["subject_id"])
+    patient = insert(ctx, Patient(**values, status="enrolled"), values["subject_id"])
+    for code, kind, answer in answers:
+        insert(ctx, EligibilityAnswer(patient_id=patient.id, criterion=code, kind=kind, answer=answer),
+               patient.subject_id)
+    write_extension(ctx, "enrolment", patient, clean_extra, patient)
+    return patient
 
 
 def validate_allocation(ctx: CaptureContext, checks: Checks, patient: Patient | None, v: dict[str, Any],
@@ -180,27 +249,34 @@ def validate_allocation(ctx: CaptureContext, checks: Checks, patient: Patient | 
                     f"patient {patient.subject_id} was withdrawn on {patient.withdrawal_date} and cannot be allocated")
     not_before_consent(checks, patient, "allocation_date", when, "allocation")
     not_after_death(ctx, checks, patient, "allocation_date", when, "allocation")
-    infusions = infusions_of(ctx, patient)
-    if when and infusions and min(i.actual_date for i in infusions) < when:
-        checks.fail("allocation_date", when, "allocation-before-infusion",
-                    f"allocation on {when} is after the first infusion on {min(i.actual_date for i in infusions)}")
-    if out["group_code"] and infusions:
-        planned = ctx.study.group(out["group_code"]).regimen.infusions
-        if len(infusions) > planned:
-            checks.fail("group", out["group_code"], "infusion-count",
-                        f"the patient already has {len(infusions)} infusions but group {out['group_code']}'s "
+    doses = administrations_of(ctx, patient)
+    noun, nouns = ctx.study.product.noun, ctx.study.product.nouns
+    if when and doses and min(a.actual_date for a in doses) < when:
+        checks.fail("allocation_date", when, "allocation-before-dose",
+                    f"allocation on {when} is after the first {noun} on {min(a.actual_date for a in doses)}")
+    if out["group_code"] and doses:
+        planned = ctx.study.group(out["group_code"]).regimen.administrations
+        if planned is not None and len(doses) > planned:
+            checks.fail("group", out["group_code"], "administration-count",
+                        f"the patient already has {len(doses)} {nouns} but group {out['group_code']}'s "
                         f"regimen has {planned}")
     return out
 
 
-def allocate_patient(ctx: CaptureContext, subject_id: str, group: str, allocation_date: date | str) -> Allocation:
-    """Allocate an enrolled patient to a treatment group (a group code of the study, e.g. ``A``)."""
+def allocate_patient(ctx: CaptureContext, subject_id: str, group: str, allocation_date: date | str, *,
+                     extra: dict[str, Any] | None = None, confirm_warnings: bool = False) -> Allocation:
+    """Allocate an enrolled patient to a dose level (a group code of the study, e.g. ``A``)."""
     checks = Checks(f"allocate patient {subject_id}")
     patient = known_patient(ctx, checks, subject_id)
     values = validate_allocation(ctx, checks, patient, dict(group=group, allocation_date=allocation_date))
+    clean_extra = validate_extension(ctx, checks, "allocation", extra,
+                                     {"group": values["group_code"], "allocation_date": values["allocation_date"]},
+                                     patient, confirm_warnings=confirm_warnings)
     checks.raise_if_failed()
     ensure_user(ctx)
-    return insert(ctx, Allocation(patient_id=patient.id, **values), patient.subject_id)
+    allocation = insert(ctx, Allocation(patient_id=patient.id, **values), patient.subject_id)
+    write_extension(ctx, "allocation", allocation, clean_extra, patient)
+    return allocation
 
 
 def validate_withdrawal(ctx: CaptureContext, checks: Checks, patient: Patient | None, v: dict[str, Any],
@@ -216,15 +292,16 @@ def validate_withdrawal(ctx: CaptureContext, checks: Checks, patient: Patient | 
     not_before_consent(checks, patient, "withdrawal_date", when, "withdrawal")
     not_after_death(ctx, checks, patient, "withdrawal_date", when, "withdrawal")
     if when is not None:
-        later = [i for i in infusions_of(ctx, patient) if i.actual_date > when]
+        later = [a for a in administrations_of(ctx, patient) if a.actual_date > when]
         if later:
-            checks.fail("withdrawal_date", when, "withdrawal-after-infusions",
-                        f"infusion {later[0].number} on {later[0].actual_date} is after the withdrawal on {when}")
+            checks.fail("withdrawal_date", when, "withdrawal-after-doses",
+                        f"{ctx.study.product.noun} {later[0].number} on {later[0].actual_date} is after the "
+                        f"withdrawal on {when}")
     return {"withdrawal_date": when, "withdrawal_reason": reason}
 
 
 def withdraw_patient(ctx: CaptureContext, subject_id: str, withdrawal_date: date | str, reason: str) -> Patient:
-    """Withdraw a patient from study treatment (no infusion after this date); the reason is required."""
+    """Withdraw a patient from study treatment (no dose after this date); the reason is required."""
     checks = Checks(f"withdraw patient {subject_id}")
     patient = known_patient(ctx, checks, subject_id)
     values = validate_withdrawal(ctx, checks, patient, dict(withdrawal_date=withdrawal_date, withdrawal_reason=reason))

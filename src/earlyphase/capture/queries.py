@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from earlyphase.capture.checks import Checks
 from earlyphase.capture.context import CaptureContext, ensure_user
-from earlyphase.capture.corrections import CORRECTABLE, find_record, patient_of
+from earlyphase.capture.corrections import CORRECTABLE, find_record, patient_of, record_fields
 from earlyphase.records.audit import row_values, write_audit
 from earlyphase.records.tables import DataQuery
 
@@ -21,10 +21,10 @@ def raise_query(ctx: CaptureContext, table: str, record_id: int, text: str, *, f
     record = find_record(ctx, checks, table, record_id)
     body = checks.text("text", text)
     field_name = checks.text("field", field, required=False, max_length=60)
-    if field_name is not None and table in CORRECTABLE:
-        columns = set(row_values(record)) if record is not None else set()
-        if field_name not in columns and field_name not in CORRECTABLE[table].fields:
-            checks.fail("field", field_name, "field-known", f"{table} has no field {field_name}")
+    if field_name is not None and table in CORRECTABLE and record is not None:
+        columns = set(row_values(record))
+        if field_name not in columns and field_name not in record_fields(ctx, table, record):
+            checks.fail("field", field_name, "field-known", f"{table} record {record.id} has no field {field_name}")
     checks.raise_if_failed()
     ensure_user(ctx)
     query = DataQuery(table_name=table, record_id=record.id, field=field_name, text=body, status="open",

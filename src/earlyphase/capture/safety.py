@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from earlyphase.capture.checks import Checks, PartialDate
 from earlyphase.capture.common import insert, known_patient, not_after_death, not_before_consent, not_future
-from earlyphase.capture.context import CaptureContext, death_of, ensure_user, first_infusion_date
+from earlyphase.capture.context import CaptureContext, death_of, ensure_user, first_dose_date
 from earlyphase.records.tables import AdverseEvent, Patient
 from earlyphase.vocab import (
     AE_ACTIONS,
@@ -99,11 +99,11 @@ def validate_adverse_event(ctx: CaptureContext, checks: Checks, patient: Patient
                             f"{what} starting {onset.text} is already recorded for patient "
                             f"{patient.subject_id}; correct that record instead")
     if out["attribution"] in RELATED_ATTRIBUTIONS and onset is not None:
-        # Judged only once the first infusion is on file (infusions may be entered after the AE form).
-        first = first_infusion_date(ctx, patient)
+        # Judged only once the first dose is on file (doses may be entered after the AE form).
+        first = first_dose_date(ctx, patient)
         if first is not None and onset.latest < first:
             checks.fail("attribution", out["attribution"], "related-after-exposure",
-                        f"an event that began {onset.text}, before the first infusion on {first}, cannot be "
+                        f"an event that began {onset.text}, before the first {ctx.study.product.noun} on {first}, cannot be "
                         "related to the study product; use 'unrelated' or 'unlikely'")
     if dlt:
         _check_dlt(ctx, checks, patient, onset, out["attribution"])
@@ -148,10 +148,10 @@ def _term_specify(ctx: CaptureContext, checks: Checks, term: CtcaeTerm | None, v
 def _check_dlt(ctx: CaptureContext, checks: Checks, patient: Patient, onset: PartialDate | None,
                attribution: str | None) -> None:
     window = ctx.study.dlt_window_days
-    first = first_infusion_date(ctx, patient)
+    first = first_dose_date(ctx, patient)
     if first is None:
         checks.fail("dlt", True, "dlt-window",
-                    "a DLT can only follow a first infusion, and none is recorded for this patient")
+                    f"a DLT can only follow a first {ctx.study.product.noun}, and none is recorded for this patient")
         return
     end = first + timedelta(days=window)
     if onset is not None:
@@ -160,7 +160,7 @@ def _check_dlt(ctx: CaptureContext, checks: Checks, patient: Patient, onset: Par
                         "a DLT needs its full onset date (YYYY-MM-DD) to place it in the DLT window")
         elif not (first <= onset.earliest <= end):
             checks.fail("dlt", True, "dlt-window",
-                        f"a DLT must begin within the {window}-day DLT window after the first infusion "
+                        f"a DLT must begin within the {window}-day DLT window after the first {ctx.study.product.noun} "
                         f"({first} to {end}); this event began {onset.text}. Record it without the DLT flag")
     if attribution is not None and attribution not in RELATED_ATTRIBUTIONS:
         checks.fail("attribution", attribution, "dlt-related",

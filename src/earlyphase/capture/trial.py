@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from sqlalchemy import Engine
 
-from earlyphase.capture import assessments, corrections, outcomes, patients, queries, safety, setup, treatment
+from earlyphase.capture import corrections, extended, forms, outcomes, patients, queries, setup, treatment, visits
 from earlyphase.capture.context import CaptureContext, ctcae_for_study
 from earlyphase.errors import CheckFailed, Problem
 from earlyphase.protocol import Study
@@ -28,9 +28,11 @@ ACTIONS: dict[str, Callable[..., Any]] = {
     "enrol_patient": patients.enrol_patient,
     "allocate_patient": patients.allocate_patient,
     "withdraw_patient": patients.withdraw_patient,
-    "record_infusion": treatment.record_infusion,
-    "record_adverse_event": safety.record_adverse_event,
-    "record_tumour_assessment": assessments.record_tumour_assessment,
+    "record_administration": treatment.record_administration,
+    "record_adverse_event": extended.record_adverse_event,
+    "record_tumour_assessment": extended.record_tumour_assessment,
+    "record_form": forms.record_form,
+    "record_form_not_done": visits.record_form_not_done,
     "record_other_therapy": outcomes.record_other_therapy,
     "record_follow_up": outcomes.record_follow_up,
     "record_death": outcomes.record_death,
@@ -41,6 +43,7 @@ ACTIONS: dict[str, Callable[..., Any]] = {
     "answer_query": queries.answer_query,
     "close_query": queries.close_query,
     "mark_study_synthetic": setup.mark_study_synthetic,
+    "amend_protocol": setup.amend_protocol,
 }
 
 
@@ -59,11 +62,13 @@ class Trial:
     """A trial database with its study: the facade over the capture actions."""
 
     def __init__(self, engine: Engine, study: Study, username: str, *, today: date | None = None,
-                 base_dir: str | Path | None = None):
+                 base_dir: str | Path | None = None, protocol_version: int = 1):
         self.engine = engine
         self.study = study
         self.username = username
+        self.protocol_version = protocol_version
         self._today = today
+        self._base_dir = base_dir
         self.ctcae: CtcaeDictionary = ctcae_for_study(study, base_dir)
 
     @classmethod
@@ -75,7 +80,8 @@ class Trial:
 
         engine = _engine(target, must_exist=True)
         study, record = stored_study(engine)
-        return cls(engine, study, username, today=today, base_dir=study_base_dir(record.source))
+        return cls(engine, study, username, today=today, base_dir=study_base_dir(record.source),
+                   protocol_version=record.protocol_version)
 
     @property
     def today(self) -> date:
@@ -84,7 +90,13 @@ class Trial:
 
     def context(self, session) -> CaptureContext:
         return CaptureContext(session=session, study=self.study, username=self.username, today=self.today,
-                              ctcae=self.ctcae)
+                              ctcae=self.ctcae, protocol_version=self.protocol_version)
+
+    def _follow(self, ctx: CaptureContext) -> None:
+        """After an amendment: the new protocol version is the one in force for this Trial too."""
+        if ctx.protocol_version != self.protocol_version or ctx.study is not self.study:
+            self.study, self.protocol_version = ctx.study, ctx.protocol_version
+            self.ctcae = ctcae_for_study(self.study, self._base_dir)
 
     @contextmanager
     def batch(self) -> Iterator[Batch]:
@@ -93,7 +105,9 @@ class Trial:
 
         try:
             with transaction(self.engine) as session:
-                yield Batch(self.context(session))
+                batch = Batch(self.context(session))
+                yield batch
+            self._follow(batch.context)
         except IntegrityError as exc:
             # Checks passed but the database refused: someone else wrote the same record at the same time.
             raise CheckFailed([Problem(

@@ -1,4 +1,4 @@
-"""CLI commands for running a trial: init, import, export, twin, demo."""
+"""CLI commands for running a trial: init, import, export, status, twin, demo."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def _default_user() -> str:
 
 def init(
     db: str = typer.Option(..., "--db", help="Database URL (postgresql+psycopg://...) or SQLite file path."),
-    study: str = typer.Option(..., "--study", help="A study YAML file or a bundled study name (nk-hcc-ltx)."),
+    study: str = typer.Option(..., "--study", help="A study YAML file or the name of a bundled study."),
     user: str = typer.Option(None, "--user", help="Who initialises (kept in the audit trail); default: login name."),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
@@ -39,6 +39,7 @@ def init(
             "db": db,
             "study_id": trial.study.study_id,
             "groups": trial.study.group_codes,
+            "protocol_version": trial.protocol_version,
             "sites": [s.code for s in trial.study.sites],
             "user": trial.username,
         }
@@ -52,15 +53,44 @@ def init(
 
 # -- import / export / twin / demo (interop and twin) ------------------------------------------------
 def import_command(
-    source: str = typer.Argument(..., help="FILE.csv named after its table, a directory of them, or FILE.xlsx."),
+    sources: list[str] = typer.Argument(..., help="CSV files named after their table or study form, directories "
+                                                  "of them, or .xlsx workbooks (one sheet per table or form)."),
     db: str = typer.Option(..., "--db", help="Database URL (postgresql+psycopg://...) or SQLite file path."),
+    reason: str = typer.Option(None, "--reason", help="Why stored records change (needed when a re-imported row "
+                                                      "changes a record; kept in the audit trail)."),
     user: str = typer.Option(None, "--user", help="Who imports (kept in the audit trail); default: login name."),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """Import CSV/Excel through capture in ONE transaction: every check, audited; one bad row, nothing written."""
+    """Import CSV/Excel through capture in ONE transaction: new rows entered, changed rows corrected (--reason),
+    unchanged rows left alone; every check, audited with the file's SHA-256; one bad row, nothing written."""
     from earlyphase.interop import import_trial
 
-    emit(import_trial(db, source, username=user or _default_user()), fmt)
+    emit(import_trial(db, sources, username=user or _default_user(), reason=reason), fmt)
+
+
+def status_command(
+    db: str = typer.Option(..., "--db", help="Database URL (postgresql+psycopg://...) or SQLite file path."),
+    as_of: str = typer.Option(None, "--as-of", help="The date to judge overdue forms on (YYYY-MM-DD; default today)."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Overdue and due forms of the visit schedule, by site and subject (the expected-forms ledger)."""
+    from datetime import date
+
+    from earlyphase.derive import ledger_from_database
+    from earlyphase.errors import InputError
+    from earlyphase.records import make_engine
+
+    when = None
+    if as_of is not None:
+        try:
+            when = date.fromisoformat(as_of)
+        except ValueError:
+            raise InputError.single("as_of", as_of, "date", "--as-of must be a date written YYYY-MM-DD") from None
+    engine = make_engine(db, must_exist=True)
+    try:
+        emit(ledger_from_database(engine, when), fmt)
+    finally:
+        engine.dispose()
 
 
 def export_command(
@@ -82,7 +112,7 @@ def export_command(
 
 
 def twin_command(
-    db: str = typer.Option(..., "--db", help="An initialised (nk-hcc-ltx), empty trial database."),
+    db: str = typer.Option(..., "--db", help="An empty trial database initialised with the seed study."),
     seed: int = typer.Option(None, "--seed", help="Random seed (default: the seed that matches the publication)."),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
@@ -100,7 +130,7 @@ def demo_command(
     ),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """The main job: a fresh DIR/trial.db with study nk-hcc-ltx and its SYNTHETIC twin, its summary and full report."""
+    """The main job: a fresh DIR/trial.db with the seed study and its SYNTHETIC twin, its summary and full report."""
     from earlyphase.twin import DEFAULT_SEED
     from earlyphase.twin.demo import run_demo
 
@@ -111,5 +141,6 @@ def register_data_commands(app: typer.Typer) -> None:
     """import, export, twin, demo (called from ``register``)."""
     app.command("import")(import_command)
     app.command("export")(export_command)
+    app.command("status")(status_command)
     app.command("twin")(twin_command)
     app.command("demo")(demo_command)

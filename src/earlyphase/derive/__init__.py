@@ -1,4 +1,7 @@
-"""earlyphase.derive: analysis datasets (CDISC ADaM shape) from the trial database.
+"""earlyphase.derive: analysis datasets (CDISC ADaM shape) and read models from the trial database.
+
+Also: the study's forms as typed frames (``form_frame``), and the expected-forms ledger of the visit
+schedule (``expected_forms``, ``ledger_from_database``).
 
 ADSL (patients), ADAE (adverse events), ADRS (tumour response), ADTTE (PFS, OS) as pandas
 DataFrames; every derivation is a function of the source tables as DataFrames, so it can be
@@ -25,9 +28,13 @@ from earlyphase.derive.adtte import (
 )
 from earlyphase.derive.dates import impute_end, impute_start, parse_partial
 from earlyphase.derive.datasets import AnalysisDatasets, derive_datasets, derive_from_source
+from earlyphase.derive.forms import baseline_values, extension_frame, form_frame
+from earlyphase.derive.ledger import Ledger, LedgerEntry, expected_forms, ledger_from_database
 from earlyphase.derive.source import SourceData, data_cutoff, read_source, source_frame
 
 __all__ = [
+    "Ledger", "LedgerEntry", "baseline_values", "expected_forms", "extension_frame", "form_frame",
+    "ledger_from_database",
     "AnalysisDatasets", "OS_CENSORS", "OS_EVENTS", "PFS_CENSORS", "PFS_EVENTS", "PFS_RULES", "PfsContext", "SourceData", "TteSource",
     "best_overall_response", "data_cutoff", "derive_adae", "derive_adrs", "derive_adsl", "derive_adtte",
     "derive_datasets", "derive_from_source", "derive_os", "derive_param_tte", "derive_pfs", "impute_end",

@@ -6,17 +6,17 @@ AEDECOD (CTCAE term, e.g. "Gastrointestinal disorders - Other, specify"), AEBODS
 class), AETOXGR/ATOXGR (CTCAE grade, 1-5),
 AESER, AEREL (attribution as reported), AREL ("RELATED" when possible/probable/definite, else
 "NOT RELATED"), RELFL, AEDLTFL (DLT as recorded), DLTWINFL (onset inside the study's DLT
-window from first infusion), AESTDTC/AEENDTC (as reported), ASTDT/AENDT (imputed dates),
+window from first dose), AESTDTC/AEENDTC (as reported), ASTDT/AENDT (imputed dates),
 ASTDTF/AENDTF (imputation flags D/M/Y), ASTDTM/AENDTM (date-times when times were reported),
-ASTDY (study day, first infusion = day 1), ADURN (days, AENDT - ASTDT + 1, the ADaM convention
+ASTDY (study day, first dose = day 1), ADURN (days, AENDT - ASTDT + 1, the ADaM convention
 for dates), ADURU ("DAYS"), ADURH (hours between reported onset and resolution times, when
 both were reported to the minute or hour), TRTEMFL, AEOUT, AEACN, SRCDOM ("adverse_events"),
 SRCSEQ (the record id).
 
-Treatment-emergent (TRTEMFL = "Y"): onset on or after the first infusion, unless the same
-term was already present before the first infusion, still ongoing at this onset, at the same or
+Treatment-emergent (TRTEMFL = "Y"): onset on or after the first dose, unless the same
+term was already present before the first dose, still ongoing at this onset, at the same or
 a higher grade (then it is a continuation, not a new or worsened event). A pre-existing event
-recorded again at a higher grade after the first infusion is therefore treatment-emergent
+recorded again at a higher grade after the first dose is therefore treatment-emergent
 (worsened). Patients never treated have no treatment-emergent events. Events whose earliest
 possible onset is after the data cut-off are dropped.
 """
@@ -75,7 +75,7 @@ def derive_adae(
         start = impute_start(r.onset, min_date=trtsdt, field="adverse_events.onset")
         end = impute_end(r.resolution, max_date=min(caps) if caps else None, field="adverse_events.resolution")
         if start.date_flag and end.value is not None and end.date_flag is None and start.value and end.value < start.value:
-            # the event ended before the first infusion: the min-date rule cannot apply
+            # the event ended before the first dose: the min-date rule cannot apply
             start = impute_start(r.onset, min_date=None, field="adverse_events.onset")
         if end.value is not None and start.value is not None and end.value < start.value:
             end = type(end)(start.value, end.time, end.date_flag, end.time_flag)

@@ -1,12 +1,14 @@
 """ADSL: one row per patient (subject-level analysis dataset).
 
 Columns (CDISC ADaM names): STUDYID, USUBJID, SUBJID, SITEID, TRT01P, TRT01PN (level in the
-study's intensity order), TRT01A, RANDDT (allocation date), TRTSDT/TRTEDT (first/last infusion),
-NINF/NINFPL (infusions given/planned), CUMDOSE/CUMDOSPL (cells given/planned), ENRLFL, ALLOCFL,
-SAFFL (received at least one infusion), COMPLFL (all planned infusions given), EOTSTT/DCTREAS
-(end of treatment status and why), AGE (years, from birth year), SEX, ECOGBL, CHILDPGH, CPSCORE,
-AFPBL (ng/mL), WEIGHTBL (kg), DTHFL, DTHDT, DTHCAUS, DTHSEQ (deaths.id), LSTALVDT (last known alive), DCUTDT
-(data cut-off), SRCSEQ (patients.id). Dates are ``datetime64`` at midnight.
+study's intensity order), TRT01A, RANDDT (allocation date), TRTSDT/TRTEDT (first/last dose),
+NADM/NADMPL (administrations given/planned; planned is missing for treatment until progression),
+CUMDOSE/CUMDOSPL (dose given/planned, in DOSEU, the study's dose unit), ENRLFL, ALLOCFL, SAFFL
+(received at least one dose), COMPLFL (all planned administrations given), EOTSTT/DCTREAS (end of
+treatment status and why), AGE (years, from birth year), SEX, ECOGBL, then the baseline variables the
+study declares (each field with an ``adam`` variable; rules in :mod:`earlyphase.derive.forms`), DTHFL,
+DTHDT, DTHCAUS, DTHSEQ (deaths.id), LSTALVDT (last known alive), DCUTDT (data cut-off), SRCSEQ
+(patients.id). Dates are ``datetime64`` at midnight.
 
 Records after the data cut-off are ignored; a patient known alive after the cut-off (or dead
 after it) is known alive at it, so LSTALVDT is then the cut-off date.
@@ -39,8 +41,12 @@ def derive_adsl(tables: Mapping[str, "pd.DataFrame"], study: "Study", cutoff: da
     sites = tables["sites"].set_index("id")["code"] if not tables["sites"].empty else pd.Series(dtype=object)
     alloc = tables["allocations"]
     alloc = alloc[alloc["allocation_date"] <= cut].set_index("patient_id")
-    inf = tables["infusions"]
+    inf = tables["administrations"]
     inf = inf[inf["actual_date"] <= cut]
+    from earlyphase.derive.forms import baseline_values
+
+    first_dose = inf.groupby("patient_id")["actual_date"].min().to_dict() if not inf.empty else {}
+    study_baseline = baseline_values(tables, study, first_dose)
     deaths = tables["deaths"].set_index("patient_id")
     levels = {g.code: i + 1 for i, g in enumerate(study.groups)}
 
@@ -51,19 +57,20 @@ def derive_adsl(tables: Mapping[str, "pd.DataFrame"], study: "Study", cutoff: da
         pinf = inf[inf["patient_id"] == pid]
         regimen = study.group(group).regimen if group in levels else None
         ninf = int(len(pinf))
-        ninfpl = regimen.infusions if regimen else np.nan
+        planned_count = regimen.administrations if regimen else None
+        ninfpl = planned_count if planned_count is not None else np.nan
         death_date = deaths["death_date"].get(pid) if pid in deaths.index else pd.NaT
         dead = pd.notna(death_date) and death_date <= cut
         withdrawn = str(p.status or "") == "withdrawn" and (pd.isna(p.withdrawal_date) or p.withdrawal_date <= cut)
         if ninf == 0:
             eot, reason = "NOT TREATED", (p.withdrawal_reason if withdrawn else ("Death" if dead else None))
-        elif regimen and ninf >= regimen.infusions:
+        elif planned_count is not None and ninf >= planned_count:
             eot, reason = "COMPLETED", None
         elif withdrawn:
             eot, reason = "DISCONTINUED", p.withdrawal_reason or "Withdrawn (reason not recorded)"
         elif dead:
             eot, reason = "DISCONTINUED", "Death"
-        elif regimen and pinf["actual_date"].max() + pd.Timedelta(days=regimen.interval_days + regimen.interval_window_days) > cut:
+        elif regimen and pinf["actual_date"].max() + pd.Timedelta(days=_gap(regimen) + regimen.interval_window_days) > cut:
             eot, reason = "ONGOING", None
         else:
             eot, reason = "DISCONTINUED", "Not recorded"
@@ -79,10 +86,11 @@ def derive_adsl(tables: Mapping[str, "pd.DataFrame"], study: "Study", cutoff: da
                 "RANDDT": alloc["allocation_date"].get(pid) if pid in alloc.index else pd.NaT,
                 "TRTSDT": pinf["actual_date"].min() if ninf else pd.NaT,
                 "TRTEDT": pinf["actual_date"].max() if ninf else pd.NaT,
-                "NINF": ninf,
-                "NINFPL": ninfpl,
-                "CUMDOSE": float(pinf["dose_cells"].sum()) if ninf else 0.0,
-                "CUMDOSPL": regimen.cumulative_dose if regimen else np.nan,
+                "NADM": ninf,
+                "NADMPL": ninfpl,
+                "CUMDOSE": float(pinf["dose"].sum()) if ninf else 0.0,
+                "CUMDOSPL": regimen.cumulative_dose if regimen and regimen.cumulative_dose is not None else np.nan,
+                "DOSEU": study.product.dose_unit,
                 "ENRLFL": "Y",
                 "ALLOCFL": "Y" if group is not None else "N",
                 "SAFFL": "Y" if ninf > 0 else "N",
@@ -93,10 +101,7 @@ def derive_adsl(tables: Mapping[str, "pd.DataFrame"], study: "Study", cutoff: da
                 "AGEU": "YEARS",
                 "SEX": p.sex,
                 "ECOGBL": p.ecog,
-                "CHILDPGH": p.child_pugh,
-                "CPSCORE": p.child_pugh_score,
-                "AFPBL": p.afp_ng_ml,
-                "WEIGHTBL": p.weight_kg,
+                **{variable: values.get(int(pid)) for variable, values in study_baseline.items()},
                 "DTHFL": "Y" if dead else "N",
                 "DTHDT": death_date if dead else pd.NaT,
                 "DTHCAUS": deaths["cause"].get(pid) if dead else None,
@@ -109,16 +114,41 @@ def derive_adsl(tables: Mapping[str, "pd.DataFrame"], study: "Study", cutoff: da
         )
     cols = [
         "STUDYID", "USUBJID", "SUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "RANDDT", "TRTSDT", "TRTEDT",
-        "NINF", "NINFPL", "CUMDOSE", "CUMDOSPL", "ENRLFL", "ALLOCFL", "SAFFL", "COMPLFL", "EOTSTT", "DCTREAS",
-        "AGE", "AGEU", "SEX", "ECOGBL", "CHILDPGH", "CPSCORE", "AFPBL", "WEIGHTBL", "DTHFL", "DTHDT", "DTHCAUS",
+        "NADM", "NADMPL", "CUMDOSE", "CUMDOSPL", "DOSEU", "ENRLFL", "ALLOCFL", "SAFFL", "COMPLFL", "EOTSTT",
+        "DCTREAS", "AGE", "AGEU", "SEX", "ECOGBL", *study_baseline, "DTHFL", "DTHDT", "DTHCAUS",
         "DTHSEQ", "LSTALVDT", "DCUTDT", "SRCDOM", "SRCSEQ",
     ]
     out = pd.DataFrame(rows, columns=cols)
+    for (form_name, field) in study.adam_fields():
+        out[field.adam.variable] = _adam_type(out[field.adam.variable], field)
     for c in ("RANDDT", "TRTSDT", "TRTEDT", "DTHDT", "LSTALVDT", "DCUTDT"):
         out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
     out["DTHSEQ"] = pd.to_numeric(out["DTHSEQ"]).astype("Int64")
     out["_order"] = out["TRT01PN"].fillna(1e9)
     return out.sort_values(["_order", "SUBJID"]).drop(columns="_order").reset_index(drop=True)
+
+
+def _gap(regimen) -> int:
+    """Days from one administration to the next when on schedule (to tell ongoing from stopped)."""
+    schedule = regimen.schedule
+    if schedule.cyclic:
+        return schedule.cycle_days
+    return schedule.every_days or 0
+
+
+def _adam_type(values: "pd.Series", field) -> "pd.Series":
+    import pandas as pd
+
+    if field.type == "integer":
+        return pd.to_numeric(values).astype("Int64")
+    if field.type == "decimal":
+        return pd.to_numeric(values).astype(float)
+    if field.type == "date":
+        return pd.to_datetime(values).astype("datetime64[ns]")
+    if field.type == "yesno":
+        return values.map(lambda v: None if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+                          else ("Y" if v else "N"))
+    return values.astype(object).where(values.notna(), None)
 
 
 def _last_alive(tables, pid, p, cut, dthdt, any_death) -> "pd.Timestamp":
@@ -130,7 +160,7 @@ def _last_alive(tables, pid, p, cut, dthdt, any_death) -> "pd.Timestamp":
     dates = [p.enrolment_date]
     for name, col, extra in (
         ("allocations", "allocation_date", None),
-        ("infusions", "actual_date", None),
+        ("administrations", "actual_date", None),
         ("tumour_assessments", "assessment_date", None),
         ("follow_ups", "contact_date", ("status", "alive")),
         ("other_therapies", "start_date", None),

@@ -82,7 +82,7 @@ COLUMNS = [
 
 def analysis_population(adsl: "pd.DataFrame", study: "Study") -> "pd.DataFrame":
     """Patients in the time-to-event analysis, with STARTDT set per ``analysis.pfs.start``:
-    treated patients from first infusion (default), or allocated patients from allocation."""
+    treated patients from first dose (default), or allocated patients from allocation."""
     frame = adsl.copy()
     if study.analysis.pfs.start == "allocation":
         frame = frame[frame["ALLOCFL"] == "Y"]

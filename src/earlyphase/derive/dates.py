@@ -5,8 +5,8 @@ Adverse-event onset and resolution are stored as reported, possibly partial (``2
 once, here, and says what it imputed:
 
 - start dates: missing day -> first of the month, missing month -> 1 January, missing altogether ->
-  the first infusion; but never before the
-  first infusion when the known part is the same month/year as it (the conservative choice that
+  the first dose; but never before the
+  first dose when the known part is the same month/year as it (the conservative choice that
   keeps an event of uncertain start treatment-emergent, as admiral's ``min_dates`` does);
 - end dates: missing day -> last day of the month, missing month -> 31 December; but never after
   the death date or the data cut-off (admiral's ``max_dates``).
@@ -102,13 +102,13 @@ def _time(p: PartialDate) -> tuple[tuple[int, int] | None, str | None]:
 
 def impute_start(text: str | None, min_date: date | None = None, field: str = "start") -> ImputedDate:
     """Impute a start date: first day of the missing period, not before ``min_date`` when
-    ``min_date`` falls inside the reported period (e.g. onset ``2015-03`` and first infusion
+    ``min_date`` falls inside the reported period (e.g. onset ``2015-03`` and first dose
     2015-03-10 gives 2015-03-10, flag ``D``)."""
     p = parse_partial(text, field)
     flag = _flag(p)
     time, tflag = _time(p)
     if p.year is None:
-        # nothing known: the first infusion (the conservative, treatment-emergent choice), flag Y
+        # nothing known: the first dose (the conservative, treatment-emergent choice), flag Y
         return ImputedDate(min_date, None, "Y", None)
     if flag is None:
         return ImputedDate(date(p.year, p.month, p.day), time, None, tflag)

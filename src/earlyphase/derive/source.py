@@ -25,15 +25,25 @@ if TYPE_CHECKING:  # pragma: no cover
 SOURCE_TABLES = {
     "sites": "SiteRecord",
     "patients": "Patient",
+    "eligibility_answers": "EligibilityAnswer",
     "allocations": "Allocation",
-    "infusions": "Infusion",
+    "administrations": "Administration",
     "adverse_events": "AdverseEvent",
     "tumour_assessments": "TumourAssessment",
     "lesions": "Lesion",
     "other_therapies": "OtherTherapy",
     "follow_ups": "FollowUp",
     "deaths": "Death",
+    "protocol_deviations": "ProtocolDeviation",
+    "form_records": "FormRecord",
+    "form_values": "FormValue",
+    "forms_not_done": "FormNotDone",
 }
+# Tables a hand-made SourceData may leave out (they are empty then): the study's forms and the ledger's.
+# The tables whose dates make the default data cut-off (the clinical events, not the forms' own dates).
+CUTOFF_TABLES = ("patients", "allocations", "administrations", "adverse_events", "tumour_assessments",
+                 "other_therapies", "follow_ups", "deaths")
+OPTIONAL_TABLES = ("eligibility_answers", "protocol_deviations", "form_records", "form_values", "forms_not_done")
 
 
 @dataclass(frozen=True)
@@ -47,12 +57,20 @@ class SourceData:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def table(self, name: str) -> "pd.DataFrame":
+        if name not in self.tables and name in OPTIONAL_TABLES:
+            return source_frame(name)
         return self.tables[name]
+
+    def form(self, name: str) -> "pd.DataFrame":
+        """The study form ``name`` as one row per record and one typed column per field (see ``derive.forms``)."""
+        from earlyphase.derive.forms import form_frame
+
+        return form_frame(self.tables, self.study, name)
 
 
 def _columns(name: str) -> list[tuple[str, str]]:
     """(column, kind) of a source table, kind in date/text/number/bool, from the ORM schema."""
-    from sqlalchemy import Boolean, Date, Float, Integer
+    from sqlalchemy import BigInteger, Boolean, Date, Float, Integer
 
     from earlyphase.records import tables as t
 
@@ -63,7 +81,7 @@ def _columns(name: str) -> list[tuple[str, str]]:
             kind = "date"
         elif isinstance(col.type, Boolean):
             kind = "bool"
-        elif isinstance(col.type, (Integer, Float)):
+        elif isinstance(col.type, (Integer, BigInteger, Float)):
             kind = "number"
         else:
             kind = "text"
@@ -171,7 +189,7 @@ def latest_date(tables: Mapping[str, "pd.DataFrame"]) -> date | None:
 
     best = None
     for name, frame in tables.items():
-        if name not in SOURCE_TABLES or frame is None or frame.empty:
+        if name not in CUTOFF_TABLES or frame is None or frame.empty:
             continue
         for c in frame.columns:
             if str(frame[c].dtype).startswith("datetime64"):

@@ -10,9 +10,9 @@ Per allocated patient (withdrawn patients without a DLT before the end of their 
 are not evaluable and are left out):
 
 * DLT: an adverse event flagged ``dlt`` whose onset date lies within the DLT window,
-  from the first infusion (day 0) to first infusion + window days;
-* pending: no DLT yet and today < first infusion + window; the follow-up fraction is
-  (days since first infusion) / window. A patient allocated but not yet infused is
+  from the first dose (day 0) to first dose + window days;
+* pending: no DLT yet and today < first dose + window; the follow-up fraction is
+  (days since first dose) / window. A patient allocated but not yet dosed is
   pending with fraction 0;
 * otherwise complete without DLT.
 
@@ -36,7 +36,7 @@ class PatientStatus:
     group: str
     level: int
     allocation_date: date
-    first_infusion: date | None
+    first_dose: date | None
     window_end: date | None
     status: str  # dlt / complete / pending / not evaluable
     dlt_onset: date | None
@@ -73,7 +73,7 @@ class LiveCounts:
             "patients": [
                 {
                     "subject_id": p.subject_id, "group": p.group, "level": p.level,
-                    "first_infusion": p.first_infusion.isoformat() if p.first_infusion else None,
+                    "first_dose": p.first_dose.isoformat() if p.first_dose else None,
                     "window_end": p.window_end.isoformat() if p.window_end else None,
                     "status": p.status, "dlt_onset": p.dlt_onset.isoformat() if p.dlt_onset else None,
                     "follow_up_fraction": p.follow_up_fraction,
@@ -115,7 +115,7 @@ def counts_from_database(url: str, *, study: str | None = None, as_of: date | No
 
     from earlyphase.protocol import parse_study
     from earlyphase.records import make_engine, read_session
-    from earlyphase.records.tables import AdverseEvent, Allocation, Infusion, Patient, StudyRecord
+    from earlyphase.records.tables import AdverseEvent, Administration, Allocation, Patient, StudyRecord
 
     today = as_of or date.today()
     engine = make_engine(url, must_exist=True)
@@ -136,7 +136,7 @@ def counts_from_database(url: str, *, study: str | None = None, as_of: date | No
                 select(Patient, Allocation).join(Allocation, Allocation.patient_id == Patient.id)
                 .order_by(Allocation.allocation_date, Allocation.id)
             ).all()
-            first_inf = dict(s.execute(select(Infusion.patient_id, func.min(Infusion.actual_date)).group_by(Infusion.patient_id)).all())
+            first_inf = dict(s.execute(select(Administration.patient_id, func.min(Administration.actual_date)).group_by(Administration.patient_id)).all())
             dlt_events: dict[int, list[date]] = {}
             for pid, onset in s.execute(select(AdverseEvent.patient_id, AdverseEvent.onset).where(AdverseEvent.dlt.is_(True))).all():
                 d = _onset_date(onset)
@@ -181,7 +181,7 @@ def counts_from_database(url: str, *, study: str | None = None, as_of: date | No
             order.append((lev, 1 if status == "dlt" else 0))
         statuses.append(PatientStatus(
             subject_id=patient.subject_id, group=alloc.group_code, level=lev + 1, allocation_date=alloc.allocation_date,
-            first_infusion=first, window_end=end, status=status, dlt_onset=onsets[0] if onsets else None,
+            first_dose=first, window_end=end, status=status, dlt_onset=onsets[0] if onsets else None,
             follow_up_fraction=frac,
         ))
     if order:

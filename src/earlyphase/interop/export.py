@@ -1,12 +1,19 @@
-"""Export a trial database: one CSV per table plus ``manifest.json``, de-identified by default.
+"""Export a trial database: one CSV per table and per study form, plus ``manifest.json``, de-identified by default.
+
+Core tables are written as they are stored, with the fields a study adds to a core form as extra columns
+of that table; each study form becomes one CSV named after it (``subject_id``, ``id``, ``visit``,
+``instance``, ``visit_date``, ``protocol_version``, ``confirm_warnings``, then one column per field; a
+multiple-choice field holds its codes joined by ``|``). Identifying study fields follow the rule below.
 
 De-identification rule (what ``export_trial(..., identified=False)`` does):
 
 1. Every column marked identifying in the schema (SQLAlchemy column ``info={"identifying": True}``)
-   that is not a date is removed (patient initials, hospital number).
-2. Every identifying date is replaced by its **study day** relative to the patient's reference
-   date, in a column named ``<column>_study_day``. The reference date is the patient's first
-   infusion (``infusions.actual_date``), or the enrolment date when no infusion was given.
+   that is not a date is removed (patient initials, hospital number), as is every study field marked
+   ``identifying`` that is not a date.
+2. Every identifying date (and every identifying date field of a study form) is replaced by its **study
+   day** relative to the patient's reference date, in a column named ``<column>_study_day``. The
+   reference date is the patient's first dose (``administrations.actual_date``), or the enrolment date
+   when no dose was given.
    Study days follow CDISC (--DY): the reference date is day 1, the day before is day -1 (there is
    no day 0). AE onset/resolution (ISO text, possibly partial) become ``onset_study_day`` /
    ``resolution_study_day`` when the day is known (empty for a partial date) and keep the clock
@@ -35,13 +42,13 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from earlyphase.interop.formats import EXPORT_TABLES, column_kind, format_cell
+from earlyphase.interop.formats import CORE_FORM_OF_TABLE, EXPORT_TABLES, column_kind, form_records, format_cell, study_values
 from earlyphase.records import tables as t
 
 MANIFEST_NAME = "manifest.json"
 DEIDENTIFICATION_RULE = (
     "Columns marked identifying in the schema are removed; identifying dates are replaced by the study day "
-    "relative to the patient's first infusion (enrolment date if never infused), CDISC convention: the "
+    "relative to the patient's first dose (enrolment date if never dosed), CDISC convention: the "
     "reference date is day 1, the day before is day -1. AE onset/resolution keep only the study day and the "
     "clock time. Dates inside free text become 'study day N' ('[date removed]' without a patient). "
     "The audit log is not exported."
@@ -99,19 +106,32 @@ def _split_iso(text: str | None) -> tuple[date | None, str | None]:
 
 
 def _reference_dates(session) -> dict[int, date]:
-    """Patient id -> reference date (first infusion, else enrolment)."""
+    """Patient id -> reference date (first dose, else enrolment)."""
     refs: dict[int, date] = {}
     for pid, enrolled in session.execute(select(t.Patient.id, t.Patient.enrolment_date)):
         refs[pid] = enrolled
     firsts: dict[int, date] = {}
-    for pid, actual in session.execute(select(t.Infusion.patient_id, t.Infusion.actual_date)):
+    for pid, actual in session.execute(select(t.Administration.patient_id, t.Administration.actual_date)):
         if actual is not None and (pid not in firsts or actual < firsts[pid]):
             firsts[pid] = actual
     refs.update(firsts)
     return refs
 
 
-def _plan_columns(cls: type[t.Base], identified: bool) -> tuple[list[str], dict[str, Any]]:
+def _plan_fields(fields, identified: bool, header: list[str], removed: list[str],
+                 replaced: dict[str, list[str]]) -> None:
+    """Columns of study fields (a form's, or those added to a core form), identifying ones handled by the rule."""
+    for f in fields:
+        if identified or not f.identifying:
+            header.append(f.name)
+        elif f.type == "date":
+            header.append(f"{f.name}_study_day")
+            replaced[f.name] = [f"{f.name}_study_day"]
+        else:
+            removed.append(f.name)
+
+
+def _plan_columns(cls: type[t.Base], identified: bool, added=()) -> tuple[list[str], dict[str, Any]]:
     """Output header and what happened to each identifying column (for the manifest)."""
     table = cls.__table__
     header: list[str] = []
@@ -136,6 +156,7 @@ def _plan_columns(cls: type[t.Base], identified: bool) -> tuple[list[str], dict[
             replaced[col.name] = [f"{col.name}_study_day", f"{col.name}_time"]
         else:
             removed.append(col.name)
+    _plan_fields(added, identified, header, removed, replaced)
     return header, {"removed_columns": removed, "replaced_columns": replaced}
 
 
@@ -148,7 +169,7 @@ def export_trial(engine: Engine, out_dir: str | Path, *, identified: bool = Fals
     from earlyphase.records import read_session
     from earlyphase.records.audit import software_version
 
-    stored_study(engine)  # a clear error for a database that was never initialised
+    study, _ = stored_study(engine)  # a clear error for a database that was never initialised
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, int] = {}
@@ -161,20 +182,31 @@ def export_trial(engine: Engine, out_dir: str | Path, *, identified: bool = Fals
         synthetic = bool(study_row.synthetic) if study_row is not None else False
         for cls in EXPORT_TABLES:
             table = cls.__table__
-            header, changes = _plan_columns(cls, identified)
+            core_form = CORE_FORM_OF_TABLE.get(table.name)
+            extension = study.extension(core_form) if core_form else None
+            added = extension.fields if extension is not None else []
+            header, changes = _plan_columns(cls, identified, added)
             rows = session.execute(select(table).order_by(table.c.id)).mappings().all()
+            extra = study_values(session, study, core_form, table.name) if added else {}
             name = table.name
             path = out / f"{name}.csv"
             with path.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle, lineterminator="\n")
                 writer.writerow(header)
                 for row in rows:
-                    writer.writerow([format_cell(v) for v in _output_row(cls, row, header, identified, refs, subjects)])
+                    merged = {**row, **extra.get(row["id"], {f.name: None for f in added})}
+                    writer.writerow([format_cell(v) for v in _output_row(cls, merged, header, identified, refs,
+                                                                         subjects, added)])
             files[path.name] = len(rows)
             entry: dict[str, Any] = {"file": path.name, "rows": len(rows), "columns": header}
             if not identified:
                 entry.update(changes)
             manifest_tables[name] = entry
+        for form in study.forms:
+            path = out / f"{form.name}.csv"
+            entry = _write_form(session, study, form, path, identified, refs, subjects)
+            files[path.name] = entry["rows"]
+            manifest_tables[form.name] = entry
     manifest = {
         "format": "earlyphase CSV export",
         "mode": "identified" if identified else "de-identified",
@@ -190,8 +222,38 @@ def export_trial(engine: Engine, out_dir: str | Path, *, identified: bool = Fals
     return ExportResult(out, identified, files, manifest)
 
 
+def _write_form(session, study, form, path: Path, identified: bool, refs: dict[int, date],
+                subjects: dict[int, str]) -> dict[str, Any]:
+    """One study form as one CSV (one row per record); returns its manifest entry."""
+    header = ["subject_id", "id", "visit", "instance"]
+    removed: list[str] = []
+    replaced: dict[str, list[str]] = {}
+    if identified:
+        header.append("visit_date")
+    else:
+        header.append("visit_date_study_day")
+        replaced["visit_date"] = ["visit_date_study_day"]
+    header += ["protocol_version", "confirm_warnings"]
+    _plan_fields(form.fields, identified, header, removed, replaced)
+    records = form_records(session, study, form)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        for record, values, confirmed in records:
+            row = {"subject_id": subjects.get(record.patient_id), "id": record.id, "visit": record.visit,
+                   "instance": record.instance, "visit_date": record.visit_date,
+                   "protocol_version": record.protocol_version, "confirm_warnings": bool(confirmed),
+                   "patient_id": record.patient_id, **values}
+            writer.writerow([format_cell(v) for v in _output_row(t.FormRecord, row, header, identified, refs,
+                                                                 subjects, form.fields)])
+    entry: dict[str, Any] = {"file": path.name, "rows": len(records), "columns": header, "form": form.name}
+    if not identified:
+        entry.update({"removed_columns": removed, "replaced_columns": replaced})
+    return entry
+
+
 def _output_row(cls: type[t.Base], row: Any, header: list[str], identified: bool, refs: dict[int, date],
-                subjects: dict[int, str]) -> list[Any]:
+                subjects: dict[int, str], added=()) -> list[Any]:
     patient_id = row["id"] if cls is t.Patient else row.get("patient_id")
     reference = refs.get(patient_id) if patient_id is not None else None
     values = []

@@ -17,9 +17,63 @@ from sqlalchemy import Boolean, Date, Float, Integer, Table
 
 from earlyphase.records import tables as t
 
-# Tables an export writes and an import reads, parents first (the order rows must be loaded in).
-EXPORT_TABLES: list[type[t.Base]] = list(t.DATA_TABLES)
+# Tables an export writes and an import reads, parents first (the order rows must be loaded in). The study's
+# forms are written one CSV per form (and the fields added to core forms as columns of their table), not as
+# the storage tables form_records / form_values.
+EXPORT_TABLES: list[type[t.Base]] = [cls for cls in t.DATA_TABLES if cls not in (t.FormRecord, t.FormValue)]
 TABLES_BY_NAME: dict[str, type[t.Base]] = {cls.__tablename__: cls for cls in EXPORT_TABLES}
+# table -> the core form whose study-added fields its rows carry
+CORE_FORM_OF_TABLE = {"patients": "enrolment", "allocations": "allocation", "administrations": "administration",
+                      "adverse_events": "adverse_event", "tumour_assessments": "tumour_assessment",
+                      "other_therapies": "other_therapy", "follow_ups": "follow_up", "deaths": "death"}
+_VALUE_COLUMN = {"integer": "value_int", "decimal": "value_num", "date": "value_date", "yesno": "value_bool"}
+
+
+def _values(session, records: list, fields) -> dict[int, tuple[dict[str, Any], bool]]:
+    """record id -> (field -> value, any value confirmed); a multiple choice as 'a|b'."""
+    from sqlalchemy import select
+
+    by_name = {f.name: f for f in fields}
+    out: dict[int, tuple[dict[str, Any], bool]] = {r.id: ({f.name: None for f in fields}, False) for r in records}
+    if not records:
+        return out
+    ids = [r.id for r in records]
+    rows = session.execute(select(t.FormValue).where(t.FormValue.record_id.in_(ids))
+                           .order_by(t.FormValue.record_id, t.FormValue.field, t.FormValue.position)).scalars()
+    for v in rows:
+        f = by_name.get(v.field)
+        if f is None:
+            continue
+        values, confirmed = out[v.record_id]
+        value = getattr(v, _VALUE_COLUMN.get(f.type, "value_text"))
+        if f.type == "multiple_choice":
+            value = value if values[f.name] is None else f"{values[f.name]}|{value}"
+        values[f.name] = value
+        out[v.record_id] = (values, confirmed or bool(v.confirmed))
+    return out
+
+
+def form_records(session, study, form) -> list[tuple[Any, dict[str, Any], bool]]:
+    """(record, field -> value, confirmed) of every record of a study form, in id order."""
+    from sqlalchemy import select
+
+    records = list(session.execute(select(t.FormRecord).where(
+        t.FormRecord.form == form.name, t.FormRecord.core_table.is_(None)).order_by(t.FormRecord.id)).scalars())
+    values = _values(session, records, form.fields)
+    return [(r, *values[r.id]) for r in records]
+
+
+def study_values(session, study, core_form: str | None, core_table: str) -> dict[int, dict[str, Any]]:
+    """core record id -> the values of the fields the study adds to its form."""
+    from sqlalchemy import select
+
+    extension = study.extension(core_form) if core_form else None
+    if extension is None:
+        return {}
+    records = list(session.execute(select(t.FormRecord).where(
+        t.FormRecord.core_table == core_table).order_by(t.FormRecord.id)).scalars())
+    values = _values(session, records, extension.fields)
+    return {r.core_id: values[r.id][0] for r in records}
 
 def column_kind(table: Table, column: str) -> str:
     """'date', 'bool', 'int', 'float' or 'text' for a column of ``table``."""

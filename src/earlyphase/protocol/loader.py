@@ -1,7 +1,7 @@
 """Read a study file (YAML) into a validated ``Study``; bundled studies are found by name.
 
 Every problem in a bad file is reported at once, each with its path in the file
-(e.g. ``groups[2].regimen.infusions``), the value found and the rule broken.
+(e.g. ``groups[2].regimen.schedule``), the value found and the rule broken.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ _BUNDLED_PACKAGE = "earlyphase.protocol.studies"
 
 
 def bundled_studies() -> list[str]:
-    """Names of the study files shipped with earlyphase (e.g. ``nk-hcc-ltx``)."""
+    """Names of the study files shipped with earlyphase (the seed trial's, and any other bundled)."""
     files = resources.files(_BUNDLED_PACKAGE)
     return sorted(p.name[: -len(".yaml")] for p in files.iterdir() if p.name.endswith(".yaml"))
 
@@ -44,7 +44,7 @@ def read_study_text(source: str | Path) -> tuple[str, str]:
 
 
 def load_study(source: str | Path) -> Study:
-    """Load and validate a study from a bundled name (``nk-hcc-ltx``) or a YAML file path."""
+    """Load and validate a study from a bundled name (see ``bundled_studies``) or a YAML file path."""
     text, origin = read_study_text(source)
     return parse_study(text, origin)
 
@@ -75,12 +75,33 @@ def study_fingerprint(text: str) -> str:
 def _problems(exc: ValidationError, data: Any, origin: str) -> list[Problem]:
     problems = []
     for err in exc.errors():
+        if not err["loc"] and err["type"] == "value_error":
+            # the study's cross-section checks: one "path: message" line per problem
+            text = str(err["msg"]).removeprefix("Value error, ")
+            for line in text.splitlines():
+                path, _, message = line.partition(": ")
+                problems.append(Problem(field=path, value=_shown(_lookup_path(data, path)), rule="study-consistent",
+                                        message=message or line, file=origin))
+            continue
         path = _format_loc(err["loc"])
         value = None if err["type"] == "missing" else err.get("input", _lookup(data, err["loc"]))
         if isinstance(value, (dict, list)):
             value = f"<{type(value).__name__}>"
         problems.append(Problem(field=path or "(top level)", value=value, rule=err["type"], message=err["msg"], file=origin))
     return problems
+
+
+def _shown(value: Any) -> Any:
+    return f"<{type(value).__name__}>" if isinstance(value, (dict, list)) else value
+
+
+def _lookup_path(data: Any, path: str) -> Any:
+    import re
+
+    parts: list[Any] = []
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+        parts.append(int(index) if index else name)
+    return _lookup(data, tuple(parts))
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:

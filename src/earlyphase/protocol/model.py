@@ -1,8 +1,10 @@
 """The study as designed: pydantic models of a study (protocol) file.
 
-Units: doses in cells per infusion (optionally cells/kg); intervals and windows in days.
-Groups are listed in order of intensity; that order is the escalation order the design
-engine uses as dose levels (level 1 = first group).
+Doses are in the product's unit (``product.dose_unit``); intervals, windows and offsets in days.
+Groups are listed in order of intensity; each is a dose level with its regimen, and that order is
+the escalation order the design engine uses (level 1 = first group). The study's forms, visits,
+eligibility criteria and adverse events of special interest are defined here too
+(:mod:`earlyphase.protocol.forms`, :mod:`earlyphase.protocol.dosing`, :mod:`earlyphase.protocol.schedule`).
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-ValueSource = Literal["published", "assumed", "protocol"]
+from earlyphase.protocol.dosing import Product, Regimen
+from earlyphase.protocol.forms import CodelistDef, CoreFormExtension, Form, FormField
+from earlyphase.protocol.schedule import Eligibility, SpecialInterest, Visit
 
 
 class _Strict(BaseModel):
@@ -22,157 +26,132 @@ class _Strict(BaseModel):
 
 class Site(_Strict):
     code: str = Field(min_length=1, max_length=20, description="Short site code, e.g. 'SYSU'.")
-    name: str = Field(min_length=1)
-    country: str | None = None
-
-
-class Regimen(_Strict):
-    """What a group receives: product, dose per infusion, number of infusions, interval.
-
-    A step-up regimen lists one dose per infusion in ``step_doses_cells``; otherwise every
-    infusion is ``dose_cells``.
-    """
-
-    product: str = Field(min_length=1, description="e.g. allogeneic sibling-donor NK cells (CD3-CD56+)")
-    dose_cells: float = Field(gt=0, description="Cells per infusion (the nominal dose).")
-    dose_cells_per_kg: float | None = Field(default=None, gt=0, description="Cells/kg per infusion, if dosed by weight.")
-    infusions: int = Field(ge=1, le=100, description="Planned number of infusions.")
-    interval_days: int = Field(ge=1, le=365, description="Days between consecutive infusions.")
-    step_doses_cells: list[float] | None = Field(
-        default=None, description="Per-infusion doses (cells) for step-up regimens, one per infusion."
-    )
-    dose_tolerance_percent: float = Field(
-        default=20.0, ge=0, le=100, description="An actual dose within ± this % of the planned dose is on schedule."
-    )
-    interval_window_days: int = Field(
-        default=3, ge=0, description="An infusion within ± this many days of its planned date is on schedule."
-    )
-    dose_source: ValueSource = Field(default="protocol", description="Where the dose values come from.")
-    dose_note: str | None = Field(default=None, description="Why the value is what it is (e.g. assumption).")
-
-    @field_validator("step_doses_cells")
-    @classmethod
-    def _positive_steps(cls, v: list[float] | None) -> list[float] | None:
-        if v is not None and any(d <= 0 for d in v):
-            raise ValueError("every step dose must be a positive number of cells")
-        return v
-
-    @model_validator(mode="after")
-    def _steps_match_count(self) -> "Regimen":
-        if self.step_doses_cells is not None and len(self.step_doses_cells) != self.infusions:
-            raise ValueError(
-                f"step_doses_cells lists {len(self.step_doses_cells)} doses but infusions is {self.infusions}; "
-                "give exactly one dose per planned infusion"
-            )
-        return self
-
-    @property
-    def is_step_up(self) -> bool:
-        return self.step_doses_cells is not None
-
-    def planned_dose(self, infusion_number: int) -> float:
-        """Planned dose in cells for infusion ``infusion_number`` (1-based)."""
-        if not 1 <= infusion_number <= self.infusions:
-            raise ValueError(f"infusion number {infusion_number} is outside 1..{self.infusions}")
-        if self.step_doses_cells is not None:
-            return float(self.step_doses_cells[infusion_number - 1])
-        return float(self.dose_cells)
-
-    @property
-    def cumulative_dose(self) -> float:
-        """Total planned cells over the whole regimen."""
-        return float(sum(self.planned_dose(k) for k in range(1, self.infusions + 1)))
+    name: str = Field(min_length=1, description="The site's name as reports print it.")
+    country: str | None = Field(default=None, description="ISO 3166 two-letter country code, e.g. GB.")
 
 
 class Group(_Strict):
-    code: str = Field(min_length=1, max_length=10, pattern=r"^[A-Za-z0-9_\-]+$")
-    label: str = Field(min_length=1)
+    """A dose level: its code, label and regimen (groups are listed from the lowest to the highest level)."""
+
+    code: str = Field(min_length=1, max_length=10, pattern=r"^[A-Za-z0-9_\-]+$",
+                      description="Short code of the level (allocations name it), e.g. A or L3.")
+    label: str = Field(min_length=1, description="What reports call the level, e.g. '3 mg/kg every 3 weeks'.")
     registry_arm: str | None = Field(default=None, description="The arm's title in the trial registry, if any.")
-    planned_n: int | None = Field(default=None, ge=0)
-    regimen: Regimen
+    planned_n: int | None = Field(default=None, ge=0, description="Patients planned at this level.")
+    regimen: Regimen = Field(description="The dose and schedule the level receives.")
 
 
 class ImagingSchedule(_Strict):
     interval_days: int = Field(default=56, ge=1, description="Days between scheduled assessments (~8 weeks).")
     window_days: int = Field(default=7, ge=0, description="± days around a scheduled assessment still on time.")
     baseline_window_days: int = Field(default=28, ge=0, description="Baseline scan at most this many days before start.")
-    modalities: list[str] = Field(default_factory=lambda: ["CT", "MRI"])
+    modalities: list[str] = Field(default_factory=lambda: ["CT", "MRI"],
+                                  description="Imaging the study uses (CT, MRI, PET-CT, ultrasound, X-ray).")
 
 
 class PfsRules(_Strict):
     """The censoring rules of the PFS derivation (FDA guidance 2018); each can be switched."""
 
-    start: Literal["first_infusion", "allocation"] = "first_infusion"
-    censor_no_post_baseline_at_start: bool = True
-    censor_at_new_anticancer_therapy: bool = True
+    start: Literal["first_dose", "allocation"] = Field(
+        default="first_dose", description="Time origin: the first administration of the product, or allocation.")
+    censor_no_post_baseline_at_start: bool = Field(
+        default=True, description="No evaluable assessment after the start and no death: censored at the start.")
+    censor_at_new_anticancer_therapy: bool = Field(
+        default=True, description="Censored at the last adequate assessment before a new anticancer therapy.")
     missed_assessments_limit: int | None = Field(
         default=2, ge=1, description="Event after this many or more missed scheduled assessments is censored; null = off."
     )
-    death_counts_as_event: bool = True
+    death_counts_as_event: bool = Field(default=True, description="Death without progression is a PFS event.")
 
 
 class Analysis(_Strict):
-    days_per_month: float = Field(default=30.4375, gt=0)
-    conf_level: float = Field(default=0.95, gt=0, lt=1)
-    conf_type: Literal["log-log", "log", "plain"] = "log-log"
-    data_cutoff: date | None = None
-    landmarks_months: list[float] = Field(default_factory=lambda: [6.0, 12.0, 24.0])
-    pfs: PfsRules = Field(default_factory=PfsRules)
+    days_per_month: float = Field(default=30.4375, gt=0, description="Days in a month when times are shown in months.")
+    conf_level: float = Field(default=0.95, gt=0, lt=1, description="Confidence level of every interval.")
+    conf_type: Literal["log-log", "log", "plain"] = Field(
+        default="log-log", description="Transformation of the Kaplan-Meier confidence intervals.")
+    data_cutoff: date | None = Field(default=None, description="Data cut-off; default: the latest date in the data.")
+    landmarks_months: list[float] = Field(default_factory=lambda: [6.0, 12.0, 24.0],
+                                          description="Times (months) of the landmark survival rates.")
+    pfs: PfsRules = Field(default_factory=PfsRules, description="The censoring rules of PFS.")
 
 
 class DoseFinding(_Strict):
     """How the next group/level is chosen (the design engine reads this)."""
 
-    design: Literal["3+3", "boin", "crm", "mtpi2", "i3+3", "fixed-allocation"] = "3+3"
-    target_dlt_rate: float = Field(default=0.3, gt=0, lt=1)
-    cohort_size: int = Field(default=3, ge=1)
-    max_patients: int | None = Field(default=None, ge=1)
+    design: Literal["3+3", "boin", "crm", "mtpi2", "i3+3", "fixed-allocation"] = Field(
+        default="3+3", description="The dose-finding design the next-dose recommendation follows.")
+    target_dlt_rate: float = Field(default=0.3, gt=0, lt=1, description="Target probability of a DLT.")
+    cohort_size: int = Field(default=3, ge=1, description="Patients per cohort.")
+    max_patients: int | None = Field(default=None, ge=1, description="Most patients the design may enrol.")
 
 
 class Endpoint(_Strict):
-    name: str
-    kind: Literal["primary", "secondary", "exploratory"]
-    description: str
+    name: str = Field(description="The endpoint's name as the report prints it.")
+    kind: Literal["primary", "secondary", "exploratory"] = Field(description="Its place in the protocol.")
+    description: str = Field(description="What it measures and how.")
+    paramcd: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9]{0,7}$",
+                                description="The analysis parameter it names (PFS or OS): the report then uses this name.")
+
+
+# ADSL columns earlyphase derives itself: a study's own baseline variables take other names.
+RESERVED_ADSL_VARIABLES = frozenset({
+    "STUDYID", "USUBJID", "SUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "RANDDT", "TRTSDT", "TRTEDT",
+    "NADM", "NADMPL", "CUMDOSE", "CUMDOSPL", "DOSEU", "ENRLFL", "ALLOCFL", "SAFFL", "COMPLFL", "EOTSTT", "DCTREAS",
+    "AGE", "AGEU", "SEX", "ECOGBL", "DTHFL", "DTHDT", "DTHCAUS", "DTHSEQ", "LSTALVDT", "DCUTDT", "SRCDOM", "SRCSEQ",
+})
 
 
 class Study(_Strict):
     """A whole study file."""
 
-    study_id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$")
-    title: str = Field(min_length=1)
-    registry_id: str | None = Field(default=None, pattern=r"^NCT\d{8}$")
-    sponsor: str = Field(min_length=1)
-    phase: str = "I"
+    study_id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.\-]+$",
+                          description="Short identifier, e.g. abx-101-fih.")
+    title: str = Field(min_length=1, description="The protocol's full title.")
+    registry_id: str | None = Field(default=None, pattern=r"^NCT\d{8}$", description="ClinicalTrials.gov identifier.")
+    sponsor: str = Field(min_length=1, description="The sponsor.")
+    phase: str = Field(default="I", description="Trial phase, e.g. I or I/II.")
     synthetic: bool = Field(default=False, description="True when the data loaded for this study are synthetic.")
-    ctcae_version: Literal["4.03", "5.0"] = "5.0"
+    ctcae_version: Literal["4.03", "5.0"] = Field(default="5.0", description="CTCAE version adverse events are graded by.")
     ctcae_file: str | None = Field(
         default=None, description="Path to NCI's CTCAE Excel file for the full dictionary; default: the bundled terms."
     )
-    response_criteria: Literal["mRECIST", "RECIST 1.1", "iRECIST"] = "mRECIST"
-    dlt_window_days: int = Field(ge=1, le=365)
-    enrolment_start: date | None = None
-    enrolment_end: date | None = None
-    sites: list[Site] = Field(min_length=1)
-    groups: list[Group] = Field(min_length=1, description="In order of intensity: the first is level 1.")
-    imaging: ImagingSchedule = Field(default_factory=ImagingSchedule)
-    analysis: Analysis = Field(default_factory=Analysis)
-    dose_finding: DoseFinding = Field(default_factory=DoseFinding)
-    endpoints: list[Endpoint] = Field(default_factory=list)
+    response_criteria: Literal["mRECIST", "RECIST 1.1", "iRECIST"] = Field(
+        default="mRECIST", description="Tumour response criteria (the report names them).")
+    dlt_window_days: int = Field(ge=1, le=365, description="Days from the first dose in which a DLT counts.")
+    enrolment_start: date | None = Field(default=None, description="First day patients may be enrolled.")
+    enrolment_end: date | None = Field(default=None, description="Last day patients may be enrolled.")
+    sites: list[Site] = Field(min_length=1, description="The sites; patients are enrolled at one of them.")
+    product: Product = Field(description="The study product: name, dose unit, route, the noun for one administration.")
+    groups: list[Group] = Field(min_length=1, description="Dose levels with their regimens, lowest first (level 1).")
+    eligibility: Eligibility = Field(default_factory=Eligibility,
+                                     description="Inclusion and exclusion criteria, answered at enrolment.")
+    forms: list[Form] = Field(default_factory=list, description="The study's own forms (its data dictionary).")
+    core_forms: dict[str, CoreFormExtension] = Field(
+        default_factory=dict, description="Fields the study adds to core forms, by core form name (enrolment, "
+                                          "allocation, administration, adverse_event, tumour_assessment, "
+                                          "other_therapy, follow_up, death).")
+    codelists: list[CodelistDef] = Field(default_factory=list,
+                                         description="Codelists of this study (besides the bundled ones).")
+    visits: list[Visit] = Field(default_factory=list, description="The visit schedule and the forms due at each.")
+    adverse_events_of_special_interest: list[SpecialInterest] = Field(
+        default_factory=list, description="Adverse events the report tabulates on their own (e.g. infusion reactions).")
+    imaging: ImagingSchedule = Field(default_factory=ImagingSchedule,
+                                     description="Tumour imaging: interval and windows the PFS rules use.")
+    analysis: Analysis = Field(default_factory=Analysis, description="How the analysis is done.")
+    dose_finding: DoseFinding = Field(default_factory=DoseFinding, description="How the next level is chosen.")
+    endpoints: list[Endpoint] = Field(default_factory=list, description="The protocol's endpoints.")
     assumptions: list[str] = Field(
         default_factory=list, description="Plain statements of every value that is assumed rather than known."
     )
 
     @model_validator(mode="after")
-    def _unique_codes(self) -> "Study":
-        problems = []
-        for what, codes in (("groups", [g.code for g in self.groups]), ("sites", [s.code for s in self.sites])):
-            dupes = sorted({c for c in codes if codes.count(c) > 1})
-            if dupes:
-                problems.append(f"{what} codes must be unique; repeated: {', '.join(dupes)}")
-        if self.enrolment_start and self.enrolment_end and self.enrolment_end < self.enrolment_start:
-            problems.append("enrolment_end is before enrolment_start")
+    def _consistent(self) -> "Study":
+        from earlyphase.protocol.validation import study_problems
+
+        problems = study_problems(self)
         if problems:
-            raise ValueError("; ".join(problems))
+            # one line per problem, "path: message"; the loader reports each as its own problem
+            raise ValueError("\n".join(f"{path}: {message}" for path, message in problems))
         return self
 
     # -- look-ups used by capture, derive and design -------------------------------------------
@@ -190,8 +169,54 @@ class Study(_Strict):
     def group_codes(self) -> list[str]:
         return [g.code for g in self.groups]
 
+    @property
+    def levels(self) -> list[Group]:
+        """The dose levels in escalation order (the same list as ``groups``)."""
+        return list(self.groups)
+
     def site(self, code: str) -> Site:
         for s in self.sites:
             if s.code == code:
                 return s
         raise KeyError(code)
+
+    def form(self, name: str) -> Form:
+        """The study form ``name`` (``KeyError`` when the study has none of that name)."""
+        for f in self.forms:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def form_names(self) -> list[str]:
+        return [f.name for f in self.forms]
+
+    def extension(self, core_form: str) -> CoreFormExtension | None:
+        """The fields the study adds to core form ``core_form``, or None."""
+        return self.core_forms.get(core_form)
+
+    def codes_of(self, field: FormField) -> list[tuple[str, str]]:
+        """(code, label) pairs of a choice field: its own codes or its codelist's (study first, then bundled)."""
+        if field.codes is not None:
+            return [(c.code, c.label) for c in field.codes]
+        if field.codelist is None:
+            return []
+        for cl in self.codelists:
+            if cl.name == field.codelist:
+                return [(c.code, c.label) for c in cl.codes]
+        from earlyphase.vocab import bundled_codelists
+
+        found = bundled_codelists().get(field.codelist)
+        return [(c.code, c.label) for c in found.codes] if found else []
+
+    def visit(self, code: str) -> Visit:
+        for v in self.visits:
+            if v.code == code:
+                return v
+        raise KeyError(code)
+
+    def adam_fields(self) -> list[tuple[str, FormField]]:
+        """(form name, field) of every field that names an ADSL variable, study forms then core extensions."""
+        out = [(form.name, f) for form in self.forms for f in form.fields if f.adam is not None]
+        out += [(core, f) for core, ext in self.core_forms.items() for f in ext.fields if f.adam is not None]
+        return out

@@ -72,6 +72,50 @@ def _lock_chain(session: Session) -> None:
         session.execute(text("LOCK TABLE audit_log IN EXCLUSIVE MODE"))
 
 
+def append_entry(
+    bind,
+    *,
+    action: str,
+    table_name: str,
+    record_id: int,
+    old_values: dict[str, Any] | None,
+    new_values: dict[str, Any] | None,
+    username: str = SYSTEM_USER,
+    reason: str | None = None,
+    subject_id: str | None = None,
+) -> str:
+    """Append one audit entry from plain values (no ORM record) and return its hash.
+
+    For writers that work below the ORM: the schema upgrades (Alembic migrations) that move data
+    audit what they move through this function, so the chain and the replay of ``audit verify``
+    stay whole. ``bind`` is a Session or a Connection inside the writer's transaction; values are
+    JSON-ready dicts (``row_values`` shape).
+    """
+    if action not in ("insert", "update", "delete"):
+        raise ValueError(f"unknown audit action {action!r}")
+    table = AuditEntry.__table__
+    dialect = bind.dialect if hasattr(bind, "dialect") else bind.get_bind().dialect
+    if dialect.name == "postgresql":  # one writer appends at a time (see _lock_chain)
+        bind.execute(text("LOCK TABLE audit_log IN EXCLUSIVE MODE"))
+    last = bind.execute(select(table.c.row_hash).order_by(table.c.id.desc()).limit(1)).scalar()
+    prev_hash = last or GENESIS_HASH
+    fields = {
+        "at_utc": utc_now(),
+        "username": username,
+        "action": action,
+        "table_name": table_name,
+        "record_id": int(record_id),
+        "subject_id": subject_id,
+        "old_values": canonical_json(old_values),
+        "new_values": canonical_json(new_values),
+        "reason": reason,
+        "software_version": software_version(),
+    }
+    row_hash = entry_hash(prev_hash, fields)
+    bind.execute(table.insert().values(**fields, prev_hash=prev_hash, row_hash=row_hash))
+    return row_hash
+
+
 def write_audit(
     session: Session,
     action: str,

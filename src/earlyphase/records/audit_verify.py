@@ -29,7 +29,7 @@ from sqlalchemy import Engine, inspect, select
 from earlyphase.errors import ConfigurationError, NotFound
 from earlyphase.records.audit import GENESIS_HASH, canonical_json, entry_hash, row_values
 from earlyphase.records.database import read_session
-from earlyphase.records.tables import DATA_TABLES, AuditEntry, Lesion, Patient, TumourAssessment
+from earlyphase.records.tables import DATA_TABLES, RETIRED_TABLES, AuditEntry, Lesion, Patient, TumourAssessment
 
 HASHED_FIELDS = ("at_utc", "username", "action", "table_name", "record_id", "subject_id",
                  "old_values", "new_values", "reason", "software_version")
@@ -190,7 +190,7 @@ def replay(entries: list[AuditEntry], current: dict[tuple[str, int], dict[str, A
     """
     findings: list[Finding] = []
     audited: dict[tuple[str, int], tuple[dict[str, Any] | None, int]] = {}
-    known_tables = {model.__tablename__ for model in DATA_TABLES}
+    known_tables = {model.__tablename__ for model in DATA_TABLES} | set(RETIRED_TABLES)
     for entry in entries:
         key = (entry.table_name, entry.record_id)
         if entry.table_name not in known_tables or entry.action not in ("insert", "update", "delete"):

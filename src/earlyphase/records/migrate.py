@@ -46,9 +46,30 @@ def migrate(engine: Engine, revision: str = "head") -> str | None:
     """
     from alembic import command
 
-    with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            # SQLite rebuilds a table to change it (Alembic's batch mode); with foreign keys enforced,
+            # dropping the old copy of a table other tables point to would fail. The pragma only takes
+            # effect outside a transaction, so it is set on the driver connection before BEGIN; the
+            # foreign keys are checked as a whole before the commit instead.
+            _sqlite_pragma(connection, "foreign_keys = OFF")
+        try:
+            with connection.begin():
+                command.upgrade(alembic_config(connection), revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the upgrade would leave rows that point at nothing: {broken[:5]}")
+        finally:
+            if sqlite:
+                _sqlite_pragma(connection, "foreign_keys = ON")
     return current_revision(engine)
+
+
+def _sqlite_pragma(connection, pragma: str) -> None:
+    driver = connection.connection.driver_connection  # autocommit: runs now, outside any transaction
+    driver.execute(f"PRAGMA {pragma}")
 
 
 def current_revision(engine: Engine) -> str | None:

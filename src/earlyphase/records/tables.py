@@ -1,10 +1,15 @@
 """The trial database: one SQLAlchemy 2 schema for SQLite and PostgreSQL.
 
-Conventions (the contract for capture, derive, interop and the web app):
+Conventions (the contract for capture, derive, interop and the web app; ``docs/data-model.md``):
 - Calendar dates are ``Date``. Adverse-event onset/resolution are ISO 8601 text that may be
   partial, as reported (``2015-03``, ``2015-03-04``, ``2015-03-04T14:30``), the way SDTM stores
   --DTC; derive imputes and flags. Audit timestamps are UTC ISO 8601 text.
-- Doses are in cells (float); cells/kg optional.
+- A dose is a value with its unit (``administrations.dose`` + ``dose_unit``, the study's unit).
+- Core forms are tables; the study's own forms (and the fields it adds to core forms) are stored
+  typed in ``form_records`` (one row per form entered) and ``form_values`` (one row per value, in
+  the column of its type).
+- Every protocol version is kept (``protocol_versions``); every patient record carries the version
+  it was entered under (``protocol_version``).
 - Every data row is written only through ``earlyphase.capture`` and audited in ``audit_log``.
 - Fields marked ``IDENTIFYING`` (``info={"identifying": True}``) are removed by de-identified exports.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 from datetime import date, time
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -58,6 +64,21 @@ class StudyRecord(Base):
     protocol_sha256: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(400))
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    protocol_version: Mapped[int] = mapped_column(Integer, default=1)  # the version in force (protocol_versions)
+
+
+class ProtocolVersion(Base):
+    """Every version of the protocol (study file) the database has held; version 1 came with ``init``."""
+
+    __tablename__ = "protocol_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    protocol_yaml: Mapped[str] = mapped_column(Text)
+    protocol_sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(400))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[str] = mapped_column(String(32))  # UTC ISO 8601
 
 
 class SiteRecord(Base):
@@ -90,17 +111,25 @@ class Patient(Base):
     sex: Mapped[str] = mapped_column(String(1))  # M / F
     birth_year: Mapped[int] = mapped_column(Integer)
     ecog: Mapped[int] = mapped_column(Integer)  # baseline ECOG 0-4
-    child_pugh: Mapped[str] = mapped_column(String(1))  # A / B / C
-    child_pugh_score: Mapped[int | None] = mapped_column(Integer)  # 5-15
-    afp_ng_ml: Mapped[float | None] = mapped_column(Float)  # baseline AFP, ng/mL
-    weight_kg: Mapped[float | None] = mapped_column(Float)
-    transplant_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
-    recurrence_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
     consent_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
     enrolment_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
     status: Mapped[str] = mapped_column(String(20), default="enrolled")  # enrolled / withdrawn
     withdrawal_date: Mapped[date | None] = mapped_column(Date, info=IDENTIFYING)
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    protocol_version: Mapped[int] = mapped_column(Integer)  # the protocol version it was entered under
+
+
+class EligibilityAnswer(Base):
+    """The answer given at enrolment to one eligibility criterion of the study file."""
+
+    __tablename__ = "eligibility_answers"
+    __table_args__ = (UniqueConstraint("patient_id", "criterion"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    criterion: Mapped[str] = mapped_column(String(20))  # the criterion's code, e.g. I1, E2
+    kind: Mapped[str] = mapped_column(String(10))  # inclusion / exclusion
+    answer: Mapped[bool] = mapped_column(Boolean)  # inclusion met (yes) / exclusion applies (yes)
+    protocol_version: Mapped[int] = mapped_column(Integer)
 
 
 class Allocation(Base):
@@ -109,20 +138,34 @@ class Allocation(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
     group_code: Mapped[str] = mapped_column(String(10))
     allocation_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
+    protocol_version: Mapped[int] = mapped_column(Integer)
 
 
-class Infusion(Base):
-    __tablename__ = "infusions"
+class Administration(Base):
+    """One administration of the study product, as the dosing page of the case report form records it."""
+
+    __tablename__ = "administrations"
     __table_args__ = (UniqueConstraint("patient_id", "number"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
-    number: Mapped[int] = mapped_column(Integer)  # 1-based infusion number in the regimen
+    number: Mapped[int] = mapped_column(Integer)  # 1-based, in schedule order
+    cycle: Mapped[int | None] = mapped_column(Integer)  # cycle and day, when the schedule has cycles
+    cycle_day: Mapped[int | None] = mapped_column(Integer)
     planned_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
     actual_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
-    dose_cells: Mapped[float] = mapped_column(Float)
-    dose_cells_per_kg: Mapped[float | None] = mapped_column(Float)
+    dose: Mapped[float] = mapped_column(Float)  # in dose_unit
+    dose_unit: Mapped[str] = mapped_column(String(20))  # the study's product.dose_unit (vocab/units.yaml)
+    route: Mapped[str] = mapped_column(String(10))  # route codelist code (IV, PO, SC, ...)
+    weight_kg: Mapped[float | None] = mapped_column(Float)  # body size used for a per-kg or per-m2 dose
+    height_cm: Mapped[float | None] = mapped_column(Float)
+    bsa_m2: Mapped[float | None] = mapped_column(Float)
+    amount: Mapped[float | None] = mapped_column(Float)  # the same dose in another unit (total mg, cells/kg, ...)
+    amount_unit: Mapped[str | None] = mapped_column(String(20))
+    reduction: Mapped[int] = mapped_column(Integer, default=0)  # 0 = full dose; k = the regimen's k-th reduction
+    modification_reason: Mapped[str | None] = mapped_column(Text)  # why the dose was reduced
     lot: Mapped[str | None] = mapped_column(String(60))
     deviation: Mapped[str | None] = mapped_column(Text)  # why it departs from the regimen, if it does
+    protocol_version: Mapped[int] = mapped_column(Integer)
 
 
 class AdverseEvent(Base):
@@ -141,8 +184,9 @@ class AdverseEvent(Base):
     onset: Mapped[str] = mapped_column(String(16), info=IDENTIFYING)  # ISO 8601, may be partial
     resolution: Mapped[str | None] = mapped_column(String(16), info=IDENTIFYING)  # ISO 8601, may be partial
     outcome: Mapped[str] = mapped_column(String(40))  # recovered / recovering / not recovered / sequelae / fatal / unknown
-    action: Mapped[str] = mapped_column(String(40), default="none")  # none / infusion delayed / interrupted / discontinued ...
+    action: Mapped[str] = mapped_column(String(40), default="none")  # none / dose delayed / dose interrupted / dose reduced / dose discontinued / treatment discontinued ...
     dlt: Mapped[bool] = mapped_column(Boolean, default=False)
+    protocol_version: Mapped[int] = mapped_column(Integer)
 
 
 class TumourAssessment(Base):
@@ -154,6 +198,7 @@ class TumourAssessment(Base):
     modality: Mapped[str] = mapped_column(String(20))  # CT / MRI
     baseline: Mapped[bool] = mapped_column(Boolean, default=False)
     investigator_response: Mapped[str | None] = mapped_column(String(4))  # CR/PR/SD/PD/NE as recorded
+    protocol_version: Mapped[int] = mapped_column(Integer)
 
 
 class Lesion(Base):
@@ -176,10 +221,11 @@ class OtherTherapy(Base):
     __tablename__ = "other_therapies"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
-    therapy: Mapped[str] = mapped_column(String(60))  # sorafenib / TACE / resection / RFA / radiotherapy / ...
+    therapy: Mapped[str] = mapped_column(String(60))  # a code of the anticancer_therapy codelist, or 'other: ...'
     start_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
     end_date: Mapped[date | None] = mapped_column(Date, info=IDENTIFYING)
     new_anticancer: Mapped[bool] = mapped_column(Boolean, default=True)  # counts for PFS censoring
+    protocol_version: Mapped[int] = mapped_column(Integer)
 
 
 class FollowUp(Base):
@@ -189,6 +235,7 @@ class FollowUp(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     contact_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
     status: Mapped[str] = mapped_column(String(10))  # alive / dead
+    protocol_version: Mapped[int] = mapped_column(Integer)
 
 
 class Death(Base):
@@ -197,6 +244,7 @@ class Death(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
     death_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
     cause: Mapped[str] = mapped_column(String(200))  # disease progression / adverse event / other / unknown
+    protocol_version: Mapped[int] = mapped_column(Integer)
 
 
 class ProtocolDeviation(Base):
@@ -208,6 +256,66 @@ class ProtocolDeviation(Base):
     description: Mapped[str] = mapped_column(Text)
     source_table: Mapped[str | None] = mapped_column(String(40))
     source_id: Mapped[int | None] = mapped_column(Integer)
+    protocol_version: Mapped[int] = mapped_column(Integer)
+
+
+class FormRecord(Base):
+    """One entry of a study-defined form for a patient (or the fields a study adds to one core record).
+
+    Study forms: ``form`` is the form's name, ``visit`` the visit occurrence key (``SCR``, ``SCAN-2``)
+    or None, ``instance`` 1 for a form entered once, 1, 2, ... for a repeating form. Fields added to a
+    core form: ``form`` is the core form's name and ``core_table``/``core_id`` name the core record.
+    The values are rows of ``form_values``.
+    """
+
+    __tablename__ = "form_records"
+    __table_args__ = (Index(None, "patient_id", "form"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    form: Mapped[str] = mapped_column(String(40))
+    visit: Mapped[str | None] = mapped_column(String(40))
+    instance: Mapped[int] = mapped_column(Integer, default=1)
+    visit_date: Mapped[date | None] = mapped_column(Date, info=IDENTIFYING)  # when the data were collected
+    core_table: Mapped[str | None] = mapped_column(String(40))
+    core_id: Mapped[int | None] = mapped_column(Integer)
+    protocol_version: Mapped[int] = mapped_column(Integer)
+
+
+class FormValue(Base):
+    """One value of a form record, in the column of its field's type (the others stay NULL).
+
+    text and choice: ``value_text`` (the code); integer: ``value_int``; decimal: ``value_num``; date:
+    ``value_date``; partial date: ``value_text`` (ISO 8601, e.g. ``2015-03``); yes/no: ``value_bool``;
+    multiple choice: one row per code chosen (``position`` 1, 2, ...; a single value has position 0).
+    ``confirmed`` is true when the person confirmed a value outside the field's expected (soft) range.
+    A blank value has no row.
+    """
+
+    __tablename__ = "form_values"
+    __table_args__ = (UniqueConstraint("record_id", "field", "position"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("form_records.id"))
+    field: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    value_text: Mapped[str | None] = mapped_column(Text)
+    value_int: Mapped[int | None] = mapped_column(BigInteger)
+    value_num: Mapped[float | None] = mapped_column(Float)
+    value_date: Mapped[date | None] = mapped_column(Date)
+    value_bool: Mapped[bool | None] = mapped_column(Boolean)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FormNotDone(Base):
+    """A form expected at a visit that was not done, and why (the expected-forms ledger reads it)."""
+
+    __tablename__ = "forms_not_done"
+    __table_args__ = (UniqueConstraint("patient_id", "visit", "form"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    visit: Mapped[str] = mapped_column(String(40))
+    form: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    protocol_version: Mapped[int] = mapped_column(Integer)
 
 
 class DataQuery(Base):
@@ -251,11 +359,13 @@ class AuditEntry(Base):
 # Data tables in dependency order (parents first): the order import, export and replay use.
 DATA_TABLES = [
     StudyRecord,
+    ProtocolVersion,
     SiteRecord,
     UserRecord,
     Patient,
+    EligibilityAnswer,
     Allocation,
-    Infusion,
+    Administration,
     AdverseEvent,
     TumourAssessment,
     Lesion,
@@ -263,8 +373,15 @@ DATA_TABLES = [
     FollowUp,
     Death,
     ProtocolDeviation,
+    FormRecord,
+    FormValue,
+    FormNotDone,
     DataQuery,
 ]
+
+# Tables earlier versions had: their audit entries stay in the log and still replay (the upgrade that
+# retired each wrote the audited deletes), so ``audit verify`` knows their names.
+RETIRED_TABLES = ("infusions",)
 
 # SQLite hands the largest id out again after that row is deleted; with AUTOINCREMENT it never
 # reuses one (PostgreSQL sequences never do), so an id in the audit log names one record forever.

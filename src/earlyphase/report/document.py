@@ -86,6 +86,7 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False)
     from earlyphase.report.methods import methods_paragraphs
     from earlyphase.report.publication import published_vs_reproduced
     from earlyphase.report.survival import analyse_endpoint
+    from earlyphase.report.words import administration, endpoint_label, time_origin
 
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -104,13 +105,16 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False)
 
         find_chromium()
     dataset_paths = tuple(ds.write_csv(out / "adam").values())
-    analyses = [a for a in (analyse_endpoint(ds.adtte, ds.study, "PFS", "Progression-free survival"),
-                            analyse_endpoint(ds.adtte, ds.study, "OS", "Overall survival")) if a is not None]
+    analyses = [a for a in (
+        analyse_endpoint(ds.adtte, ds.study, "PFS", endpoint_label(ds.study, "PFS", "Progression-free survival")),
+        analyse_endpoint(ds.adtte, ds.study, "OS", endpoint_label(ds.study, "OS", "Overall survival")))
+        if a is not None]
     lap("statistics")
 
     sections: list[tuple[str, str, list]] = []  # (anchor, heading, items: TraceTable | Figure | str)
     safety = [T.ae_overview_table(ds), T.ae_soc_term_table(ds), T.ae_soc_term_table(ds, related=True),
-              T.ae_max_grade_table(ds), T.ae_max_grade_table(ds, related=True), T.dlt_table(ds), T.fever_table(ds)]
+              T.ae_max_grade_table(ds), T.ae_max_grade_table(ds, related=True), T.dlt_table(ds),
+              *T.special_interest_tables(ds)]
     response = [T.best_response_table(ds)]
     survival = [T.median_table(analyses, ds), T.landmark_table(analyses, ds), T.cox_table(analyses, ds),
                 T.followup_table(analyses, ds)] if analyses else []
@@ -122,10 +126,10 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False)
         data = F.save_figure(fig, out / "figures", key)
         figs[key] = Figure(key, title, caption, data["svg"])
 
-    ylabels = {"PFS": "Progression-free survival (probability)", "OS": "Overall survival (probability)"}
+    ylabels = {ea.paramcd: f"{ea.label} (probability)" for ea in analyses}
     for ea in analyses:
         add_fig(f"km_{ea.paramcd.lower()}", f"Kaplan-Meier: {ea.label.lower()} by group",
-                f"{ea.label} by group (months since {'first infusion' if ds.study.analysis.pfs.start == 'first_infusion' else 'allocation'}). "
+                f"{ea.label} by group (months since {time_origin(ds.study)}). "
                 "+ = censored. Legend: median (95% CI) per group. Number at risk = patients with time ≥ the tick.",
                 F.km_figure(ea, ds.study, ylabels.get(ea.paramcd, "Survival probability")))
     v = ds.adrs[(ds.adrs["PARAMCD"] == "OVRLRESP") & ds.adrs["PCHG"].notna()]
@@ -137,11 +141,12 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False)
                 "Change of the target sum from baseline at each assessment; X = progression.",
                 F.spider_figure(ds.adrs, ds.study))
     if analyses and (ds.adtte["PARAMCD"] == "OS").any():
-        inf = ds.source.tables["infusions"].copy()
-        inf["USUBJID"] = inf["patient_id"].map(ds.adsl.set_index("SRCSEQ")["USUBJID"])
+        doses = ds.source.tables["administrations"].copy()
+        doses["USUBJID"] = doses["patient_id"].map(ds.adsl.set_index("SRCSEQ")["USUBJID"])
         add_fig("swimmer", "Swimmer plot: each patient's course",
-                "Bar from first infusion to death or last contact; ticks = infusions; ▲ first response; X progression; "
-                "■ death; → alive at cut-off.", F.swimmer_figure(ds.adsl, ds.adtte, ds.adrs, inf, ds.study))
+                f"Bar from {time_origin(ds.study)} to death or last contact; ticks = "
+                f"{administration(ds.study, plural=True)}; ▲ first response; X progression; "
+                "■ death; → alive at cut-off.", F.swimmer_figure(ds.adsl, ds.adtte, ds.adrs, doses, ds.study))
     lap("figures")
 
     pub = published_vs_reproduced(ds, analyses) if ds.synthetic else None
@@ -153,7 +158,7 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False)
     surv_items: list = [figs[k] for k in ("km_pfs", "km_os") if k in figs] + survival
     if "swimmer" in figs:
         surv_items.append(figs["swimmer"])
-    sections.append(("survival", "Progression-free and overall survival", surv_items))
+    sections.append(("survival", " and ".join(ea.label for ea in analyses) or "Survival", surv_items))
     if pub is not None:
         sections.append(("published", "Published versus reproduced (digital twin)", [pub]))
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Sequence
 
+from earlyphase.report.words import administration, time_origin
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
@@ -105,7 +107,7 @@ def km_figure(ea: "EndpointAnalysis", study: "Study", ylabel: str) -> "Figure":
     ax.set_xticks(ticks)
     ax.set_xticklabels([f"{t:g}" for t in ticks])
     ax.set_ylabel(ylabel)
-    ax.set_xlabel(f"Months since {'first infusion' if study.analysis.pfs.start == 'first_infusion' else 'allocation'}")
+    ax.set_xlabel(f"Months since {time_origin(study)}")
     ax.grid(alpha=0.25)
     pct = f"{study.analysis.conf_level * 100:g}"
     title = f"Group (n): median months ({pct}% CI)"
@@ -131,10 +133,10 @@ def km_figure(ea: "EndpointAnalysis", study: "Study", ylabel: str) -> "Figure":
     return fig
 
 
-def swimmer_figure(adsl: "pd.DataFrame", adtte: "pd.DataFrame", adrs: "pd.DataFrame", infusions: "pd.DataFrame",
+def swimmer_figure(adsl: "pd.DataFrame", adtte: "pd.DataFrame", adrs: "pd.DataFrame", doses: "pd.DataFrame",
                    study: "Study") -> "Figure":
-    """One bar per patient from start to death or last contact (months), marking infusions, first
-    response, progression, death and ongoing follow-up."""
+    """One bar per patient from start to death or last contact (months), marking each administration,
+    first response, progression, death and ongoing follow-up."""
     import numpy as np
     import pandas as pd
 
@@ -152,7 +154,7 @@ def swimmer_figure(adsl: "pd.DataFrame", adtte: "pd.DataFrame", adrs: "pd.DataFr
 
     resp = adrs[(adrs["PARAMCD"] == "OVRLRESP") & adrs["AVALC"].isin(OBJECTIVE_RESPONSES)]
     first_resp = resp.groupby("USUBJID")["ADT"].min()
-    inf_by = {u: f for u, f in infusions.groupby("USUBJID")}
+    inf_by = {u: f for u, f in doses.groupby("USUBJID")}
     # collect every mark first and draw each kind with one call (fewer artists: faster to save)
     marks: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in ("inf", "resp", "pd", "death")}
     lengths, alive = [], []
@@ -187,7 +189,7 @@ def swimmer_figure(adsl: "pd.DataFrame", adtte: "pd.DataFrame", adrs: "pd.DataFr
     ax.set_xlim(0, span * 1.08)
     ax.set_yticks(range(len(pts)))
     ax.set_yticklabels([f"{s} ({g})" for s, g in zip(pts["SUBJID"], pts["TRT01P"])], fontsize=7)
-    ax.set_xlabel("Months since first infusion")
+    ax.set_xlabel(f"Months since {time_origin(study)}")
     ax.set_ylabel("Patient (group)")
     ax.grid(axis="x", alpha=0.25)
     from matplotlib.lines import Line2D
@@ -195,7 +197,7 @@ def swimmer_figure(adsl: "pd.DataFrame", adtte: "pd.DataFrame", adrs: "pd.DataFr
 
     handles = [Patch(color=colors[g], label=f"Group {g}") for g in colors]
     handles += [
-        Line2D([], [], marker="|", ls="", color="black", label="Infusion"),
+        Line2D([], [], marker="|", ls="", color="black", label=administration(study).capitalize()),
         Line2D([], [], marker="^", ls="", color="#009E73", mec="black", label="First response (CR/PR)"),
         Line2D([], [], marker="X", ls="", color="#D55E00", mec="black", label="Progression"),
         Line2D([], [], marker="s", ls="", color="black", label="Death"),
@@ -252,7 +254,7 @@ def spider_figure(adrs: "pd.DataFrame", study: "Study") -> "Figure":
     ax.axhline(20, color="#D55E00", ls="--", lw=1)
     ax.axhline(-30, color="#009E73", ls="--", lw=1)
     ax.axhline(0, color="black", lw=0.6)
-    ax.set_xlabel("Months since first infusion")
+    ax.set_xlabel(f"Months since {time_origin(study)}")
     ax.set_ylabel("Change in target sum from baseline (%)")
     from matplotlib.lines import Line2D
 

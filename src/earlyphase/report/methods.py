@@ -8,6 +8,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from earlyphase.derive import AnalysisDatasets
 
 from earlyphase.report.survival import PERMUTATION_SEED, PERMUTATIONS
+from earlyphase.report.words import administration, time_origin
+
+
+def _dose(x: float) -> str:
+    from earlyphase.capture.treatment import dose_text
+
+    return dose_text(x)
 
 
 def methods_paragraphs(ds: "AnalysisDatasets") -> list[tuple[str, str]]:
@@ -15,7 +22,8 @@ def methods_paragraphs(ds: "AnalysisDatasets") -> list[tuple[str, str]]:
     s = ds.study
     a = s.analysis
     r = a.pfs
-    start = "the first NK-cell infusion" if r.start == "first_infusion" else "allocation"
+    start = time_origin(s, article=True)
+    noun = administration(s)
     pct = f"{a.conf_level * 100:g}%"
     ci = {"log-log": "log-log (complementary log-log) transformed", "log": "log transformed", "plain": "untransformed (plain)"}[a.conf_type]
     on = lambda flag: "applied" if flag else "not applied (switched off in the study file)"  # noqa: E731
@@ -27,16 +35,19 @@ def methods_paragraphs(ds: "AnalysisDatasets") -> list[tuple[str, str]]:
     return [
         ("Data", f"All records up to the data cut-off {cutoff} were analysed; later records were ignored, and patients known "
                  f"alive after it were censored at it. {'The data are SYNTHETIC (a digital twin), not real patients.' if ds.synthetic else ''}"),
-        ("Populations", "Enrolled: every registered patient. Safety population: patients who received at least one infusion "
+        ("Populations", f"Enrolled: every registered patient. Safety population: patients who received at least one {noun} "
                         "(denominator of every safety percentage). Time-to-event population: "
-                        + ("treated patients, from the first infusion." if r.start == "first_infusion" else "allocated patients, from allocation.")),
-        ("Adverse events", f"Graded by CTCAE v{s.ctcae_version}. Treatment-emergent: onset on or after the first infusion, or a "
+                        + (f"treated patients, from the first {noun}." if r.start == "first_dose" else "allocated patients, from allocation.")),
+        ("Study product", f"{s.product.name}, doses in {s.product.dose_unit} ({s.product.route}); "
+                          + "; ".join(f"level {s.level_of(g.code)} ({g.code}): {g.regimen.doses_text(_dose)} "
+                                      f"{s.product.dose_unit}, {g.regimen.schedule.describe()}" for g in s.groups) + "."),
+        ("Adverse events", f"Graded by CTCAE v{s.ctcae_version}. Treatment-emergent: onset on or after the first {noun}, or a "
                            "pre-existing event recorded again at a higher grade. Treatment-related: attribution possible, probable "
                            "or definite. Partial dates were imputed (start: first of the missing period, but not before the first "
-                           "infusion when it falls in that period; end: last of the period, capped at death and the cut-off) and "
+                           f"{noun} when it falls in that period; end: last of the period, capped at death and the cut-off) and "
                            "flagged (ASTDTF/AENDTF: D, M, Y). Durations in hours when onset and resolution times were recorded; "
                            "otherwise in days counting both ends. DLTs as recorded; the DLT window is "
-                           f"{s.dlt_window_days} days from the first infusion."),
+                           f"{s.dlt_window_days} days from the first {noun}."),
         ("Tumour response", f"{s.response_criteria}, computed per visit from lesion measurements "
                             f"({'viable (enhancing) tumour diameters' if s.response_criteria == 'mRECIST' else 'longest diameters'}; "
                             "lymph nodes by their short axis): "

@@ -56,8 +56,8 @@ def _reproduce(spec: dict, ds: "AnalysisDatasets", analyses: dict[str, "Endpoint
     if m == "n_group":
         rows = adsl[adsl["TRT01P"] == spec["group"]]
         return int(len(rows)), {u: (f"patients#{int(s)}",) for u, s in zip(rows["USUBJID"], rows["SRCSEQ"])}
-    if m == "planned_infusions":
-        return int(ds.study.group(spec["group"]).regimen.infusions), {}
+    if m == "planned_administrations":
+        return int(ds.study.group(spec["group"]).regimen.administrations), {}
     if m == "max_followup_years":
         os_ = analyses.get("OS")
         if os_ is None:
@@ -75,14 +75,16 @@ def _reproduce(spec: dict, ds: "AnalysisDatasets", analyses: dict[str, "Endpoint
         for u, s in zip(rows["USUBJID"], rows["SRCSEQ"]):
             ev.setdefault(u, []).append(f"adverse_events#{int(s)}")
         return f"Grade {top[1]} {top[0].lower()} ({len(rows)} episodes)", {k: tuple(v) for k, v in ev.items()}
-    if m == "fever_within_day":
-        ae = ds.adae[(ds.adae["TRTEMFL"] == "Y") & ds.adae["AEDECOD"].str.lower().isin(["fever", "pyrexia"])]
+    if m == "resolved_within_hours":
+        terms = [str(t).casefold() for t in spec["terms"]]
+        hours = float(spec.get("hours", 24))
+        ae = ds.adae[(ds.adae["TRTEMFL"] == "Y") & ds.adae["AEDECOD"].str.casefold().isin(terms)]
         timed = ae[ae["ADURH"].notna()]
         if timed.empty:
             return None, {}
         med = float(timed["ADURH"].median())
-        within = int((timed["ADURH"] <= 24).sum())
-        return f"{'yes' if med <= 24 else 'no'} (median {med:.1f} h; {within}/{len(timed)} within 24 h)", {}
+        within = int((timed["ADURH"] <= hours).sum())
+        return f"{'yes' if med <= hours else 'no'} (median {med:.1f} h; {within}/{len(timed)} within {hours:g} h)", {}
     if m == "median":
         ea = analyses.get(spec["endpoint"])
         if ea is None:
@@ -112,7 +114,7 @@ def agrees(spec: dict, value: Any) -> bool | None:
     if m in ("most_common_ae",):
         accepted = [str(a).lower() for a in spec.get("accept", [pub])]
         return any(str(value).lower().startswith(a) for a in accepted)
-    if m == "fever_within_day":
+    if m == "resolved_within_hours":
         return str(value).startswith(str(pub))
     return str(value) == str(pub)
 

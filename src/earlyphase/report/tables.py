@@ -1,7 +1,9 @@
 """The report's tables, built from the analysis datasets; every count and median is traced.
 
 Each builder returns a ``TraceTable``. Percentages use the population named in the table
-(safety population = patients who received at least one infusion) per group as denominator.
+(safety population = patients who received at least one dose) per group as denominator. The words
+(product, administration noun, dose unit, baseline variables, adverse events of special interest)
+come from the study file.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from earlyphase.report.trace import Cell, TraceTable, count_cell, text
+from earlyphase.report.words import administration, product_administrations
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -75,8 +78,9 @@ def _split(ev: Mapping[str, tuple[str, ...]], cols) -> list[Cell]:
 def disposition_table(ds: "AnalysisDatasets") -> TraceTable:
     cols = group_columns(ds, population=None)
     adsl = ds.adsl
-    inf = _infusion_ids(ds)
+    inf = _dose_ids(ds)
     deaths = adsl[adsl["DTHFL"] == "Y"]
+    noun, nouns = administration(ds.study), administration(ds.study, plural=True)
 
     def row(label, pick, records=None):
         cells = [text(label)]
@@ -89,8 +93,8 @@ def disposition_table(ds: "AnalysisDatasets") -> TraceTable:
     rows = [
         row("Enrolled", lambda r: r["ENRLFL"] == "Y"),
         row("Allocated", lambda r: r["ALLOCFL"] == "Y"),
-        row("Treated (at least one infusion)", lambda r: r["SAFFL"] == "Y", lambda u: inf.get(u, ())),
-        row("Completed all planned infusions", lambda r: r["EOTSTT"] == "COMPLETED", lambda u: inf.get(u, ())),
+        row(f"Treated (at least one {noun})", lambda r: r["SAFFL"] == "Y", lambda u: inf.get(u, ())),
+        row(f"Completed all planned {nouns}", lambda r: r["EOTSTT"] == "COMPLETED", lambda u: inf.get(u, ())),
         row("Treatment ongoing at cut-off", lambda r: r["EOTSTT"] == "ONGOING"),
         row("Discontinued treatment", lambda r: r["EOTSTT"] == "DISCONTINUED"),
     ]
@@ -103,13 +107,13 @@ def disposition_table(ds: "AnalysisDatasets") -> TraceTable:
                       notes=[f"Data cut-off {ds.cutoff} ({ds.cutoff_source})."])
 
 
-def _infusion_ids(ds: "AnalysisDatasets") -> dict[str, tuple[str, ...]]:
-    inf = ds.source.tables["infusions"]
+def _dose_ids(ds: "AnalysisDatasets") -> dict[str, tuple[str, ...]]:
+    inf = ds.source.tables["administrations"]
     subj = ds.adsl.set_index("SRCSEQ")["USUBJID"]
     out: dict[str, list[str]] = defaultdict(list)
     for pid, iid in zip(inf["patient_id"], inf["id"]):
         if pid in subj.index:
-            out[subj[pid]].append(f"infusions#{int(iid)}")
+            out[subj[pid]].append(f"administrations#{int(iid)}")
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -146,11 +150,21 @@ def baseline_table(ds: "AnalysisDatasets") -> TraceTable:
     cat("Sex, n (%)", "SEX", [("M", "Male"), ("F", "Female")])
     ecog = sorted(ds.adsl["ECOGBL"].dropna().astype(int).unique())
     cat("ECOG performance status, n (%)", "ECOGBL", [(e, str(e)) for e in ecog])
-    cp = sorted(ds.adsl["CHILDPGH"].dropna().unique())
-    cat("Child-Pugh class, n (%)", "CHILDPGH", [(c, c) for c in cp])
-    stat("AFP, ng/mL: median (range)", "AFPBL", 1)
-    stat("Weight, kg: median (range)", "WEIGHTBL", 1)
-    section = frozenset(i for i, r in enumerate(rows) if all(c.text == "" for c in r[1:]))
+    # the baseline variables the study declares, each as its type suggests
+    for _form, field in ds.study.adam_fields():
+        if not field.adam.baseline_table or field.adam.variable not in ds.adsl:
+            continue
+        variable, label = field.adam.variable, field.adam.label
+        unit = f", {field.unit}" if field.unit and field.unit not in label else ""
+        if field.type in ("integer", "decimal"):
+            stat(f"{label}{unit}: median (range)", variable, 0 if field.type == "integer" else 1)
+        elif field.type in ("choice", "yesno"):
+            if field.type == "yesno":
+                levels = [("Y", "Yes"), ("N", "No")]
+            else:
+                present = set(ds.adsl[variable].dropna().astype(str))
+                levels = [(c, lab) for c, lab in ds.study.codes_of(field) if c in present]
+            cat(f"{label}, n (%)", variable, levels)
     return TraceTable("baseline", "Baseline characteristics (allocated patients)", ["Characteristic"] + _header(cols),
                       rows, section_rows=frozenset(), notes=["Age from year of birth (approximate)."])
 
@@ -159,8 +173,12 @@ def baseline_table(ds: "AnalysisDatasets") -> TraceTable:
 def exposure_table(ds: "AnalysisDatasets") -> TraceTable:
     cols = group_columns(ds, population=None)
     cols = [(g, r[r["ALLOCFL"] == "Y"]) for g, r in cols]
-    inf = _infusion_ids(ds)
+    inf = _dose_ids(ds)
     rows = []
+    study = ds.study
+    nouns = administration(study, plural=True)
+    unit = study.product.dose_unit
+    scale, unit_text = _dose_scale(ds)
 
     def line(label, fn):
         cells = [text(label)]
@@ -169,23 +187,36 @@ def exposure_table(ds: "AnalysisDatasets") -> TraceTable:
         rows.append(cells)
 
     def planned(r):
-        vals = sorted(set(int(x) for x in r["NINFPL"].dropna()))
-        return ", ".join(map(str, vals)) or "—"
+        vals = sorted(set(int(x) for x in r["NADMPL"].dropna()))
+        return ", ".join(map(str, vals)) or "until progression"
 
-    line("Planned infusions per patient", planned)
-    line("Infusions given / planned (%)", lambda r: (
-        f"{int(r['NINF'].sum())} / {int(r['NINFPL'].sum())} ({100 * r['NINF'].sum() / r['NINFPL'].sum():.0f}%)"
-        if r["NINFPL"].sum() else "—"))
-    line("Infusions per patient: median (range)", lambda r: _median_range(r["NINF"], 0))
-    line("Cumulative dose, 10⁹ cells: median (range)", lambda r: _median_range(r["CUMDOSE"] / 1e9, 1))
-    line("Planned cumulative dose, 10⁹ cells", lambda r: ", ".join(f"{x / 1e9:g}" for x in sorted(set(r["CUMDOSPL"].dropna()))) or "—")
+    line(f"Planned {nouns} per patient", planned)
+    line(f"{nouns.capitalize()} given / planned (%)", lambda r: (
+        f"{int(r['NADM'].sum())} / {int(r['NADMPL'].sum())} ({100 * r['NADM'].sum() / r['NADMPL'].sum():.0f}%)"
+        if r["NADMPL"].notna().all() and r["NADMPL"].sum() else "—"))
+    line(f"{nouns.capitalize()} per patient: median (range)", lambda r: _median_range(r["NADM"], 0))
+    line(f"Cumulative dose, {unit_text}: median (range)", lambda r: _median_range(r["CUMDOSE"] / scale, 1))
+    line(f"Planned cumulative dose, {unit_text}",
+         lambda r: ", ".join(f"{x / scale:g}" for x in sorted(set(r["CUMDOSPL"].dropna()))) or "—")
     line("Relative dose intensity, %: median (range)", lambda r: _median_range(100 * r["CUMDOSE"] / r["CUMDOSPL"], 0))
-    comp = [text("Completed all planned infusions, n (%)")]
+    comp = [text(f"Completed all planned {nouns}, n (%)")]
     for _, r in cols:
         chosen = r[r["EOTSTT"] == "COMPLETED"]
         comp.append(count_cell({u: inf.get(u, ()) for u in chosen["USUBJID"]}, len(r)))
     rows.append(comp)
-    return TraceTable("exposure", "Exposure to NK-cell infusions (allocated patients)", ["Exposure"] + _header(cols), rows)
+    return TraceTable("exposure", f"Exposure to {product_administrations(study)} (allocated patients)",
+                      ["Exposure"] + _header(cols), rows, notes=[f"Doses in {unit} ({study.product.name})."])
+
+
+def _dose_scale(ds: "AnalysisDatasets") -> tuple[float, str]:
+    """Cumulative doses are shown in powers of ten when they are large (10⁹ cells), else in the unit."""
+    unit = ds.study.product.dose_unit
+    largest = max([g.regimen.dose for g in ds.study.groups], default=1.0)
+    if largest >= 1e5:
+        power = int(math.floor(math.log10(largest)))
+        superscript = str(power).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+        return 10.0 ** power, f"10{superscript} {unit}"
+    return 1.0, unit
 
 
 # ---------------------------------------------------------------------------------------- adverse events
@@ -228,7 +259,8 @@ def ae_overview_table(ds: "AnalysisDatasets") -> TraceTable:
     return TraceTable(
         "ae_overview", "Patients with treatment-emergent adverse events (safety population)",
         ["Patients with"] + _header(cols), rows,
-        notes=["n (%) of patients; denominator: safety population of each group (received at least one infusion).",
+        notes=[f"n (%) of patients; denominator: safety population of each group (received at least one "
+               f"{administration(ds.study)}).",
                f"Grades by CTCAE v{ds.study.ctcae_version}. A patient counts once per row, at the highest grade."],
     )
 
@@ -307,19 +339,30 @@ def dlt_table(ds: "AnalysisDatasets") -> TraceTable:
                     + [Cell("1" if (g == d.TRT01P or g == TOTAL) else "", {d.USUBJID: (f"adverse_events#{int(d.SRCSEQ)}",)}
                             if (g == d.TRT01P or g == TOTAL) else None) for g, _ in cols])
     return TraceTable("dlt", "Dose-limiting toxicities (safety population)", ["DLT"] + _header(cols), rows,
-                      notes=["DLT as recorded by the investigator; the DLT window starts at the first infusion."])
+                      notes=[f"DLT as recorded by the investigator; the DLT window starts at the first "
+                             f"{administration(ds.study)}."])
 
 
-FEVER_TERMS = ("fever", "pyrexia")
+def special_interest_tables(ds: "AnalysisDatasets") -> list[TraceTable]:
+    """One table per adverse event of special interest the study declares (episodes, grades, time to resolution)."""
+    return [special_interest_table(ds, aesi) for aesi in ds.study.adverse_events_of_special_interest]
 
 
-def fever_table(ds: "AnalysisDatasets") -> TraceTable:
-    """Fever episodes after infusion and the time they took to resolve."""
+def table_key(name: str) -> str:
+    import re
+
+    return "aesi_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def special_interest_table(ds: "AnalysisDatasets", aesi) -> TraceTable:
+    """Episodes of one adverse event of special interest and the time they took to resolve."""
     cols = group_columns(ds)
     ae = _teae(ds)
-    fev = ae[ae["AEDECOD"].str.lower().isin(FEVER_TERMS)]
+    terms = {t.casefold() for t in aesi.terms}
+    fev = ae[ae["AEDECOD"].str.casefold().isin(terms)]
+    name = aesi.name
     rows = []
-    rows.append([text("Patients with fever, n (%)")] + [count_cell(_by_patient(fev[fev["USUBJID"].isin(r["USUBJID"])]), len(r)) for _, r in cols])
+    rows.append([text(f"Patients with {name.lower()}, n (%)")] + [count_cell(_by_patient(fev[fev["USUBJID"].isin(r["USUBJID"])]), len(r)) for _, r in cols])
 
     def stat(label, fn):
         cells = [text(label)]
@@ -334,8 +377,10 @@ def fever_table(ds: "AnalysisDatasets") -> TraceTable:
     stat("Time to resolution, hours: median (range)", lambda f: _median_range(f["ADURH"], 1))
     stat("Resolved within 24 hours, n / timed episodes", lambda f: f"{int((f['ADURH'] <= 24).sum())} / {int(f['ADURH'].notna().sum())}")
     stat("Resolved by the next day (dates only), n / episodes", lambda f: f"{int((f['ADURN'] <= 2).sum())} / {int(f['ADURN'].notna().sum())}")
-    return TraceTable("fever", "Fever episodes and time to resolution (treatment-emergent)", ["Fever"] + _header(cols), rows,
-                      notes=["Time to resolution from the reported onset and resolution times (hours); "
+    return TraceTable(table_key(name), f"{name} episodes and time to resolution (treatment-emergent)",
+                      [name] + _header(cols), rows,
+                      notes=[f"Adverse event of special interest (study file): terms {', '.join(aesi.terms)}.",
+                             "Time to resolution from the reported onset and resolution times (hours); "
                              "ADURN counts calendar days including both ends (ADaM convention)."])
 
 

@@ -160,7 +160,7 @@ def generate_twin(study: Study, seed: int = DEFAULT_SEED) -> TwinData:
         data["patients"].append(patient)
         data["allocations"].append({"subject_id": subject, "group_code": code, "allocation_date": enrol_date})
         infusions = _infusions(rng, study, subject, code, first, patient["weight_kg"],
-                               delay=(int(side.integers(2, study.group(code).regimen.infusions + 1)), delay_days)
+                               delay=(int(side.integers(2, study.group(code).regimen.administrations + 1)), delay_days)
                                if number == delayed_patient else None)
         data["infusions"].extend(infusions)
         progression = first + timedelta(days=outcome.pfs_days)
@@ -217,8 +217,8 @@ def _infusions(rng: np.random.Generator, study: Study, subject: str, code: str, 
     tolerance = regimen.dose_tolerance_percent / 100.0
     window = regimen.interval_window_days
     out = []
-    for k in range(1, regimen.infusions + 1):
-        planned = first + timedelta(days=(k - 1) * regimen.interval_days)
+    for k in range(1, regimen.administrations + 1):
+        planned = first + timedelta(days=regimen.schedule.offset_days(k))
         shift = 0 if k == 1 else _day(rng, -min(1, window), min(1, window))
         deviation = None
         if delay is not None and k == delay[0] and delay[1] > window:
@@ -233,8 +233,10 @@ def _infusions(rng: np.random.Generator, study: Study, subject: str, code: str, 
             "number": k,
             "planned_date": planned,
             "actual_date": planned + timedelta(days=shift),
-            "dose_cells": float(dose),
-            "dose_cells_per_kg": round(dose / weight_kg, -4),
+            "dose": float(dose),  # cells, the seed study's dose unit
+            "weight_kg": weight_kg,  # the weight the cells/kg figure is worked out with
+            "amount": round(dose / weight_kg, -4),
+            "amount_unit": "cells/kg",
             "lot": f"SYN-LOT-{subject[-3:]}-{k:02d}",
             "deviation": deviation,
         })

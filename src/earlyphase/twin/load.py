@@ -19,6 +19,7 @@ from earlyphase.records import tables as t
 from earlyphase.twin.generate import DEFAULT_SEED, TwinData, generate_twin
 
 TWIN_USERNAME = "twin-generator"
+DISEASE_FORM = "baseline_disease"  # the seed study's form with the disease history (its study file)
 
 
 @dataclass(frozen=True)
@@ -45,21 +46,27 @@ def write_twin(batch, data: TwinData) -> None:
     """Write ``data`` with capture actions on ``batch`` (a ``capture.Batch``: one transaction, the caller's)."""
     mark_synthetic(batch.context)
     by_subject = _by_subject(data)
+    eligible = {c.code: kind == "inclusion" for kind, c in batch.context.study.eligibility.criteria}
     for p in data.patients:
         s = p["subject_id"]
         batch.enrol_patient(
-            s, p["site_code"], p["sex"], p["birth_year"], p["ecog"], p["child_pugh"], p["consent_date"],
-            p["transplant_date"], p["recurrence_date"], enrolment_date=p["enrolment_date"],
-            child_pugh_score=p["child_pugh_score"], afp_ng_ml=p["afp_ng_ml"], weight_kg=p["weight_kg"],
-            initials=p["initials"], hospital_number=p["hospital_number"],
+            s, p["site_code"], p["sex"], p["birth_year"], p["ecog"], p["consent_date"],
+            enrolment_date=p["enrolment_date"], initials=p["initials"], hospital_number=p["hospital_number"],
+            eligibility=eligible,  # every twin patient meets the inclusion criteria and no exclusion one
         )
+        # the seed study's own form: the disease history and liver function at screening
+        batch.record_form(s, DISEASE_FORM, {
+            "transplant_date": p["transplant_date"], "recurrence_date": p["recurrence_date"],
+            "child_pugh_class": p["child_pugh"], "child_pugh_score": p["child_pugh_score"], "afp": p["afp_ng_ml"],
+            "weight": p["weight_kg"]}, visit_date=p["enrolment_date"])
         a = by_subject["allocations"][s][0]
         batch.allocate_patient(s, a["group_code"], a["allocation_date"])
         # the CRF order of a real trial: treatment, then safety and imaging, then what came after
         for inf in by_subject["infusions"][s]:
-            batch.record_infusion(s, inf["number"], inf["actual_date"], inf["dose_cells"],
-                                  planned_date=inf["planned_date"], dose_cells_per_kg=inf["dose_cells_per_kg"],
-                                  lot=inf["lot"], deviation=inf["deviation"])
+            batch.record_administration(s, inf["number"], inf["actual_date"], inf["dose"],
+                                        planned_date=inf["planned_date"], weight_kg=inf["weight_kg"],
+                                        amount=inf["amount"], amount_unit=inf["amount_unit"], lot=inf["lot"],
+                                        deviation=inf["deviation"])
         for ae in by_subject["adverse_events"][s]:
             batch.record_adverse_event(s, ae["term"], ae["grade"], ae["onset"], ae["attribution"], ae["outcome"],
                                        resolution=ae["resolution"], serious=ae["serious"], action=ae["action"],

@@ -135,16 +135,17 @@ def _p(x: float | None) -> str:
 
 def _read(session) -> dict[str, list]:
     out = {}
-    for cls in (t.StudyRecord, t.Patient, t.Allocation, t.Infusion, t.AdverseEvent, t.TumourAssessment, t.Lesion,
-                t.OtherTherapy, t.FollowUp, t.Death, t.ProtocolDeviation):
+    for cls in (t.StudyRecord, t.Patient, t.Allocation, t.Administration, t.AdverseEvent, t.TumourAssessment,
+                t.Lesion, t.OtherTherapy, t.FollowUp, t.Death, t.ProtocolDeviation):
         out[cls.__tablename__] = list(session.execute(select(cls).order_by(cls.id)).scalars())
+    out["infusions"] = out["administrations"]  # the seed trial's administrations are infusions
     return out
 
 
-def subject_outcomes(rows: dict[str, list], start: str = "first_infusion") -> list[SubjectOutcome]:
+def subject_outcomes(rows: dict[str, list], start: str = "first_dose") -> list[SubjectOutcome]:
     """PFS and OS days of every allocated patient (rules in the module docstring).
 
-    ``start`` is the study's time origin (``analysis.pfs.start``): ``first_infusion`` or ``allocation``.
+    ``start`` is the study's time origin (``analysis.pfs.start``): ``first_dose`` or ``allocation``.
     Patients never infused have no times (None).
     """
     group_of = {a.patient_id: a.group_code for a in rows["allocations"]}
@@ -271,7 +272,7 @@ def summarise_trial(engine: Engine) -> TrialSummary:
     dose_by_patient: dict[int, float] = defaultdict(float)
     given_by_group: Counter = Counter()
     for inf in rows["infusions"]:
-        dose_by_patient[inf.patient_id] += inf.dose_cells
+        dose_by_patient[inf.patient_id] += inf.dose
         given_by_group[group_of.get(inf.patient_id)] += 1
     for g in study.groups:
         members = [pid for pid, code in group_of.items() if code == g.code]
@@ -282,7 +283,7 @@ def summarise_trial(engine: Engine) -> TrialSummary:
             median = doses[mid] if len(doses) % 2 else (doses[mid - 1] + doses[mid]) / 2
         exposure.append({
             "group": g.code, "patients": len(members), "infusions_given": given_by_group[g.code],
-            "infusions_planned": len(members) * g.regimen.infusions,
+            "infusions_planned": len(members) * g.regimen.administrations,
             "cumulative_dose_median": median, "cumulative_dose_planned": g.regimen.cumulative_dose,
             "dose_unit": "cells",
         })
@@ -314,7 +315,7 @@ def summarise_trial(engine: Engine) -> TrialSummary:
         "PFS": _survival(outcomes, "PFS", codes, dpm, targets.PFS if seed_trial else None),
         "OS": _survival(outcomes, "OS", codes, dpm, targets.OS if seed_trial else None),
         "days_per_month": dpm,
-        "time_origin": study.analysis.pfs.start,  # first_infusion or allocation
+        "time_origin": study.analysis.pfs.start,  # first_dose or allocation
     }
     return TrialSummary(study.study_id, study.title, bool(record.synthetic or study.synthetic), enrolment, exposure,
                         adverse, survival, outcomes)

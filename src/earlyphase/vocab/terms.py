@@ -51,15 +51,13 @@ RESPONSE_CRITERIA = tuple(RESPONSE_CATEGORIES)
 AE_OUTCOMES = ("recovered", "recovering", "not recovered", "recovered with sequelae", "fatal", "unknown")
 # Outcomes that mean the event has ended (a resolution date is expected).
 AE_ENDED_OUTCOMES = frozenset({"recovered", "recovered with sequelae", "fatal"})
+# Action taken with the study product because of the event (any product and route).
 AE_ACTIONS = (
-    "none", "infusion delayed", "infusion interrupted", "dose reduced", "infusion discontinued",
+    "none", "dose delayed", "dose interrupted", "dose reduced", "dose discontinued",
     "treatment discontinued", "not applicable",
 )
 
 SEXES = ("M", "F")
-CHILD_PUGH_CLASSES = ("A", "B", "C")
-# Child-Pugh score ranges of each class (Pugh 1973): A 5-6, B 7-9, C 10-15.
-CHILD_PUGH_SCORES = {"A": range(5, 7), "B": range(7, 10), "C": range(10, 16)}
 ECOG_GRADES = (0, 1, 2, 3, 4)  # 5 = dead is not a baseline status
 
 MODALITIES = ("CT", "MRI", "PET-CT", "ultrasound", "X-ray")
@@ -68,23 +66,26 @@ LESION_KINDS = ("target", "non-target", "new")
 # where it confirms an unconfirmed progression (Seymour 2017). A lymph node under 10 mm short axis is "absent".
 NON_TARGET_STATUSES = ("present", "absent", "increased", "unequivocal progression")
 
-THERAPY_KINDS = (
-    "sorafenib", "lenvatinib", "regorafenib", "cabozantinib", "ramucirumab", "immunotherapy",
-    "chemotherapy", "TACE", "TARE", "HAIC", "RFA", "microwave ablation", "resection", "radiotherapy",
-    "SBRT", "other",
-)
+def _therapy_kinds() -> tuple[str, ...]:
+    from earlyphase.vocab.codelist import codelist
+
+    return codelist("anticancer_therapy").values
+
+
+# Kinds of other anticancer therapy (the codelist file ``codelists/anticancer_therapy.yaml``).
+THERAPY_KINDS = _therapy_kinds()
 
 FOLLOW_UP_STATUSES = ("alive", "dead")
 DEATH_CAUSES = ("disease progression", "adverse event", "other", "unknown")
 DEVIATION_CATEGORIES = ("dose", "schedule", "eligibility", "assessment", "other")
 PATIENT_STATUSES = ("enrolled", "withdrawn")
 
-# Units the database stores (what a number means wherever it appears).
+# Units of the core columns (what a number means wherever it appears). A dose's unit is stored beside it
+# (administrations.dose_unit), from the study's product.dose_unit.
 UNITS = {
-    "dose_cells": "cells per infusion",
-    "dose_cells_per_kg": "cells/kg per infusion",
-    "afp_ng_ml": "ng/mL",
     "weight_kg": "kg",
+    "height_cm": "cm",
+    "bsa_m2": "m2",
     "viable_diameter_mm": "mm",
     "interval_days": "days",
     "dlt_window_days": "days",
