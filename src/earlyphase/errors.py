@@ -29,7 +29,7 @@ class Problem:
         if self.row is not None:
             where.append(f"row {self.row}")
         where.append(self.field)
-        return f"{', '.join(where)} = {self.value!r}: {self.message} [{self.rule}]"
+        return f"{', '.join(where)} = {_plain(self.value)!r}: {self.message} [{self.rule}]"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -37,7 +37,18 @@ class Problem:
         return d
 
 
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python values, so a message shows 95.0 and not np.float64(95.0)."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        try:
+            return value.item()
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
 def _jsonable(value: Any) -> Any:
+    value = _plain(value)
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)

@@ -14,7 +14,8 @@ from earlyphase.stats.validation import check_time_event
     ([1.0, -2.0, 3.0], [1, 0, 1], "time"),
     ([1.0, float("nan"), 3.0], [1, 0, 1], "time"),
     ([1.0, float("inf"), 3.0], [1, 0, 1], "time"),
-    ([1.0, 2.0, 3.0], [1, 2, 1], "event"),
+    ([1.0, 2.0, 3.0], [1, 3, 1], "event"),
+    ([1.0, 2.0, 3.0], [0, 2, 1], "event"),  # 0/1/2 is not R's 1/2 coding: say which value is the event
     ([1.0, 2.0, 3.0], [1, 0.5, 1], "event"),
     ([1.0, 2.0, 3.0], [1, 0], "event"),
     ([], [], "time"),
@@ -147,9 +148,11 @@ def test_fast_and_general_paths_agree(with_strata):
     assert len(fast.to_frame()) == len(general.to_frame())
 
 
-def test_group_labels_sorted_as_strings():
+def test_numeric_group_labels_sorted_as_numbers():
     rs = build_risk_set([1, 2, 3, 4], [1, 1, 1, 1], group=[10, 9, 10, 9])
-    assert rs.group_levels == ("10", "9")
+    assert rs.group_levels == ("9", "10")
+    rs = build_risk_set([1, 2, 3, 4], [1, 1, 1, 1], group=["10", "9", "10", "9"])
+    assert rs.group_levels == ("9", "10")
 
 
 def test_to_dict_is_json_ready():

@@ -71,7 +71,7 @@ def test_landmarks_match_r(case, conf_type, conf_level):
     km = _fit(ref["data"], conf_type, conf_level, times=times)
     rows = {k: [] for k in ("time", "n_risk", "survival", "std_err", "lower", "upper")}
     for c in km.curves:
-        a = c.at(times)
+        a = c.at(times, extend=True)  # these references are summary(fit, times, extend = TRUE)
         for k in rows:
             rows[k].extend(a[k].tolist())
     for k in rows:

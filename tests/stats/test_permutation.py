@@ -29,7 +29,7 @@ def brute_force_p(time, event, group, **kw):
 
 
 @pytest.mark.parametrize("kw", [
-    {}, {"weights": "gehan"}, {"weights": "fh", "rho": 0, "gamma": 1}, {"trend": True},
+    {}, {"weights": "gehan"}, {"weights": "fh", "rho": 0, "gamma": 1}, {"trend": True, "levels": ["A", "B", "C"]},
     {"trend": True, "scores": [0, 1, 5]}, {"weights": "peto"},
 ])
 def test_exact_equals_brute_force(kw):
@@ -41,7 +41,7 @@ def test_exact_equals_brute_force(kw):
     assert res.statistic == logrank_test(TIME, EVENT, GROUP, **kw).statistic
 
 
-@pytest.mark.parametrize("kw", [{}, {"trend": True}, {"weights": "tarone-ware"}])
+@pytest.mark.parametrize("kw", [{}, {"trend": True, "levels": ["A", "B", "C"]}, {"weights": "tarone-ware"}])
 def test_monte_carlo_agrees_with_exact(kw):
     exact = permutation_logrank(TIME, EVENT, GROUP, exact=True, **kw).permutation_p_value
     mc = permutation_logrank(TIME, EVENT, GROUP, exact=False, permutations=40_000, seed=7, **kw)

@@ -2,6 +2,11 @@
 
 Every result has ``summary()`` (R-like text), ``to_dict()`` (JSON-safe) and ``to_frame()`` (pandas).
 Bad input raises :class:`earlyphase.errors.InputError` naming the argument and the rule.
+
+Input conventions follow R's survival package (see docs/conventions.md): factor levels
+(:mod:`earlyphase.stats.labels`), missing values, event coding and timefix
+(:mod:`earlyphase.stats.cases`). Nothing here imports scipy or pandas until a result is turned
+into a DataFrame.
 """
 
 from earlyphase.stats.riskset import RiskSet, build_risk_set
@@ -12,7 +17,7 @@ from earlyphase.stats.kaplan_meier import (
     kaplan_meier_from_risk_set,
     median_followup,
 )
-from earlyphase.stats.nelson_aalen import NelsonAalen, nelson_aalen
+from earlyphase.stats.nelson_aalen import NelsonAalen, nelson_aalen, nelson_aalen_from_risk_set
 from earlyphase.stats.logrank import LogrankResult, logrank_from_risk_set, logrank_test
 from earlyphase.stats.permutation import count_allocations, permutation_logrank
 from earlyphase.stats.rmst import RMSTResult, rmst, rmst_from_risk_set
@@ -29,6 +34,7 @@ __all__ = [
     "median_followup",
     "NelsonAalen",
     "nelson_aalen",
+    "nelson_aalen_from_risk_set",
     "LogrankResult",
     "logrank_test",
     "logrank_from_risk_set",

@@ -43,14 +43,21 @@ class ConcordanceResult:
     tied_x: float
     tied_y: float
     tied_xy: float
+    n: int | None = None
+    n_omitted: int = 0
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"concordance": self.concordance, "std_err": self.std_err, "concordant": self.concordant,
                 "discordant": self.discordant, "tied_x": self.tied_x, "tied_y": self.tied_y,
-                "tied_xy": self.tied_xy}
+                "tied_xy": self.tied_xy, "n": self.n, "n_omitted": self.n_omitted, "notes": list(self.notes)}
 
     def summary(self) -> str:
-        return (f"Concordance= {self.concordance:.4f}  (se = {self.std_err:.4f})\n"
+        from earlyphase.stats.cases import omitted_line
+
+        head = "".join(f"{x}\n" for x in [f"n= {self.n}" if self.n is not None else None, omitted_line(self.n_omitted)] if x)
+        head += "".join(f"  note: {x}\n" for x in self.notes)
+        return head + (f"Concordance= {self.concordance:.4f}  (se = {self.std_err:.4f})\n"
                 f"concordant {self.concordant:g}, discordant {self.discordant:g}, tied.x {self.tied_x:g}, "
                 f"tied.y {self.tied_y:g}, tied.xy {self.tied_xy:g}")
 
@@ -251,14 +258,42 @@ def _stratum_influence(time, event, score, w, entry=None):
     return out, totals, pairs_g - pairs_e, pairs_e
 
 
+def _score(score: Any, n: int) -> np.ndarray:
+    arr = check_same_length(n, score.to_numpy() if hasattr(score, "to_numpy") else score, "score")
+    try:
+        return arr.astype(np.float64)
+    except (TypeError, ValueError):
+        raise InputError.single("score", repr(arr[:3].tolist()), "numeric", "the score must hold numbers.") from None
+
+
 def concordance_index(time: Any, event: Any, score: Any, *, strata: Any = None, weights: Any = None,
-                      entry: Any = None, presorted: bool = False) -> ConcordanceResult:
+                      entry: Any = None, presorted: bool = False, event_value: Any = None, na_action: str = "fail",
+                      timefix: bool = True) -> ConcordanceResult:
     """Harrell's C of ``score`` (higher = higher risk) against right-censored ``time``/``event``.
 
     ``strata``: pairs are formed only within a stratum. ``weights``: case weights (a pair counts
     w_i * w_j). ``entry``: delayed-entry times; a subject is comparable to an event only after it entered.
-    Matches ``fit$concordance`` of R's ``coxph`` (concordance and ``std``).
+    Matches ``fit$concordance`` of R's ``coxph`` (concordance and ``std``), and R's
+    ``concordance(Surv(time, event) ~ score, reverse = TRUE)``; for R's default orientation (a higher
+    value predicts longer survival) pass ``-score``. ``event_value``, ``na_action`` and ``timefix``
+    as :mod:`earlyphase.stats.cases`.
     """
+    if not presorted:
+        from dataclasses import replace
+
+        from earlyphase.stats.cases import prepare_cases
+
+        cases = prepare_cases(time, event, {"score": score, "strata": strata, "weights": weights, "entry": entry},
+                              event_value=event_value, na_action=na_action, timefix=timefix)
+        c = cases.columns
+        with cases.input_rows():
+            res = _concordance(cases.time, cases.event, c["score"], strata=c["strata"], weights=c["weights"],
+                               entry=c["entry"], presorted=False)
+        return replace(res, n=len(cases.time), n_omitted=cases.n_omitted, notes=cases.notes)
+    return _concordance(time, event, score, strata=strata, weights=weights, entry=entry, presorted=True)
+
+
+def _concordance(time, event, score, *, strata, weights, entry, presorted) -> ConcordanceResult:
     if presorted:
         t = np.asarray(time, dtype=np.float64)
         e = np.asarray(event).astype(bool)
@@ -266,9 +301,11 @@ def concordance_index(time: Any, event: Any, score: Any, *, strata: Any = None, 
         t, e = check_time_event(time, event)
         e = e.astype(bool)
     n = t.shape[0]
-    s = np.asarray(score, dtype=np.float64) if presorted else check_same_length(n, score, "score").astype(np.float64)
+    s = np.asarray(score, dtype=np.float64) if presorted else _score(score, n)
     if not np.isfinite(s).all():
-        raise InputError.single("score", "NaN/inf", "finite", "the risk score must be finite for every subject.")
+        i = int(np.flatnonzero(~np.isfinite(s))[0])
+        raise InputError.single("score", "NaN/inf", "finite", f"the risk score must be finite for every subject (row {i + 1}).",
+                                row=i + 1)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     if strata is None:
         codes = np.zeros(n, dtype=np.int64)

@@ -7,16 +7,11 @@ NaN where R gives NA: ``log`` at S = 0, ``log-log`` at S = 0 or 1.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import norm
 
+from earlyphase.stats.distributions import normal_quantile
 from earlyphase.stats.validation import check_choice, check_conf_level
 
 CONF_TYPES = ("log-log", "log", "plain")
-
-
-def normal_quantile(conf_level: float) -> float:
-    """Two-sided standard normal quantile for ``conf_level`` (0.95 -> 1.959964...)."""
-    return float(norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
 
 
 def survival_confint(surv: np.ndarray, se_log: np.ndarray, conf_type: str, conf_level: float) -> tuple[np.ndarray, np.ndarray]:

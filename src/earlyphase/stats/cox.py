@@ -6,7 +6,9 @@ stopped as R stops: when the relative change in the log partial likelihood is at
 Efron's approximation (default, as R) or Breslow's. Strata give each stratum its own baseline
 hazard; ``entry`` gives delayed entry (left truncation, counting-process data ``(entry, time]``);
 ``weights`` are case weights (any positive number, as R's ``weights=``). ``robust=True`` adds the
-sandwich variance from per-observation dfbeta residuals, as R's ``robust=TRUE`` without ``cluster``.
+sandwich variance from per-observation dfbeta residuals, as R's ``robust=TRUE``; ``cluster=`` the
+grouped sandwich of R's ``cluster(id)``: the dfbeta residuals are summed within each cluster
+before their cross-product is taken (and robust is implied, as in R).
 
 How it is computed (no Python loop over subjects or times): the data are sorted once by
 (stratum, time). Risk-set sums at every distinct event time are differences of reverse cumulative
@@ -20,7 +22,7 @@ of subjects (a loop over a few hundred chunks, never over subjects), carrying th
 The concordance lives in ``concordance.py`` and the proportional-hazards test in ``cox_zph.py``.
 
 Times are in whatever unit the caller uses; hazard ratios do not depend on it. Tied times are
-exactly equal floats (R additionally merges times equal up to rounding, ``timefix``).
+equal floats, after ``timefix`` (default, as R) has merged times equal up to rounding.
 """
 
 from __future__ import annotations
@@ -30,10 +32,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from scipy import linalg, stats
 
 from earlyphase.errors import InputError
 from earlyphase.stats.design_matrix import DesignMatrix, build_design_matrix
+from earlyphase.stats.distributions import chi2_sf, normal_ppf, normal_sf
 from earlyphase.stats.validation import (
     check_choice,
     check_conf_level,
@@ -135,6 +137,9 @@ class CoxResult:
     terms: dict[str, tuple[int, ...]]
     means: np.ndarray
     warnings: tuple[str, ...] = field(default=())
+    n_clusters: int | None = None
+    n_omitted: int = 0
+    notes: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -161,6 +166,9 @@ class CoxResult:
             "iterations": self.iterations,
             "converged": self.converged,
             "warnings": list(self.warnings),
+            "n_clusters": self.n_clusters,
+            "n_omitted": self.n_omitted,
+            "notes": list(self.notes),
         }
 
     def to_frame(self):
@@ -174,8 +182,12 @@ class CoxResult:
         pct = f"{self.conf_level * 100:g}"
         lines = [f"Cox proportional hazards ({self.ties} ties"
                  + (f", {self.n_strata} strata" if self.n_strata > 1 else "")
-                 + (", robust SE" if self.robust else "") + ")",
-                 f"  n= {self.n}, number of events= {self.n_events}", ""]
+                 + (", robust SE" if self.robust and self.n_clusters is None else "")
+                 + (f", robust SE over {self.n_clusters} clusters" if self.n_clusters is not None else "") + ")",
+                 f"  n= {self.n}, number of events= {self.n_events}"]
+        from earlyphase.stats.cases import omitted_line
+
+        lines += [x for x in [omitted_line(self.n_omitted)] if x] + [f"  note: {n}" for n in self.notes] + [""]
         width = max(8, *(len(c.name) for c in self.coefficients))
         head = f"{'':<{width}} {'coef':>10} {'exp(coef)':>10} {'se(coef)':>10}"
         if self.robust:
@@ -569,8 +581,8 @@ def _solve_psd(I: np.ndarray, u: np.ndarray, names: Sequence[str]) -> np.ndarray
     L = None
     if not bad:
         try:
-            L = linalg.cholesky(I, lower=True)
-        except linalg.LinAlgError:
+            L = np.linalg.cholesky(I)
+        except np.linalg.LinAlgError:
             bad = list(range(I.shape[0]))
     if bad:
         raise InputError.single(
@@ -579,7 +591,8 @@ def _solve_psd(I: np.ndarray, u: np.ndarray, names: Sequence[str]) -> np.ndarray
             "constant within the risk sets (for instance constant within every stratum); drop or "
             "combine them.",
         )
-    return linalg.cho_solve((L, True), u)
+    # two triangular solves (numpy has no triangular solver; p is a handful, so LU on L costs nothing)
+    return np.linalg.solve(L.T, np.linalg.solve(L, u))
 
 
 def _inverse_psd(I: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -587,7 +600,7 @@ def _inverse_psd(I: np.ndarray, names: Sequence[str]) -> np.ndarray:
 
 
 def _chisq_test(stat: float, df: int) -> CoxTest:
-    return CoxTest(statistic=float(stat), df=int(df), p_value=float(stats.chi2.sf(stat, df)))
+    return CoxTest(statistic=float(stat), df=int(df), p_value=chi2_sf(float(stat), int(df)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -609,7 +622,7 @@ def _check_weights(weights: Any, n: int) -> np.ndarray:
         i = int(np.flatnonzero(bad)[0])
         raise InputError.single(
             "weights", float(w[i]), "finite and > 0",
-            f"weights must be finite numbers > 0 (position {i}); drop rows you want to weigh zero.", row=i,
+            f"weights must be finite numbers > 0 (row {i + 1}); drop rows you want to weigh zero.", row=i + 1,
         )
     return w
 
@@ -630,6 +643,11 @@ def cox_ph(
     eps: float = 1e-9,
     concordance: bool = True,
     zph: bool = True,
+    cluster: Any = None,
+    levels: Mapping[str, Sequence[Any]] | None = None,
+    event_value: Any = None,
+    na_action: str = "fail",
+    timefix: bool = True,
 ) -> CoxResult:
     """Fit a Cox proportional hazards model, as R's ``coxph(Surv(entry, time, event) ~ ..., ties=)``.
 
@@ -641,13 +659,37 @@ def cox_ph(
     ``weights``: positive case weights. ``entry``: delayed-entry times (left truncation), each below
     its ``time``. ``conf_level``: level of the hazard-ratio intervals. ``max_iter`` and ``eps`` as
     R's ``coxph.control(iter.max, eps)``. ``concordance`` / ``zph``: also compute Harrell's C and the
-    ``cox.zph(transform = "km")`` test (skip them to save time on very large data).
+    ``cox.zph(transform = "km")`` test (skip them to save time on very large data). ``cluster``:
+    labels of correlated observations (e.g. a patient's two eyes), for R's grouped robust variance
+    ``cluster(id)`` (implies ``robust``). ``levels``: {covariate: levels in order}, the first the
+    reference (R's ``factor(x, levels = ...)``). ``event_value``, ``na_action`` and ``timefix`` as
+    :mod:`earlyphase.stats.cases` (rows with a missing covariate count as missing, as in R).
 
     Returns a :class:`CoxResult`; ``loglik`` holds the real null log partial likelihood (beta = 0)
-    and the fitted one. Differences from R, on purpose: collinear covariates raise ``InputError``
-    (R keeps going and reports NA for the aliased column), and times are tied only when exactly
-    equal (R's ``timefix`` also merges times that differ by rounding error).
+    and the fitted one. Difference from R, on purpose: collinear covariates raise ``InputError``
+    (R keeps going and reports NA for the aliased column).
     """
+    from earlyphase.stats.cases import prepare_cases
+
+    cases = prepare_cases(time, event, {"strata": strata, "entry": entry, "weights": weights, "cluster": cluster,
+                                        "covariates": covariates if isinstance(covariates, Mapping) else None,
+                                        "matrix": None if isinstance(covariates, Mapping) else np.asarray(covariates)},
+                          event_value=event_value, na_action=na_action, timefix=timefix)
+    with cases.input_rows():
+        c = cases.columns
+        fit = _fit(cases.time, cases.event, c["covariates"] if c["covariates"] is not None else c["matrix"],
+                   names=names, strata=c["strata"], ties=ties, robust=robust or cluster is not None, weights=c["weights"],
+                   entry=c["entry"], conf_level=conf_level, max_iter=max_iter, eps=eps, concordance=concordance,
+                   zph=zph, cluster=c["cluster"], levels=levels)
+    if cases.n_omitted or cases.notes:
+        from dataclasses import replace
+
+        fit = replace(fit, n_omitted=cases.n_omitted, notes=cases.notes)
+    return fit
+
+
+def _fit(time, event, covariates, *, names, strata, ties, robust, weights, entry, conf_level, max_iter, eps,
+         concordance, zph, cluster, levels) -> CoxResult:
     t, e = check_time_event(time, event)
     n = t.shape[0]
     ties = check_choice(ties, ["efron", "breslow"], "ties")
@@ -660,7 +702,10 @@ def cox_ph(
         strata_codes, strata_levels = check_labels(strata, n, "strata")
     else:
         strata_codes, strata_levels = None, ["all"]
-    design: DesignMatrix = build_design_matrix(covariates, n, names)
+    design: DesignMatrix = build_design_matrix(covariates, n, names, levels=levels)
+    cluster_codes = None
+    if cluster is not None:
+        cluster_codes, cluster_levels = check_labels(cluster, n, "cluster")
     X = design.matrix
     colnames = design.columns
     if e.sum() == 0:
@@ -684,10 +729,15 @@ def cox_ph(
     var = naive_var
     if robust:
         L = data.score_residuals(final) * data.w[:, None]
+        L0 = data.score_residuals(null) * data.w[:, None]
+        if cluster_codes is not None:
+            # R's cluster(id): residuals summed within each cluster (rowsum) before the cross-product
+            sorted_codes = cluster_codes[data.order]
+            L = np.stack([np.bincount(sorted_codes, weights=L[:, j], minlength=len(cluster_levels)) for j in range(p)], axis=1) if p else L
+            L0 = np.stack([np.bincount(sorted_codes, weights=L0[:, j], minlength=len(cluster_levels)) for j in range(p)], axis=1) if p else L0
         dfbeta = np.einsum("nk,kj->nj", L, naive_var)
         var = _gram(dfbeta.T, dfbeta.T)
         robust_se = np.sqrt(np.diag(var))
-        L0 = data.score_residuals(null) * data.w[:, None]
         u0 = L0.sum(axis=0)
         tests_robust_score = float(u0 @ _solve_psd(_gram(L0.T, L0.T), u0, colnames))
     tests["wald"] = _chisq_test(float(beta @ _solve_psd(var, beta, colnames)), p)
@@ -697,7 +747,7 @@ def cox_ph(
 
     se_naive = np.sqrt(np.diag(naive_var))
     se_used = robust_se if robust else se_naive
-    zq = stats.norm.ppf(0.5 + conf_level / 2)
+    zq = normal_ppf(0.5 + conf_level / 2)
     # an infinite coefficient gives an infinite hazard ratio or bound (null in JSON), not a warning
     with np.errstate(over="ignore"):
         coefs = _coefficient_rows(colnames, beta, se_naive, robust_se, se_used, zq)
@@ -727,7 +777,7 @@ def cox_ph(
         n=n, n_events=int(e.sum()), n_strata=len(strata_levels), ties=ties, robust=bool(robust),
         conf_level=conf_level, iterations=iterations, converged=converged,
         concordance=conc, concordance_se=conc_se, zph=zph_rows, terms=dict(design.terms),
-        means=means, warnings=tuple(warn),
+        means=means, warnings=tuple(warn), n_clusters=None if cluster_codes is None else len(cluster_levels),
     )
 
 
@@ -741,7 +791,7 @@ def _coefficient_rows(colnames, beta, se_naive, robust_se, se_used, zq) -> list[
             hr=float(np.exp(beta[j])),
             hr_lower=float(np.exp(beta[j] - zq * se_used[j])),
             hr_upper=float(np.exp(beta[j] + zq * se_used[j])),
-            z=float(z), p_value=float(2 * stats.norm.sf(abs(z))),
+            z=float(z), p_value=float(2 * normal_sf(abs(z))) if np.isfinite(z) else float("nan"),
         ))
     return rows
 

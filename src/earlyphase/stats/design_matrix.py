@@ -1,9 +1,11 @@
 """Turn named covariates into a numeric design matrix, the way R's ``model.matrix`` does.
 
-A numeric column stays one column with its own name. A text, boolean or categorical column
-becomes treatment contrasts: the first level in sorted order is the reference and every other
-level gets a 0/1 column named ``<name><level>`` (``group`` with levels A, B, C gives ``groupB``,
-``groupC``), as R does for a factor built from a character vector.
+A numeric column stays one column with its own name. A text, boolean or categorical column (or
+one named in ``levels``) becomes treatment contrasts: the first level is the reference and every
+other level gets a 0/1 column named ``<name><level>`` (``group`` with levels A, B, C gives
+``groupB``, ``groupC``; an ECOG score 0-3 gives ``ecog1``, ``ecog2``, ``ecog3``), as R does for a
+factor. Level order as R's ``factor``: explicit levels, else a pandas Categorical's order, else
+numbers numerically, else text alphabetically.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from earlyphase.errors import InputError
+from earlyphase.stats.labels import encode_labels
 
 
 @dataclass(frozen=True)
@@ -39,48 +42,33 @@ def _is_categorical(values: Any) -> bool:
     return arr.dtype.kind in "OUSb"
 
 
-def _categorical_levels(name: str, values: Any) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Return (level codes, sorted level labels) for a categorical column; missing values refused."""
-    dtype = getattr(values, "dtype", None)
-    if dtype is not None and str(dtype) == "category":
-        values = np.asarray(values.astype(object))
-    arr = np.asarray(values)
-    if arr.dtype.kind == "b":
-        arr = np.where(arr, "TRUE", "FALSE")
-    if arr.dtype.kind == "O":
-        # elementwise on object arrays: None == None, and NaN is the only value unequal to itself
-        missing = np.equal(arr, None) | (arr != arr)
-        if missing.any():
-            first = int(np.flatnonzero(missing)[0])
-            raise InputError.single(
-                f"covariates[{name!r}]", None, "no_missing",
-                f"covariate {name!r} has {int(missing.sum())} missing value(s) (first at position "
-                f"{first}); remove those rows or fill them in before fitting.",
-            )
-        arr = arr.astype(str)
-    if arr.dtype.kind == "U" and arr.dtype.itemsize in (4, 8):
-        # one or two characters: as big-endian integers they sort exactly like the strings, and
-        # integers sort several times faster than unicode
-        as_int = np.ascontiguousarray(arr.astype(f">U{arr.dtype.itemsize // 4}")).view(f">u{arr.dtype.itemsize}")
-        uniq, codes = np.unique(as_int, return_inverse=True)
-        labels = uniq.astype(as_int.dtype).view(f">U{arr.dtype.itemsize // 4}")
-        return codes.reshape(-1), tuple(str(x) for x in labels)
-    labels, codes = np.unique(arr, return_inverse=True)
-    return codes.reshape(-1), tuple(str(x) for x in labels)
+def _categorical_levels(name: str, values: Any, levels: Sequence[Any] | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Return (level codes, level labels) of a categorical column, levels ordered as R's ``factor``.
+
+    Explicit ``levels`` first (the first is the reference), else a pandas Categorical's order, else
+    numbers numerically, else text alphabetically (see :mod:`earlyphase.stats.labels`). Missing
+    values are refused.
+    """
+    lv = encode_labels(values, len(values), f"covariates[{name!r}]", levels=levels)
+    return lv.codes, tuple(lv.labels)
 
 
 def build_design_matrix(
     covariates: Mapping[str, Any] | np.ndarray | Sequence[Sequence[float]],
     n: int,
     names: Sequence[str] | None = None,
+    levels: Mapping[str, Sequence[Any]] | None = None,
 ) -> DesignMatrix:
     """Build the design matrix of ``covariates`` for ``n`` subjects.
 
     ``covariates`` is a mapping name -> 1-D array (numeric columns kept, text/boolean/categorical
     columns expanded to treatment contrasts), or a 2-D numeric array of shape (n, p) with
     ``names`` (default ``x1..xp``). Raises ``InputError`` naming the covariate for a wrong length,
-    a non-finite number, or a categorical covariate with a single level.
+    a non-finite number, or a categorical covariate with a single level. ``levels`` maps a covariate
+    name to its levels in order (the first is the reference), as R's ``factor(x, levels = ...)``;
+    a covariate named there is categorical even when it holds numbers.
     """
+    levels = dict(levels or {})
     columns: list[np.ndarray] = []
     colnames: list[str] = []
     terms: dict[str, tuple[int, ...]] = {}
@@ -108,6 +96,9 @@ def build_design_matrix(
 
     if not items:
         raise InputError.single("covariates", "{}", "not_empty", "at least one covariate is needed.")
+    unknown = sorted(set(levels) - {str(k) for k, _ in items})
+    if unknown:
+        raise InputError.single("levels", unknown[0], "a covariate", f"levels are given for {unknown[0]!r}, which is not a covariate.")
 
     for name, values in items:
         length = len(values)
@@ -116,8 +107,8 @@ def build_design_matrix(
                 f"covariates[{name!r}]", f"length {length}", "same_length",
                 f"covariate {name!r} has {length} values but time has {n}; every column needs one value per subject.",
             )
-        if _is_categorical(values):
-            codes, labels = _categorical_levels(name, values)
+        if _is_categorical(values) or name in levels:
+            codes, labels = _categorical_levels(name, values, levels.get(name))
             if len(labels) < 2:
                 raise InputError.single(
                     f"covariates[{name!r}]", labels[0] if labels else None, "at_least_two_levels",
@@ -137,7 +128,8 @@ def build_design_matrix(
                 raise InputError.single(
                     f"covariates[{name!r}]", float(col[first]), "finite",
                     f"covariate {name!r} has {int(bad.sum())} missing or infinite value(s) (first at "
-                    f"position {first}); remove those rows or fill them in before fitting.",
+                    f"row {first + 1}); remove those rows, fill them in, or use na_action='omit' "
+                    f"(CLI: --na-action omit) to leave them out as R does.", row=first + 1,
                 )
             terms[name] = (len(colnames),)
             columns.append(col)

@@ -2,9 +2,17 @@
 
 Standard errors are Greenwood's. Confidence intervals are ``log-log`` by default (the SAS and
 clinical-trial convention); **R's default is ``log``**, so pass ``conf_type="log"`` to reproduce
-``survfit()`` output as printed by R with default arguments. Quantiles and their limits follow
-``quantile.survfit``; survival at landmark times and the number at risk #(T >= t) follow
-``summary(survfit, times = ..., extend = TRUE)``. Times are in the caller's unit.
+``survfit()`` output as printed by R with default arguments. Times are in the caller's unit.
+
+* Quantiles and their limits follow ``quantile.survfit``. The median follows ``median_rule``:
+  ``"quantile"`` (default, ``quantile.survfit``) or ``"print"`` (``print.survfit`` and
+  ``summary(fit)$table``). They differ only when the curve ends exactly at 0.5 (times 1, 2 dead and
+  3, 4 censored: quantile.survfit gives 3, the midpoint of the flat end; print.survfit gives 2).
+* Survival at landmark times and the number at risk #(T >= t) follow ``summary(survfit, times =
+  ...)``: a landmark after a group's last follow-up time is not estimated (R leaves it out; here it
+  is NaN in :meth:`SurvivalCurve.at`, left out of ``to_dict()["at"]`` and listed with the reason in
+  ``at_omitted``), unless ``extend=True`` (R's ``extend = TRUE``: the last value carried forward,
+  n at risk 0).
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ import numpy as np
 
 from earlyphase.errors import InputError
 from earlyphase.stats.confint import CONF_TYPES, survival_confint
-from earlyphase.stats.quantiles import curve_quantile
+from earlyphase.stats.quantiles import MEDIAN_RULES, curve_quantile, print_median
 from earlyphase.stats.riskset import RiskSet, build_risk_set
+from earlyphase.stats.cases import omitted_line
 from earlyphase.stats.validation import check_choice, check_conf_level
 
 __all__ = ["SurvivalCurve", "KaplanMeier", "kaplan_meier", "kaplan_meier_from_risk_set", "median_followup"]
@@ -48,6 +57,7 @@ class SurvivalCurve:
     se_log: np.ndarray
     conf_type: str
     conf_level: float
+    median_rule: str = "quantile"
 
     @cached_property
     def _limits(self) -> tuple[np.ndarray, np.ndarray]:
@@ -81,14 +91,22 @@ class SurvivalCurve:
 
     @cached_property
     def median(self) -> tuple[float, float, float]:
-        """(median, lower, upper); NaN when not reached."""
+        """(median, lower, upper) by this curve's ``median_rule``; NaN when not reached."""
+        if self.median_rule == "print":
+            return print_median(self.time, self.survival, self.lower, self.upper)
         return self.quantile(0.5)
 
-    def at(self, times: Sequence[float]) -> dict[str, np.ndarray]:
-        """Survival at landmark ``times``: n_risk #(T >= t), survival, std_err, lower, upper.
+    @property
+    def last_time(self) -> float:
+        """The last follow-up time (event or censoring) of the curve."""
+        return float(self.time[-1]) if len(self.time) else float("nan")
 
-        Before the first exit S = 1; after the last, S keeps its last value and n_risk is 0
-        (R's ``summary(..., extend = TRUE)``).
+    def at(self, times: Sequence[float], extend: bool = False) -> dict[str, np.ndarray]:
+        """Survival at landmark ``times``: n_risk #(T >= t), survival, std_err, lower, upper, beyond.
+
+        Before the first exit S = 1. A time after the last follow-up is ``beyond`` the curve: its
+        survival, std_err and limits are NaN and n_risk 0 (R's ``summary(fit, times)`` leaves it
+        out), unless ``extend`` (R's ``extend = TRUE``: S keeps its last value, n_risk 0).
         """
         ts = np.asarray(times, dtype=np.float64)
         if ts.ndim == 0:
@@ -105,7 +123,11 @@ class SurvivalCurve:
         lower = np.where(before, 1.0, self.lower[jj])
         upper = np.where(before, 1.0, self.upper[jj])
         n_risk = np.where(nxt < len(self.time), self.n_risk[np.clip(nxt, 0, len(self.time) - 1)], 0)
-        return {"time": ts, "n_risk": n_risk.astype(np.int64), "survival": surv, "std_err": std, "lower": lower, "upper": upper}
+        beyond = ts > self.last_time
+        if not extend and beyond.any():
+            surv, std, lower, upper = (np.where(beyond, np.nan, a) for a in (surv, std, lower, upper))
+        return {"time": ts, "n_risk": n_risk.astype(np.int64), "survival": surv, "std_err": std, "lower": lower,
+                "upper": upper, "beyond": beyond}
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,6 +138,10 @@ class KaplanMeier:
     conf_type: str
     conf_level: float
     times: tuple[float, ...] = ()
+    extend: bool = False
+    median_rule: str = "quantile"
+    n_omitted: int = 0
+    notes: tuple[str, ...] = ()
 
     @property
     def groups(self) -> list[str]:
@@ -134,7 +160,8 @@ class KaplanMeier:
         groups = []
         for c in self.curves:
             med, lo, up = c.median
-            at = c.at(self.times) if self.times else None
+            at = c.at(self.times, self.extend) if self.times else None
+            shown = np.ones(len(self.times), dtype=bool) if at is None or self.extend else ~at["beyond"]
             groups.append(
                 {
                     "group": c.group, "n": c.n, "events": c.events,
@@ -147,15 +174,20 @@ class KaplanMeier:
                         )
                     ],
                     "at": [] if at is None else [
-                        {"time": t, "n_risk": r, "survival": s, "lower": l, "upper": u}
-                        for t, r, s, l, u in zip(
+                        {"time": t, "n_risk": r, "survival": s, "std_err": se, "lower": l, "upper": u}
+                        for t, r, s, se, l, u, keep in zip(
                             at["time"].tolist(), at["n_risk"].tolist(), at["survival"].tolist(),
-                            at["lower"].tolist(), at["upper"].tolist(),
-                        )
+                            at["std_err"].tolist(), at["lower"].tolist(), at["upper"].tolist(), shown.tolist(),
+                        ) if keep
+                    ],
+                    "at_omitted": [] if at is None else [
+                        {"time": t, "reason": f"after the last follow-up time ({_fmt(c.last_time, 6)})"}
+                        for t, keep in zip(at["time"].tolist(), shown.tolist()) if not keep
                     ],
                 }
             )
-        return {"conf_type": self.conf_type, "conf_level": self.conf_level, "groups": groups}
+        return {"conf_type": self.conf_type, "conf_level": self.conf_level, "median_rule": self.median_rule,
+                "n_omitted": self.n_omitted, "notes": list(self.notes), "groups": groups}
 
     def to_frame(self):
         import pandas as pd
@@ -171,7 +203,13 @@ class KaplanMeier:
 
     def summary(self) -> str:
         pct = f"{self.conf_level * 100:g}"
-        lines = [f"Kaplan-Meier estimate ({self.conf_type} {pct}% CI; R's survfit default is log)", ""]
+        rule = "quantile.survfit" if self.median_rule == "quantile" else "print.survfit"
+        lines = [f"Kaplan-Meier estimate ({self.conf_type} {pct}% CI; R's survfit default is log; median as {rule})"]
+        omitted = omitted_line(self.n_omitted)
+        if omitted:
+            lines.append(omitted)
+        lines += [f"  note: {n}" for n in self.notes]
+        lines.append("")
         head = f"{'group':>10} {'n':>6} {'events':>7} {'median':>9} {pct + '% LCL':>9} {pct + '% UCL':>9}"
         lines.append(head)
         for c in self.curves:
@@ -185,17 +223,20 @@ class KaplanMeier:
                     f"{_fmt(c.survival[i]):>9} {_fmt(c.std_err[i]):>8} {_fmt(c.lower[i]):>8} {_fmt(c.upper[i]):>8}"
                 )
             if self.times:
-                a = c.at(self.times)
+                a = c.at(self.times, self.extend)
                 lines.append(f"  at landmark times:")
-                for t, r, s, l, u in zip(a["time"], a["n_risk"], a["survival"], a["lower"], a["upper"]):
-                    lines.append(f"  t={_fmt(t, 6)}: n.risk={r} survival={_fmt(s)} ({_fmt(l)}, {_fmt(u)})")
+                for t, r, s, se, l, u, b in zip(a["time"], a["n_risk"], a["survival"], a["std_err"], a["lower"], a["upper"], a["beyond"]):
+                    if b and not self.extend:
+                        lines.append(f"  t={_fmt(t, 6)}: not estimated, after the last follow-up time ({_fmt(c.last_time, 6)})")
+                    else:
+                        lines.append(f"  t={_fmt(t, 6)}: n.risk={r} survival={_fmt(s)} std.err={_fmt(se)} ({_fmt(l)}, {_fmt(u)})")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary()
 
 
-def _curve(group: str, n: int, t, r, d, c, conf_type: str, conf_level: float) -> SurvivalCurve:
+def _curve(group: str, n: int, t, r, d, c, conf_type: str, conf_level: float, median_rule: str = "quantile") -> SurvivalCurve:
     # Few temporaries on purpose (memory at 10^7 rows): two float arrays become S and SE(log S).
     work = r.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -212,7 +253,7 @@ def _curve(group: str, n: int, t, r, d, c, conf_type: str, conf_level: float) ->
         se_log = np.sqrt(work, out=work)
         np.subtract(1.0, hazard, out=hazard)
         surv = np.cumprod(hazard, out=hazard)
-    return SurvivalCurve(group, int(n), t, r, d, c, surv, se_log, conf_type, conf_level)
+    return SurvivalCurve(group, int(n), t, r, d, c, surv, se_log, conf_type, conf_level, median_rule)
 
 
 def kaplan_meier_from_risk_set(
@@ -220,9 +261,12 @@ def kaplan_meier_from_risk_set(
     conf_type: str = "log-log",
     conf_level: float = 0.95,
     times: Sequence[float] | None = None,
+    median_rule: str = "quantile",
+    extend: bool = False,
 ) -> KaplanMeier:
     """Kaplan–Meier curves for every group of a :class:`RiskSet` (strata must be a single level)."""
     conf_type = check_choice(conf_type, CONF_TYPES, "conf_type")
+    median_rule = check_choice(median_rule, MEDIAN_RULES, "median_rule")
     conf_level = check_conf_level(conf_level)
     if risk_set.n_strata != 1:
         raise InputError.single("strata", list(risk_set.strata_levels), "one stratum", "Kaplan-Meier curves are per group; combine strata into the group.")
@@ -231,13 +275,14 @@ def kaplan_meier_from_risk_set(
         t, r, d, c = risk_set.cell(g, 0)
         if len(t) == 0:
             raise InputError.single("group", label, "non-empty", f"group {label!r} has no subjects.")
-        curves.append(_curve(label, int(risk_set.n_subjects[0, g]), t, r, d, c, conf_type, conf_level))
+        curves.append(_curve(label, int(risk_set.n_subjects[0, g]), t, r, d, c, conf_type, conf_level, median_rule))
     ts: tuple[float, ...] = ()
     if times is not None:
         ts = tuple(float(x) for x in np.atleast_1d(np.asarray(times, dtype=np.float64)))
         if any((not np.isfinite(x)) or x < 0 for x in ts):
             raise InputError.single("times", list(ts), "finite >= 0", "landmark times must be finite and not negative.")
-    return KaplanMeier(tuple(curves), conf_type, conf_level, ts)
+    return KaplanMeier(tuple(curves), conf_type, conf_level, ts, bool(extend), median_rule,
+                       risk_set.n_omitted, risk_set.notes)
 
 
 def kaplan_meier(
@@ -249,18 +294,30 @@ def kaplan_meier(
     conf_type: str = "log-log",
     conf_level: float = 0.95,
     times: Sequence[float] | None = None,
+    *,
+    levels: Sequence[Any] | None = None,
+    event_value: Any = None,
+    na_action: str = "fail",
+    timefix: bool = True,
+    median_rule: str = "quantile",
+    extend: bool = False,
 ) -> KaplanMeier:
     """Kaplan–Meier estimate per group.
 
-    ``time``: exit times (>= 0); ``event``: 1 event / 0 censored; ``group``: labels (sorted order);
-    ``entry``: delayed-entry times (left truncation) or None; ``weights``: integer case weights;
-    ``conf_type``: ``"log-log"`` (default; R's default is ``"log"``), ``"log"`` or ``"plain"``;
-    ``conf_level``: e.g. 0.95; ``times``: landmark times for :meth:`SurvivalCurve.at` / ``to_dict()["at"]``.
+    ``time``: exit times (>= 0); ``event``: 1 event / 0 censored (or 1/2, or ``event_value``);
+    ``group``: labels, ordered as R's factor (``levels`` to choose); ``entry``: delayed-entry times
+    (left truncation) or None; ``weights``: integer case weights; ``conf_type``: ``"log-log"``
+    (default; R's default is ``"log"``), ``"log"`` or ``"plain"``; ``conf_level``: e.g. 0.95;
+    ``times``: landmark times for :meth:`SurvivalCurve.at` / ``to_dict()["at"]`` (after the last
+    follow-up: left out, unless ``extend``); ``median_rule``: ``"quantile"`` or ``"print"``;
+    ``na_action``: ``"fail"`` or ``"omit"``; ``timefix``: merge times equal up to rounding, as R.
+    See :mod:`earlyphase.stats.cases` and :mod:`earlyphase.stats.labels` for the conventions.
     """
     conf_type = check_choice(conf_type, CONF_TYPES, "conf_type")
     conf_level = check_conf_level(conf_level)
-    rs = build_risk_set(time, event, group=group, entry=entry, weights=weights)
-    return kaplan_meier_from_risk_set(rs, conf_type, conf_level, times)
+    rs = build_risk_set(time, event, group=group, entry=entry, weights=weights, levels=levels, event_value=event_value,
+                        na_action=na_action, timefix=timefix)
+    return kaplan_meier_from_risk_set(rs, conf_type, conf_level, times, median_rule, extend)
 
 
 @dataclass(frozen=True)
@@ -273,10 +330,12 @@ class MedianFollowup:
     upper: tuple[float, ...]
     conf_type: str
     conf_level: float
+    n_omitted: int = 0
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "conf_type": self.conf_type, "conf_level": self.conf_level,
+            "conf_type": self.conf_type, "conf_level": self.conf_level, "n_omitted": self.n_omitted, "notes": list(self.notes),
             "groups": [{"group": g, "median": m, "lower": lo, "upper": up} for g, m, lo, up in zip(self.groups, self.median, self.lower, self.upper)],
         }
 
@@ -286,23 +345,29 @@ class MedianFollowup:
         return pd.DataFrame(self.to_dict()["groups"])
 
     def summary(self) -> str:
-        lines = ["Median follow-up (reverse Kaplan-Meier)"]
+        lines = ["Median follow-up (reverse Kaplan-Meier)"] + [x for x in [omitted_line(self.n_omitted)] if x]
         for g, m, lo, up in zip(self.groups, self.median, self.lower, self.upper):
             lines.append(f"  {g}: {_fmt(m)} ({_fmt(lo)}, {_fmt(up)})")
         return "\n".join(lines)
 
 
-def median_followup(time: Any, event: Any, group: Any = None, conf_type: str = "log-log", conf_level: float = 0.95) -> MedianFollowup:
+def median_followup(time: Any, event: Any, group: Any = None, conf_type: str = "log-log", conf_level: float = 0.95,
+                    *, levels: Sequence[Any] | None = None, event_value: Any = None, na_action: str = "fail",
+                    timefix: bool = True) -> MedianFollowup:
     """Reverse-KM median follow-up: the KM median of the censoring times (events become censorings).
 
     Same as R's ``quantile(survfit(Surv(time, 1 - event) ~ group), 0.5)``.
     """
+    from earlyphase.stats.cases import prepare_cases
     from earlyphase.stats.validation import check_time_event
 
-    t, e = check_time_event(time, event)
-    km = kaplan_meier(t, 1 - e, group=group, conf_type=conf_type, conf_level=conf_level)
+    cases = prepare_cases(time, event, {"group": group}, event_value=event_value, na_action=na_action, timefix=timefix)
+    with cases.input_rows():
+        t, e = check_time_event(cases.time, cases.event)
+        km = kaplan_meier(t, 1 - e, group=cases.columns["group"], conf_type=conf_type, conf_level=conf_level,
+                          levels=levels, timefix=False)
     meds = [c.median for c in km.curves]
     return MedianFollowup(
         tuple(km.groups), tuple(m[0] for m in meds), tuple(m[1] for m in meds), tuple(m[2] for m in meds),
-        km.conf_type, km.conf_level,
+        km.conf_type, km.conf_level, cases.n_omitted, cases.notes,
     )

@@ -19,8 +19,10 @@ Weights w(t) (S(t-) is the pooled Kaplan–Meier just before t, within the strat
 
 As in R, ``observed`` and ``expected`` are the weighted sums above (plain counts for log-rank).
 
-Test for trend over ordered groups with scores s (default 1..k in sorted level order):
-U = s'(O - E), V = s' V s, chi-square = U^2 / V on 1 df.
+Test for trend over ordered groups with scores s (default 1..k in level order):
+U = s'(O - E), V = s' V s, chi-square = U^2 / V on 1 df. The level order must mean something: numbers
+(sorted numerically), explicit ``levels``, or an ordered pandas Categorical. Text labels in
+alphabetical order are refused without ``scores`` or ``levels`` (their order is not a dose order).
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.stats import chi2
 
 from earlyphase.errors import InputError
+from earlyphase.stats.cases import omitted_line
+from earlyphase.stats.distributions import chi2_sf
 from earlyphase.stats.riskset import RiskSet, build_risk_set
 from earlyphase.stats.validation import check_choice
 
@@ -79,6 +82,8 @@ class LogrankResult:
     permutation_se: float | None = None
     permutations: int | None = None
     exact: bool | None = None
+    n_omitted: int = 0
+    notes: tuple[str, ...] = ()
 
     @property
     def test(self) -> str:
@@ -107,6 +112,8 @@ class LogrankResult:
                 for g, n, o, e in zip(self.groups, self.n.tolist(), self.observed.tolist(), self.expected.tolist())
             ],
             "variance": self.variance.tolist(),
+            "n_omitted": self.n_omitted,
+            "notes": list(self.notes),
         }
         if self.weights == "fh":
             d["rho"] = self.rho
@@ -133,12 +140,14 @@ class LogrankResult:
         })
 
     def summary(self) -> str:
-        lines = [self.test, "", f"{'':>10} {'N':>6} {'Observed':>10} {'Expected':>10} {'(O-E)^2/E':>10} {'(O-E)^2/V':>10}"]
+        lines = [self.test] + [x for x in [omitted_line(self.n_omitted)] if x] + [f"  note: {n}" for n in self.notes]
+        width = max(10, *(len(g) for g in self.groups))
+        lines += ["", f"{'':>{width}} {'N':>6} {'Observed':>10} {'Expected':>10} {'(O-E)^2/E':>10} {'(O-E)^2/V':>10}"]
         diag = np.diag(self.variance)
         for g, n, o, e, v in zip(self.groups, self.n, self.observed, self.expected, diag):
             oe = (o - e) ** 2
             lines.append(
-                f"{g:>10} {int(n):>6} {o:>10.4g} {e:>10.4g} {oe / e if e > 0 else float('nan'):>10.4g} {oe / v if v > 0 else float('nan'):>10.4g}"
+                f"{g:>{width}} {int(n):>6} {o:>10.4g} {e:>10.4g} {oe / e if e > 0 else float('nan'):>10.4g} {oe / v if v > 0 else float('nan'):>10.4g}"
             )
         lines.append("")
         if self.trend:
@@ -448,12 +457,13 @@ def _chisq_like_r(O: np.ndarray, E: np.ndarray, V: np.ndarray) -> tuple[float, i
     return float(u @ x), int(keep.shape[0] - 1)
 
 
-def _check_scores(scores: Sequence[float] | None, k: int) -> np.ndarray:
+def _check_scores(scores: Sequence[float] | None, k: int, levels: Sequence[str] | None = None) -> np.ndarray:
     if scores is None:
         return np.arange(1, k + 1, dtype=np.float64)
     s = np.asarray(scores, dtype=np.float64).ravel()
     if s.shape[0] != k:
-        raise InputError.single("scores", list(np.asarray(scores).tolist()), f"{k} values", f"trend scores need one value per group ({k} groups, in sorted order).")
+        order = f": {', '.join(levels)}" if levels else ""
+        raise InputError.single("scores", list(np.asarray(scores).tolist()), f"{k} values", f"trend scores need one value per group, in level order ({k} groups{order}).")
     if not np.isfinite(s).all():
         raise InputError.single("scores", s.tolist(), "finite", "trend scores must be finite numbers.")
     if np.ptp(s) == 0:
@@ -477,6 +487,17 @@ def _check_weight_args(weights: str, rho: float | None, gamma: float | None) -> 
     return w, r, g
 
 
+def check_trend_order(trend: bool, scores: Sequence[float] | None, ordered: bool, levels: Sequence[str]) -> None:
+    """Refuse a trend test over text labels in alphabetical order (no scores, no levels)."""
+    if trend and scores is None and not ordered:
+        raise InputError.single(
+            "group", list(levels), "ordered levels or scores",
+            f"a test for trend needs the groups in a meaningful order, but the group labels are text "
+            f"({', '.join(levels)}) and their alphabetical order is not a dose order. Give the order with "
+            f"levels= (CLI: --levels {','.join(levels)}) or scores= (CLI: --scores 1,2,...).",
+        )
+
+
 def logrank_from_risk_set(
     risk_set: RiskSet,
     weights: str = "logrank",
@@ -487,6 +508,7 @@ def logrank_from_risk_set(
 ) -> LogrankResult:
     """Log-rank family test from a :class:`RiskSet` (groups × strata, right-censored)."""
     w, r, g = _check_weight_args(weights, rho, gamma)
+    check_trend_order(trend, scores, risk_set.groups_ordered, risk_set.group_levels)
     k = risk_set.n_groups
     if k < 2:
         raise InputError.single("group", list(risk_set.group_levels), "at least 2 groups", "a group comparison needs at least two groups.")
@@ -495,7 +517,8 @@ def logrank_from_risk_set(
     if empty:
         raise InputError.single("group", empty[0], "non-empty", f"group {empty[0]!r} has no subjects.")
     O, E, V = _accumulate(risk_set, w, r, g)
-    return _result(w, r, g, tuple(risk_set.group_levels), sizes, O, E, V, tuple(risk_set.strata_levels), trend, scores)
+    res = _result(w, r, g, tuple(risk_set.group_levels), sizes, O, E, V, tuple(risk_set.strata_levels), trend, scores)
+    return replace(res, n_omitted=risk_set.n_omitted, notes=risk_set.notes)
 
 
 def _result(w, r, g, groups, sizes, O, E, V, strata, trend, scores) -> LogrankResult:
@@ -503,7 +526,7 @@ def _result(w, r, g, groups, sizes, O, E, V, strata, trend, scores) -> LogrankRe
     sc = None
     tu = tv = None
     if trend:
-        s = _check_scores(scores, k)
+        s = _check_scores(scores, k, groups)
         tu = float(s @ (O - E))
         tv = float(s @ V @ s)
         stat = tu * tu / tv if tv > 0 else 0.0
@@ -513,7 +536,7 @@ def _result(w, r, g, groups, sizes, O, E, V, strata, trend, scores) -> LogrankRe
         if scores is not None:
             raise InputError.single("scores", list(scores), "only with trend", "scores are used only by the test for trend (trend=True).")
         stat, df = _chisq_like_r(O, E, V)
-    p = float(chi2.sf(stat, df)) if df > 0 else 1.0
+    p = chi2_sf(stat, df) if df > 0 else 1.0
     return LogrankResult(
         weights=w, rho=r, gamma=g, groups=groups, n=np.asarray(sizes).astype(np.int64),
         observed=O, expected=E, variance=V, statistic=float(stat), df=int(df), p_value=p,
@@ -532,33 +555,49 @@ def logrank_test(
     trend: bool = False,
     scores: Sequence[float] | None = None,
     case_weights: Any = None,
+    *,
+    levels: Sequence[Any] | None = None,
+    event_value: Any = None,
+    na_action: str = "fail",
+    timefix: bool = True,
 ) -> LogrankResult:
     """Compare survival between groups (k >= 2), optionally stratified, weighted or as a trend test.
 
-    ``time`` (>= 0, any unit), ``event`` (1/0), ``group`` labels (sorted order = score order),
+    ``time`` (>= 0, any unit), ``event`` (1/0, 1/2 or ``event_value``), ``group`` labels (level order
+    as R's factor; ``levels`` to choose it: the first is the reference and the score order),
     ``strata`` labels or None, ``weights`` one of ``logrank``, ``gehan``, ``tarone-ware``, ``peto``,
-    ``fh`` (with ``rho``, ``gamma``), ``trend`` with optional ``scores`` (one per group in sorted
-    order; default 1..k), ``case_weights`` integer frequency weights.
+    ``fh`` (with ``rho``, ``gamma``), ``trend`` with optional ``scores`` (one per group in level
+    order; default 1..k; text labels need ``scores`` or ``levels``), ``case_weights`` integer
+    frequency weights. ``na_action`` and ``timefix`` as :mod:`earlyphase.stats.cases`.
     """
     _check_weight_args(weights, rho, gamma)
     if group is None:
         raise InputError.single("group", None, "required", "a group comparison needs a group column.")
     if case_weights is not None:
-        rs = build_risk_set(time, event, group=group, strata=strata, weights=case_weights)
+        rs = build_risk_set(time, event, group=group, strata=strata, weights=case_weights, levels=levels,
+                            event_value=event_value, na_action=na_action, timefix=timefix)
         return logrank_from_risk_set(rs, weights, rho, gamma, trend, scores)
     # Per-subject data: one streaming pass, no full table (memory stays near the input size).
+    from earlyphase.stats.cases import prepare_cases
+    from earlyphase.stats.labels import encode_labels
     from earlyphase.stats.validation import check_labels, check_time_event
 
-    t, e = check_time_event(time, event)
-    # copy=False: the codes are only read here (no copy of a 10^7-row group column)
-    gcodes, glevels = check_labels(group, t.shape[0], "group", copy=False)
-    if strata is None:
-        scodes, slevels = None, ["all"]
-    else:
-        scodes, slevels = check_labels(strata, t.shape[0], "strata", copy=False)
+    cases = prepare_cases(time, event, {"group": group, "strata": strata}, event_value=event_value,
+                          na_action=na_action, timefix=timefix)
+    with cases.input_rows():
+        t, e = check_time_event(cases.time, cases.event)
+        # copy=False: the codes are only read here (no copy of a 10^7-row group column)
+        lv = encode_labels(cases.columns["group"], t.shape[0], "group", levels=levels, copy=False)
+        gcodes, glevels = lv.codes, lv.labels
+        if strata is None:
+            scodes, slevels = None, ["all"]
+        else:
+            scodes, slevels = check_labels(cases.columns["strata"], t.shape[0], "strata", copy=False)
     w, r, g = _check_weight_args(weights, rho, gamma)
+    check_trend_order(trend, scores, lv.ordered, glevels)
     k = len(glevels)
     if k < 2:
         raise InputError.single("group", glevels, "at least 2 groups", "a group comparison needs at least two groups.")
     O, E, V, sizes = _accumulate_raw(t, e, gcodes, k, scodes, len(slevels), w, r, g)
-    return _result(w, r, g, tuple(glevels), sizes, O, E, V, tuple(slevels), trend, scores)
+    res = _result(w, r, g, tuple(glevels), sizes, O, E, V, tuple(slevels), trend, scores)
+    return replace(res, n_omitted=cases.n_omitted, notes=cases.notes)

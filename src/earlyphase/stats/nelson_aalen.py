@@ -24,12 +24,16 @@ class NelsonAalen:
     n_event: tuple[np.ndarray, ...]
     cumhaz: tuple[np.ndarray, ...]
     variance: tuple[np.ndarray, ...]
+    n_omitted: int = 0
+    notes: tuple[str, ...] = ()
 
     def std_err(self, group_index: int = 0) -> np.ndarray:
         return np.sqrt(self.variance[group_index])
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "n_omitted": self.n_omitted,
+            "notes": list(self.notes),
             "groups": [
                 {"group": g, "table": [
                     {"time": t, "n_risk": r, "n_event": d, "cumhaz": h, "variance": v}
@@ -48,7 +52,10 @@ class NelsonAalen:
         ], ignore_index=True)
 
     def summary(self) -> str:
-        lines = ["Nelson-Aalen cumulative hazard"]
+        from earlyphase.stats.cases import omitted_line
+
+        lines = ["Nelson-Aalen cumulative hazard"] + [x for x in [omitted_line(self.n_omitted)] if x]
+        lines += [f"  note: {n}" for n in self.notes]
         for g, t, r, d, h, v in zip(self.groups, self.time, self.n_risk, self.n_event, self.cumhaz, self.variance):
             lines.append(f"group={g}")
             lines.append(f"{'time':>10} {'n.risk':>7} {'n.event':>8} {'cumhaz':>9} {'std.err':>9}")
@@ -75,9 +82,13 @@ def nelson_aalen_from_risk_set(risk_set: RiskSet) -> NelsonAalen:
         out["n_event"].append(d)
         out["cumhaz"].append(np.cumsum(inc))
         out["variance"].append(np.cumsum(inc2))
-    return NelsonAalen(tuple(risk_set.group_levels), *(tuple(out[k]) for k in ("time", "n_risk", "n_event", "cumhaz", "variance")))
+    return NelsonAalen(tuple(risk_set.group_levels), *(tuple(out[k]) for k in ("time", "n_risk", "n_event", "cumhaz", "variance")),
+                       n_omitted=risk_set.n_omitted, notes=risk_set.notes)
 
 
-def nelson_aalen(time: Any, event: Any, group: Any = None, entry: Any = None, weights: Any = None) -> NelsonAalen:
-    """Nelson–Aalen estimate per group (``entry``: delayed entry; ``weights``: integer case weights)."""
-    return nelson_aalen_from_risk_set(build_risk_set(time, event, group=group, entry=entry, weights=weights))
+def nelson_aalen(time: Any, event: Any, group: Any = None, entry: Any = None, weights: Any = None, *,
+                 levels: Any = None, event_value: Any = None, na_action: str = "fail", timefix: bool = True) -> NelsonAalen:
+    """Nelson–Aalen estimate per group (``entry``: delayed entry; ``weights``: integer case weights;
+    ``levels``, ``event_value``, ``na_action``, ``timefix`` as :func:`earlyphase.stats.kaplan_meier`)."""
+    return nelson_aalen_from_risk_set(build_risk_set(time, event, group=group, entry=entry, weights=weights, levels=levels,
+                                                     event_value=event_value, na_action=na_action, timefix=timefix))

@@ -176,6 +176,11 @@ def permutation_logrank(
     exact: bool | None = None,
     max_allocations: int = 200_000,
     batch_size: int = 65_536,
+    *,
+    levels: Sequence[Any] | None = None,
+    event_value: Any = None,
+    na_action: str = "fail",
+    timefix: bool = True,
 ) -> LogrankResult:
     """Log-rank family test with a permutation p-value added to the asymptotic result.
 
@@ -184,10 +189,18 @@ def permutation_logrank(
     strata); ``exact=None`` enumerates when the count is at most ``max_allocations`` and no strata
     are given, and samples otherwise. Other arguments as :func:`logrank_test`.
     """
-    base = logrank_test(time, event, group, strata=strata, weights=weights, rho=rho, gamma=gamma, trend=trend, scores=scores)
+    from earlyphase.stats.cases import prepare_cases
+
+    cases = prepare_cases(time, event, {"group": group, "strata": strata}, event_value=event_value,
+                          na_action=na_action, timefix=timefix)
+    with cases.input_rows():
+        base = logrank_test(cases.time, cases.event, cases.columns["group"], strata=cases.columns["strata"], weights=weights,
+                            rho=rho, gamma=gamma, trend=trend, scores=scores, levels=levels, timefix=False)
+        base = replace(base, n_omitted=cases.n_omitted, notes=cases.notes)
+        t, e = check_time_event(cases.time, cases.event)
+        codes, levels = check_labels(cases.columns["group"], t.shape[0], "group", levels=levels)
+        strata = cases.columns["strata"]
     w, r, g = _check_weight_args(weights, rho, gamma)
-    t, e = check_time_event(time, event)
-    codes, levels = check_labels(group, t.shape[0], "group")
     k = len(levels)
     if strata is None:
         scodes = np.zeros(t.shape[0], np.int64)

@@ -76,3 +76,29 @@ def curve_quantile(
     ql = find_quantile(x, np.concatenate([[0.0], 1.0 - lower]), p)
     qu = find_quantile(x, np.concatenate([[0.0], 1.0 - upper]), p)
     return q, ql, qu
+
+
+MEDIAN_RULES = ("quantile", "print")
+
+
+def _print_rule(time: np.ndarray, y: np.ndarray, tol: float = TOLERANCE) -> float:
+    """R's ``survival:::survmean`` median (``minmin``): the first time the curve is at or below 0.5;
+    when it sits exactly at 0.5 there and drops below later, the midpoint to the time it drops."""
+    keep = ~np.isnan(y) & (y < 0.5 + tol)
+    if not keep.any():
+        return float("nan")
+    x = time[keep]
+    yy = y[keep]
+    below = np.flatnonzero(yy < yy[0])
+    if abs(yy[0] - 0.5) < tol and below.shape[0]:
+        return float((x[0] + x[below[0]]) / 2.0)
+    return float(x[0])
+
+
+def print_median(time: np.ndarray, surv: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> tuple[float, float, float]:
+    """(median, lower, upper) as ``print.survfit`` and ``summary(fit)$table`` report them.
+
+    Differs from :func:`curve_quantile` only for a curve that ends exactly at 0.5: print.survfit
+    gives the first time at 0.5, quantile.survfit the midpoint between it and the last time.
+    """
+    return _print_rule(time, surv), _print_rule(time, lower), _print_rule(time, upper)

@@ -59,6 +59,16 @@ class RiskSet:
     n_subjects: np.ndarray
     left_truncated: bool = False
     present: np.ndarray | None = None
+    n_omitted: int = 0
+    notes: tuple[str, ...] = ()
+    group_order: str = "text"
+
+    @property
+    def groups_ordered(self) -> bool:
+        """Whether the group order means something (numbers, explicit levels, ordered categorical)."""
+        from earlyphase.stats.labels import ORDERED_KINDS
+
+        return self.group_order in ORDERED_KINDS
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -69,12 +79,17 @@ class RiskSet:
         n_censor: Any,
         group: Any = None,
         strata: Any = None,
+        *,
+        levels: Any = None,
+        timefix: bool = True,
+        n_omitted: int = 0,
     ) -> "RiskSet":
         """Build from pre-aggregated rows (stratum, group, time, events, censorings), in any order.
 
         ``n_event`` / ``n_censor`` are whole-number counts at ``time``; rows for the same cell and
         time are added. Right-censored data only. This is what ``GROUP BY stratum, group, time``
-        over a huge table returns.
+        over a huge table returns. ``levels``/``timefix`` as :func:`build_risk_set`; ``n_omitted``:
+        rows the caller left out for missing values (reported with the results).
         """
         t = np.asarray(time, dtype=np.float64)
         d = check_weights(n_event, t.shape[0], "n_event")
@@ -86,7 +101,13 @@ class RiskSet:
         keep = w2 > 0
         g2 = None if group is None else np.concatenate([np.asarray(group, dtype=object)] * 2)[keep]
         s2 = None if strata is None else np.concatenate([np.asarray(strata, dtype=object)] * 2)[keep]
-        return build_risk_set(time2[keep], event2[keep], group=g2, strata=s2, weights=w2[keep], _keep_zero_rows=False)
+        rs = build_risk_set(time2[keep], event2[keep], group=g2, strata=s2, weights=w2[keep], levels=levels,
+                            timefix=timefix, _keep_zero_rows=False)
+        if n_omitted:
+            from dataclasses import replace
+
+            rs = replace(rs, n_omitted=int(n_omitted))
+        return rs
 
     # ---------------------------------------------------------------- access
     @property
@@ -354,23 +375,49 @@ def build_risk_set(
     entry: Any = None,
     weights: Any = None,
     *,
+    levels: Any = None,
+    event_value: Any = None,
+    na_action: str = "fail",
+    timefix: bool = True,
     name_time: str = "time",
     name_event: str = "event",
     _keep_zero_rows: bool = True,
 ) -> RiskSet:
     """Build a :class:`RiskSet` from one row per subject.
 
-    ``time``: exit time (>= 0, caller's unit); ``event``: 1 event, 0 censored; ``group`` / ``strata``:
-    labels (compared as strings, levels in sorted order); ``entry``: delayed-entry time (< exit),
+    ``time``: exit time (>= 0, caller's unit); ``event``: 1 event, 0 censored (see ``event_value``);
+    ``group`` / ``strata``: labels, levels ordered as R's factor (``levels`` sets the group order,
+    first = reference; see :mod:`earlyphase.stats.labels`); ``entry``: delayed-entry time (< exit),
     or None; ``weights``: integer case weights (>= 0), or None. A subject with weight 0 still
-    contributes its time as a row (as R), with nothing happening at it.
+    contributes its time as a row (as R), with nothing happening at it. ``event_value``,
+    ``na_action`` ("fail" or "omit") and ``timefix`` follow R, see :mod:`earlyphase.stats.cases`.
     """
+    from earlyphase.stats.cases import prepare_cases
+
+    cases = prepare_cases(time, event, {"group": group, "strata": strata, "entry": entry, "weights": weights},
+                          event_value=event_value, na_action=na_action, timefix=timefix,
+                          name_time=name_time, name_event=name_event)
+    with cases.input_rows():
+        rs = _build(cases.time, cases.event, cases.columns["group"], cases.columns["strata"], cases.columns["entry"],
+                    cases.columns["weights"], levels, name_time, name_event, _keep_zero_rows)
+    if cases.n_omitted or cases.notes:
+        from dataclasses import replace
+
+        rs = replace(rs, n_omitted=cases.n_omitted, notes=rs.notes + cases.notes)
+    return rs
+
+
+def _build(time, event, group, strata, entry, weights, levels, name_time, name_event, _keep_zero_rows) -> RiskSet:
     t, e = check_time_event(time, event, name_time, name_event)
     n = t.shape[0]
+    group_order = "text"
     if group is None:
         gcodes, glevels = None, ["all"]
     else:
-        gcodes, glevels = check_labels(group, n, "group")
+        from earlyphase.stats.labels import encode_labels
+
+        lv = encode_labels(group, n, "group", levels=levels)
+        gcodes, glevels, group_order = lv.codes, lv.labels, lv.kind
     if strata is None:
         scodes, slevels = None, ["all"]
     else:
@@ -490,4 +537,5 @@ def build_risk_set(
         n_subjects=np.asarray(sizes, dtype=np.int64).reshape(s, k),
         left_truncated=x is not None,
         present=present,
+        group_order=group_order,
     )

@@ -6,6 +6,10 @@ var = sum over event times t_j <= tau of A_j^2 d_j / (n_j (n_j - d_j)) (terms wi
 Confidence limits are rmst ± z se. For two groups (second vs first in sorted order):
 difference = rmst_2 - rmst_1 with se sqrt(se_1^2 + se_2^2), and ratio = rmst_2 / rmst_1 with a
 log-scale interval, se(log ratio) = sqrt(se_1^2 / rmst_1^2 + se_2^2 / rmst_2^2).
+
+When tau is after a group's last follow-up time the curve is not known there: by default that is
+refused; with ``extend=True`` the last value of the curve is carried forward to tau, which is what
+R's ``print(fit, rmean = tau)`` always does (the groups extended are listed in ``extended``).
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
 
 from earlyphase.errors import InputError
-from earlyphase.stats.confint import normal_quantile
+from earlyphase.stats.cases import omitted_line
+from earlyphase.stats.distributions import normal_quantile, normal_sf
 from earlyphase.stats.riskset import RiskSet, build_risk_set
 from earlyphase.stats.validation import check_conf_level, check_positive_finite
 
@@ -37,6 +41,9 @@ class RMSTResult:
     upper: np.ndarray
     difference: dict[str, float] | None = None
     ratio: dict[str, float] | None = None
+    extended: tuple[str, ...] = ()
+    n_omitted: int = 0
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +55,9 @@ class RMSTResult:
             ],
             "difference": self.difference,
             "ratio": self.ratio,
+            "extended": list(self.extended),
+            "n_omitted": self.n_omitted,
+            "notes": list(self.notes),
         }
 
     def to_frame(self):
@@ -57,7 +67,12 @@ class RMSTResult:
 
     def summary(self) -> str:
         pct = f"{self.conf_level * 100:g}%"
-        lines = [f"Restricted mean survival time up to tau = {self.tau:g}", f"{'group':>10} {'rmst':>10} {'se':>10} {pct + ' lower':>11} {pct + ' upper':>11}"]
+        lines = [f"Restricted mean survival time up to tau = {self.tau:g}"]
+        lines += [x for x in [omitted_line(self.n_omitted)] if x] + [f"  note: {n}" for n in self.notes]
+        if self.extended:
+            lines.append(f"  note: tau is after the last follow-up of {', '.join(self.extended)}: the curve's last value "
+                         "is carried forward to tau (extend=True, as R's rmean)")
+        lines.append(f"{'group':>10} {'rmst':>10} {'se':>10} {pct + ' lower':>11} {pct + ' upper':>11}")
         for g, m, s, lo, up in zip(self.groups, self.estimate, self.se, self.lower, self.upper):
             lines.append(f"{g:>10} {m:>10.4g} {s:>10.4g} {lo:>11.4g} {up:>11.4g}")
         if self.difference:
@@ -91,23 +106,27 @@ def _rmst_curve(t: np.ndarray, r: np.ndarray, d: np.ndarray, tau: float) -> tupl
     return mean, float(np.sqrt(var))
 
 
-def rmst_from_risk_set(risk_set: RiskSet, tau: float, conf_level: float = 0.95) -> RMSTResult:
-    """RMST to ``tau`` for each group of a right-censored :class:`RiskSet`."""
+def rmst_from_risk_set(risk_set: RiskSet, tau: float, conf_level: float = 0.95, extend: bool = False) -> RMSTResult:
+    """RMST to ``tau`` for each group of a right-censored :class:`RiskSet` (``extend``: see the module)."""
     tau = check_positive_finite(tau, "tau")
     conf_level = check_conf_level(conf_level)
     if risk_set.n_strata != 1:
         raise InputError.single("strata", list(risk_set.strata_levels), "one stratum", "RMST is per group; combine strata into the group.")
     z = normal_quantile(conf_level)
-    est, ses = [], []
+    est, ses, extended = [], [], []
     for g, label in enumerate(risk_set.group_levels):
         t, r, d, _ = risk_set.cell(g, 0)
         if len(t) == 0:
             raise InputError.single("group", label, "non-empty", f"group {label!r} has no subjects.")
         if tau > t[-1]:
-            raise InputError.single(
-                "tau", tau, f"<= last follow-up time of each group",
-                f"tau ({tau:g}) is beyond the last follow-up time of group {label!r} ({t[-1]:g}); the curve is unknown there.",
-            )
+            if not extend:
+                raise InputError.single(
+                    "tau", tau, f"<= last follow-up time of each group",
+                    f"tau ({tau:g}) is beyond the last follow-up time of group {label!r} ({t[-1]:g}); the curve is "
+                    f"unknown there. Choose a smaller tau, or extend=True (CLI: --extend) to carry the last value "
+                    f"forward as R's rmean does.",
+                )
+            extended.append(label)
         m, s = _rmst_curve(t, r, d, tau)
         est.append(m)
         ses.append(s)
@@ -121,25 +140,33 @@ def rmst_from_risk_set(risk_set: RiskSet, tau: float, conf_level: float = 0.95) 
         diff = {
             "label": f"{g1} - {g0}", "estimate": float(dv), "se": dse,
             "lower": float(dv - z * dse), "upper": float(dv + z * dse),
-            "p_value": float(2 * norm.sf(abs(dv) / dse)) if dse > 0 else float("nan"),
+            "p_value": float(2 * normal_sf(abs(dv) / dse)) if dse > 0 else float("nan"),
         }
         lr = float(np.log(est_a[1] / est_a[0]))
         lse = float(np.sqrt((se_a[0] / est_a[0]) ** 2 + (se_a[1] / est_a[1]) ** 2))
         ratio = {
             "label": f"{g1} / {g0}", "estimate": float(np.exp(lr)), "se_log": lse,
             "lower": float(np.exp(lr - z * lse)), "upper": float(np.exp(lr + z * lse)),
-            "p_value": float(2 * norm.sf(abs(lr) / lse)) if lse > 0 else float("nan"),
+            "p_value": float(2 * normal_sf(abs(lr) / lse)) if lse > 0 else float("nan"),
         }
     return RMSTResult(
         tau=tau, conf_level=conf_level, groups=tuple(risk_set.group_levels), estimate=est_a, se=se_a,
         lower=est_a - z * se_a, upper=est_a + z * se_a, difference=diff, ratio=ratio,
+        extended=tuple(extended), n_omitted=risk_set.n_omitted, notes=risk_set.notes,
     )
 
 
-def rmst(time: Any, event: Any, tau: float, group: Any = None, conf_level: float = 0.95, weights: Any = None) -> RMSTResult:
+def rmst(time: Any, event: Any, tau: float, group: Any = None, conf_level: float = 0.95, weights: Any = None, *,
+         extend: bool = False, levels: Any = None, event_value: Any = None, na_action: str = "fail",
+         timefix: bool = True) -> RMSTResult:
     """Restricted mean survival time to ``tau`` (same unit as ``time``) per group.
 
-    Raises :class:`~earlyphase.errors.InputError` when ``tau`` is beyond a group's last follow-up.
+    Raises :class:`~earlyphase.errors.InputError` when ``tau`` is beyond a group's last follow-up,
+    unless ``extend=True`` (R's behaviour: the last value carried forward). ``levels`` orders the
+    groups (difference and ratio: second vs first); ``event_value``, ``na_action``, ``timefix`` as
+    :mod:`earlyphase.stats.cases`.
     """
     tau = check_positive_finite(tau, "tau")
-    return rmst_from_risk_set(build_risk_set(time, event, group=group, weights=weights), tau, conf_level)
+    rs = build_risk_set(time, event, group=group, weights=weights, levels=levels, event_value=event_value,
+                        na_action=na_action, timefix=timefix)
+    return rmst_from_risk_set(rs, tau, conf_level, extend)

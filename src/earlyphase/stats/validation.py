@@ -10,7 +10,9 @@ Public helpers:
 * ``check_same_length(n, value, name)``
 * ``check_entry(entry, time, name="entry") -> float64 or None``
 * ``check_weights(weights, n, name="weights") -> int64 or None`` (integer case weights >= 0)
-* ``check_labels(values, n, name) -> (codes int64, levels list[str])`` for groups and strata
+* ``check_labels(values, n, name, levels=None) -> (codes int64, levels list[str])`` for groups and strata
+
+Row numbers in messages count from 1 (the first value is row 1).
 * ``check_conf_level(level)``, ``check_choice(value, choices, name)``
 """
 
@@ -21,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from earlyphase.errors import InputError, Problem
+from earlyphase.stats.labels import encode_labels, format_label
 
 __all__ = [
     "check_time_event",
@@ -91,18 +94,18 @@ def check_time_event(
         bad = ~np.isfinite(t)
         if bad.any():
             i, v = _first_bad(t, bad)
-            problems.append(Problem(name_time, v, "finite", f"{name_time} must be a finite number (NaN/inf at position {i}, {int(bad.sum())} in all).", row=i))
+            problems.append(Problem(name_time, v, "finite", f"{name_time} must be a finite number (NaN/inf at row {i + 1}, {int(bad.sum())} in all).", row=i + 1))
         neg = t < 0
         if neg.any():
             i, v = _first_bad(t, neg)
-            problems.append(Problem(name_time, v, ">= 0", f"{name_time} must not be negative (position {i}, {int(neg.sum())} in all).", row=i))
+            problems.append(Problem(name_time, v, ">= 0", f"{name_time} must not be negative (row {i + 1}, {int(neg.sum())} in all).", row=i + 1))
     if e_raw.dtype == np.bool_:
         e = e_raw.view(np.int8)
     elif e_raw.dtype.kind in "iu":
         if e_raw.shape[0] and (e_raw.min() < 0 or e_raw.max() > 1):
             badev = (e_raw != 0) & (e_raw != 1)
             i, v = _first_bad(e_raw, badev)
-            problems.append(Problem(name_event, v, "0/1", f"{name_event} must be 0 (censored) or 1 (event); position {i} is not.", row=i))
+            problems.append(Problem(name_event, v, "0/1", f"{name_event} must be 0 (censored) or 1 (event); row {i + 1} is not.", row=i + 1))
             e = np.zeros(e_raw.shape[0], dtype=np.int8)
         else:
             e = e_raw.astype(np.int8, copy=False)
@@ -114,7 +117,7 @@ def check_time_event(
         badev = ~((ef == 0) | (ef == 1))
         if badev.any():
             i, v = _first_bad(ef, badev)
-            problems.append(Problem(name_event, v, "0/1", f"{name_event} must be 0 (censored) or 1 (event); position {i} is not.", row=i))
+            problems.append(Problem(name_event, v, "0/1", f"{name_event} must be 0 (censored) or 1 (event); row {i + 1} is not.", row=i + 1))
             e = np.zeros(ef.shape[0], dtype=np.int8)
         else:
             e = ef.astype(np.int8)
@@ -139,14 +142,15 @@ def check_entry(entry: Any, time: np.ndarray, name: str = "entry") -> np.ndarray
     x = _as_float(arr, name)
     if not np.isfinite(x).all():
         i, v = _first_bad(x, ~np.isfinite(x))
-        raise InputError.single(name, v, "finite", f"{name} must be a finite number (position {i}).", row=i)
+        raise InputError.single(name, v, "finite", f"{name} must be a finite number (row {i + 1}).", row=i + 1)
     if (x < 0).any():
         i, v = _first_bad(x, x < 0)
-        raise InputError.single(name, v, ">= 0", f"{name} must not be negative (position {i}).", row=i)
+        raise InputError.single(name, v, ">= 0", f"{name} must not be negative (row {i + 1}).", row=i + 1)
     late = x >= time
     if late.any():
         i, v = _first_bad(x, late)
-        raise InputError.single(name, v, f"< time", f"{name} must be before the exit time ({time[i]!r}) at position {i}; a subject enters before it leaves.", row=i)
+        raise InputError.single(name, v, f"< time", f"{name} must be before the exit time ({format_label(time[i])}) at row {i + 1}; a subject enters before it leaves "
+                                 "(na_action='omit' leaves such rows out, as R does).", row=i + 1)
     return x
 
 
@@ -159,53 +163,21 @@ def check_weights(weights: Any, n: int, name: str = "weights") -> np.ndarray | N
     bad = ~np.isfinite(w) | (w < 0) | (w != np.floor(w))
     if bad.any():
         i, v = _first_bad(w, bad)
-        raise InputError.single(name, v, "whole number >= 0", f"{name} are case counts and must be whole numbers >= 0 (position {i}).", row=i)
+        raise InputError.single(name, v, "whole number >= 0", f"{name} are case counts and must be whole numbers >= 0 (row {i + 1}).", row=i + 1)
     return w.astype(np.int64)
 
 
-def check_labels(values: Any, n: int, name: str, copy: bool = True) -> tuple[np.ndarray, list[str]]:
-    """Encode group or stratum labels as codes 0..k-1 over their sorted string levels.
+def check_labels(values: Any, n: int, name: str, copy: bool = True, levels: Sequence[Any] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Encode group or stratum labels as codes 0..k-1 over their levels, as R's ``factor``.
 
-    Labels are compared as strings (``str(value)``), so the sorted order of the strings defines the
-    reference level and default trend scores. Missing labels (None/NaN) are rejected. With
-    ``copy=False`` an int64 array that already holds codes 0..k-1 is returned as is (no copy at
-    10^7 rows); the caller must then not modify it.
+    Level order: ``levels`` when given, else a pandas Categorical's categories, else numbers (and
+    text that all reads as numbers) numerically, else text alphabetically; see
+    :mod:`earlyphase.stats.labels`. Missing labels are rejected. With ``copy=False`` an int64 array
+    that already holds codes 0..k-1 is returned as is (no copy at 10^7 rows); the caller must then
+    not modify it.
     """
-    arr = check_same_length(n, values, name)
-    if arr.dtype.kind == "f" and np.isnan(arr).any():
-        i, v = _first_bad(arr, np.isnan(arr))
-        raise InputError.single(name, None, "not missing", f"{name} is missing at position {i}.", row=i)
-    if arr.dtype.kind == "O":
-        miss = np.array([v is None or (isinstance(v, float) and v != v) for v in arr], dtype=bool)
-        if miss.any():
-            i = int(np.flatnonzero(miss)[0])
-            raise InputError.single(name, None, "not missing", f"{name} is missing at position {i}.", row=i)
-    if arr.dtype.kind in "iub":
-        if arr.dtype.kind == "b":
-            arr = arr.astype(np.int64)
-        lo, hi = (int(arr.min()), int(arr.max())) if arr.shape[0] else (0, 0)
-        if hi - lo <= max(1024, 4 * arr.shape[0]):
-            # Small integer range: counting instead of sorting.
-            seen = np.bincount(arr - lo if lo else arr, minlength=hi - lo + 1) > 0
-            uniq = np.flatnonzero(seen) + lo
-            if lo == 0 and seen.all() and arr.dtype == np.int64:
-                codes = arr  # already 0..k-1: no copy (large data)
-            else:
-                lookup = np.cumsum(seen) - 1
-                codes = lookup[arr - lo if lo else arr]
-        else:
-            uniq, codes = np.unique(arr, return_inverse=True)
-        levels = [str(u.item()) for u in uniq]
-        order = sorted(range(len(levels)), key=lambda j: levels[j])
-        if order != list(range(len(levels))):  # string order differs from numeric order (e.g. 10 < 9)
-            remap = np.empty(len(levels), dtype=np.int64)
-            remap[np.array(order)] = np.arange(len(levels))
-            codes = remap[codes]
-            levels = [levels[j] for j in order]
-        return codes.astype(np.int64, copy=copy), levels
-    s = arr.astype(str)
-    uniq, codes = np.unique(s, return_inverse=True)
-    return codes.astype(np.int64).ravel(), [str(u) for u in uniq]
+    lv = encode_labels(values, n, name, levels=levels, copy=copy)
+    return lv.codes, lv.labels
 
 
 def check_conf_level(level: float, name: str = "conf_level") -> float:
