@@ -45,11 +45,12 @@ def test_km_contract_and_parquet_directory_equals_memory(files):
     a = run_json("km", str(csv), "--time", "t", "--event", "e", "--group", "arm", "--times", "6,12")
     b = run_json("km", str(pq), "--time", "t", "--event", "e", "--group", "arm", "--times", "6,12")
     assert a == b
-    assert set(a) == {"conf_type", "conf_level", "groups"} and a["conf_type"] == "log-log"
+    assert set(a) == {"conf_type", "conf_level", "median_rule", "n_omitted", "notes", "groups"} and a["conf_type"] == "log-log"
+    assert a["median_rule"] == "quantile" and a["n_omitted"] == 0 and a["notes"] == []
     g = a["groups"][0]
-    assert set(g) == {"group", "n", "events", "median", "median_lower", "median_upper", "table", "at"}
+    assert set(g) == {"group", "n", "events", "median", "median_lower", "median_upper", "table", "at", "at_omitted"}
     assert set(g["table"][0]) == {"time", "n_risk", "n_event", "n_censor", "survival", "std_err", "lower", "upper"}
-    assert set(g["at"][0]) == {"time", "n_risk", "survival", "lower", "upper"}
+    assert set(g["at"][0]) == {"time", "n_risk", "survival", "std_err", "lower", "upper"}
     km = kaplan_meier(df.t, df.e, group=df.arm)
     assert [x["median"] for x in a["groups"]] == [c.median[0] for c in km.curves]
     assert sum(x["n"] for x in a["groups"]) == len(df)

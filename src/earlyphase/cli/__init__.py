@@ -1,8 +1,11 @@
 """The command-line door: parses arguments, calls the layers below, prints results.
 
-It holds no trial logic. Errors raised on purpose (``EarlyPhaseError``) become a clear
-message and exit code 1; usage errors exit 2 (Typer's own convention).
-Each command group lives in its own module and is registered here.
+It holds no trial logic. The root app uses :class:`earlyphase.cli.common.EarlyphaseGroup`, which
+applies the CLI-wide conventions to every command registered here (plain help, ``--version``,
+``EARLYPHASE_DB`` for ``--db``, exit codes 0 ok / 1 input / 2 usage, JSON errors with ``--format
+json``). Each command group lives in its own module, imports only typer at module level (heavy
+libraries are imported inside the commands, so ``earlyphase --help`` stays fast) and is
+registered here.
 """
 
 from __future__ import annotations
@@ -12,14 +15,33 @@ import sys
 import typer
 
 from earlyphase.cli import audit, design, report, study, survival, trial
+from earlyphase.cli.common import EarlyphaseGroup
 
 app = typer.Typer(
     name="earlyphase",
+    cls=EarlyphaseGroup,
     help="Run an early-phase dose-finding oncology trial end to end.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from earlyphase import __version__
+
+        typer.echo(f"earlyphase {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Run an early-phase dose-finding oncology trial end to end."""
 
 trial.register(app)
 report.register(app)

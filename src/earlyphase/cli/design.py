@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from earlyphase.cli.common import FORMAT_OPTION, OutputFormat, emit, emit_json
+from earlyphase.cli.common import FORMAT_OPTION, OutputFormat, db_from_environment, emit, emit_json
 from earlyphase.errors import InputError
 
 app = typer.Typer(help="Dose finding: decisions, decision tables, MTD selection and simulation.", no_args_is_help=True)
@@ -25,13 +25,13 @@ def _floats(name: str, text: Optional[str]) -> Optional[list[float]]:
     try:
         return [float(v) for v in text.replace(" ", "").split(",") if v != ""]
     except ValueError:
-        raise InputError.single(name, text, "comma-separated numbers", f"--{name} takes numbers separated by commas, e.g. 0.05,0.1,0.2.") from None
+        raise typer.BadParameter(f"--{name} takes numbers separated by commas, e.g. 0.05,0.1,0.2 (got {text!r})", param_hint=f"--{name}") from None
 
 
 def _ints(name: str, text: str) -> list[int]:
     vals = _floats(name, text) or []
     if any(v != int(v) for v in vals):
-        raise InputError.single(name, text, "whole numbers", f"--{name} takes whole numbers separated by commas, e.g. 3,6,3.")
+        raise typer.BadParameter(f"--{name} takes whole numbers separated by commas, e.g. 3,6,3 (got {text!r})", param_hint=f"--{name}")
     return [int(v) for v in vals]
 
 
@@ -44,8 +44,8 @@ def _pending(specs: Optional[list[str]], n_levels: int) -> Optional[list[list[fl
             lev, frac = spec.split(":")
             out[int(lev) - 1].append(float(frac))
         except (ValueError, IndexError):
-            raise InputError.single("pending", spec, "LEVEL:FRACTION",
-                                    f"--pending takes LEVEL:FRACTION (1-based level, follow-up fraction of the DLT window), e.g. 2:0.5; levels 1..{n_levels}.") from None
+            raise typer.BadParameter(f"--pending takes LEVEL:FRACTION (1-based level, follow-up fraction of the DLT window), "
+                                     f"e.g. 2:0.5; levels 1..{n_levels} (got {spec!r})", param_hint="--pending") from None
     return out
 
 
@@ -60,9 +60,9 @@ def _build_design(design: str, target: Optional[float], *, skeleton=None, model=
         from earlyphase.design.table import read_decision_table
 
         if table is None:
-            raise InputError.single("table", None, "required", "--design table needs --table FILE (CSV with n, y, decision).")
+            raise typer.BadParameter("--design table needs --table FILE (CSV with n, y, decision)", param_hint="--table")
         if target is None:
-            raise InputError.single("target", None, "required", "Give --target (used to select the MTD).")
+            raise typer.BadParameter("give --target (used to select the MTD)", param_hint="--target")
         opts = {k: v for k, v in dict(n_earlystop=n_earlystop, extrasafe=extrasafe, cutoff_eli=cutoff_eli, offset=offset).items() if v is not None}
         return read_decision_table(table, target, **opts)
     opts = dict(n_earlystop=n_earlystop, extrasafe=extrasafe, cutoff_eli=cutoff_eli, offset=offset)
@@ -70,11 +70,11 @@ def _build_design(design: str, target: Optional[float], *, skeleton=None, model=
         sk = _floats("skeleton", skeleton)
         if sk is None:
             if prior_mtd is None or halfwidth is None or target is None:
-                raise InputError.single("skeleton", None, "required",
-                                        "CRM needs --skeleton p1,p2,... or --prior-mtd, --halfwidth and --levels to build one (Lee & Cheung).")
+                raise typer.BadParameter("CRM needs --skeleton p1,p2,... or --prior-mtd, --halfwidth and --levels to build one "
+                                         "(Lee & Cheung)", param_hint="--skeleton")
             levels = n_levels
             if levels is None:
-                raise InputError.single("levels", None, "required", "Give --levels (number of dose levels) with --prior-mtd/--halfwidth.")
+                raise typer.BadParameter("give --levels (number of dose levels) with --prior-mtd/--halfwidth", param_hint="--levels")
             sk = list(getprior(halfwidth, target, prior_mtd, levels, model=model or "empiric"))
         return make_design("crm", target, skeleton=sk, model=model, prior_sd=prior_sd,
                            safety_cutoff=(None if safety_cutoff is not None and safety_cutoff >= 1 else safety_cutoff),
@@ -146,6 +146,7 @@ def boundaries(
 
 @app.command("next-dose")
 def next_dose_cmd(
+    ctx: typer.Context,
     design: str = _design,
     target: Optional[float] = _target,
     current: Optional[int] = typer.Option(None, "--current", help="1-based level of the last cohort."),
@@ -179,6 +180,8 @@ def next_dose_cmd(
     fmt: OutputFormat = FORMAT_OPTION,
 ):
     """Recommend the next dose level from per-level counts (or a live trial database)."""
+    if db is not None and (n is not None or dlt is not None) and db_from_environment(ctx):
+        db = None  # counts given on the command line win over EARLYPHASE_DB
     if db is not None:
         from earlyphase.design.live import counts_from_database
 
@@ -187,7 +190,7 @@ def next_dose_cmd(
         try:
             when = date.fromisoformat(as_of) if as_of else None
         except ValueError:
-            raise InputError.single("as-of", as_of, "YYYY-MM-DD", "--as-of takes a calendar date like 2015-03-01.") from None
+            raise typer.BadParameter(f"--as-of takes a calendar date like 2015-03-01 (got {as_of!r})", param_hint="--as-of") from None
         counts = counts_from_database(db, study=study, as_of=when)
         if target is None:
             target = counts.target_dlt_rate
@@ -199,7 +202,7 @@ def next_dose_cmd(
             last_dlt = counts.last_cohort_dlt
     else:
         if n is None or dlt is None or current is None:
-            raise InputError.single("n/dlt/current", None, "required", "Give --current, --n and --dlt (or --db URL for a live trial).")
+            raise typer.BadParameter("give --current, --n and --dlt (or --db URL for a live trial)", param_hint="--current/--n/--dlt")
         n_list, dlt_list, cur = _ints("n", n), _ints("dlt", dlt), current
         lvl_count = len(n_list)
         pend = _pending(pending, lvl_count)

@@ -6,13 +6,14 @@ from typing import Optional
 
 import typer
 
-from earlyphase.cli.common import FORMAT_OPTION, OutputFormat, emit
+from earlyphase.cli.common import FORMAT_OPTION, OutputFormat, db_from_environment, emit
 
 app = typer.Typer(help="Show the study (protocol) a database or a study file holds; amend it.", no_args_is_help=True)
 
 
 @app.command("show")
 def show(
+    ctx: typer.Context,
     db: Optional[str] = typer.Option(None, "--db", help="Database URL or SQLite file: show the study stored in it."),
     study: Optional[str] = typer.Option(None, "--study", help="A study YAML file or the name of a bundled study."),
     fmt: OutputFormat = FORMAT_OPTION,
@@ -21,6 +22,8 @@ def show(
     from earlyphase.capture.describe import describe_study
     from earlyphase.protocol import parse_study, read_study_text, study_fingerprint
 
+    if db is not None and study is not None and db_from_environment(ctx):
+        db = None  # --study on the command line wins over EARLYPHASE_DB
     if (db is None) == (study is None):
         raise typer.BadParameter("give exactly one of --db or --study")
     if db is not None:

@@ -9,26 +9,42 @@ Input conventions follow R's survival package (see docs/conventions.md): factor 
 into a DataFrame.
 """
 
-from earlyphase.stats.riskset import RiskSet, build_risk_set
-from earlyphase.stats.kaplan_meier import (
-    KaplanMeier,
-    SurvivalCurve,
-    kaplan_meier,
-    kaplan_meier_from_risk_set,
-    median_followup,
-)
-from earlyphase.stats.nelson_aalen import NelsonAalen, nelson_aalen, nelson_aalen_from_risk_set
-from earlyphase.stats.logrank import LogrankResult, logrank_from_risk_set, logrank_test
-from earlyphase.stats.permutation import count_allocations, permutation_logrank
-from earlyphase.stats.rmst import RMSTResult, rmst, rmst_from_risk_set
-from earlyphase.stats.cox import CoxResult, cox_ph
-from earlyphase.stats.concordance import ConcordanceResult, concordance_index
+# Names are imported on first use (PEP 562): a small call that needs the Kaplan-Meier estimate does not
+# pay for importing the Cox model, the concordance or the permutation tests.
+_WHERE = {
+    "RiskSet": "riskset", "build_risk_set": "riskset",
+    "KaplanMeier": "kaplan_meier", "SurvivalCurve": "kaplan_meier", "SurvivalQuantiles": "kaplan_meier",
+    "kaplan_meier": "kaplan_meier", "kaplan_meier_from_risk_set": "kaplan_meier", "median_followup": "kaplan_meier",
+    "NelsonAalen": "nelson_aalen", "nelson_aalen": "nelson_aalen", "nelson_aalen_from_risk_set": "nelson_aalen",
+    "LogrankResult": "logrank", "logrank_from_risk_set": "logrank", "logrank_test": "logrank",
+    "count_allocations": "permutation", "permutation_logrank": "permutation",
+    "RMSTResult": "rmst", "rmst": "rmst", "rmst_from_risk_set": "rmst",
+    "CoxResult": "cox", "cox_ph": "cox",
+    "ConcordanceResult": "concordance", "concordance_index": "concordance",
+}
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'earlyphase.stats' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"earlyphase.stats.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_WHERE))
+
 
 __all__ = [
     "RiskSet",
     "build_risk_set",
     "KaplanMeier",
     "SurvivalCurve",
+    "SurvivalQuantiles",
     "kaplan_meier",
     "kaplan_meier_from_risk_set",
     "median_followup",

@@ -30,7 +30,7 @@ from earlyphase.stats.riskset import RiskSet, build_risk_set
 from earlyphase.stats.cases import omitted_line
 from earlyphase.stats.validation import check_choice, check_conf_level
 
-__all__ = ["SurvivalCurve", "KaplanMeier", "kaplan_meier", "kaplan_meier_from_risk_set", "median_followup"]
+__all__ = ["SurvivalCurve", "SurvivalQuantiles", "KaplanMeier", "kaplan_meier", "kaplan_meier_from_risk_set", "median_followup"]
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -156,6 +156,16 @@ class KaplanMeier:
     def quantiles(self, probs: Sequence[float] = (0.25, 0.5, 0.75)) -> dict[str, list[tuple[float, float, float]]]:
         return {c.group: [c.quantile(p) for p in probs] for c in self.curves}
 
+    def quantile_table(self, probs: Sequence[float] = (0.25, 0.5, 0.75)) -> "SurvivalQuantiles":
+        """Quantiles with confidence limits per group, as R's ``quantile(fit, probs)`` (a result object)."""
+        ps = tuple(float(p) for p in probs)
+        if not ps or any(not (0.0 <= p <= 1.0) for p in ps):
+            raise InputError.single("probs", list(ps), "0 <= p <= 1", "quantile probabilities must be between 0 and 1.")
+        rows = [[c.quantile(p) for p in ps] for c in self.curves]
+        return SurvivalQuantiles(tuple(self.groups), ps, np.array([[q[0] for q in r] for r in rows]),
+                                 np.array([[q[1] for q in r] for r in rows]), np.array([[q[2] for q in r] for r in rows]),
+                                 self.conf_type, self.conf_level, self.n_omitted, self.notes)
+
     def to_dict(self) -> dict[str, Any]:
         groups = []
         for c in self.curves:
@@ -230,6 +240,55 @@ class KaplanMeier:
                         lines.append(f"  t={_fmt(t, 6)}: not estimated, after the last follow-up time ({_fmt(c.last_time, 6)})")
                     else:
                         lines.append(f"  t={_fmt(t, 6)}: n.risk={r} survival={_fmt(s)} std.err={_fmt(se)} ({_fmt(l)}, {_fmt(u)})")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+@dataclass(frozen=True, eq=False)
+class SurvivalQuantiles:
+    """Survival-time quantiles per group (rows) and probability (columns), with confidence limits.
+
+    The p-quantile is the time by which a fraction p has had the event (S(t) = 1 - p), as R's
+    ``quantile.survfit``; NaN (R's NA) when not reached.
+    """
+
+    groups: tuple[str, ...]
+    probs: tuple[float, ...]
+    quantile: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    conf_type: str
+    conf_level: float
+    n_omitted: int = 0
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "conf_type": self.conf_type, "conf_level": self.conf_level, "probs": list(self.probs),
+            "n_omitted": self.n_omitted, "notes": list(self.notes),
+            "groups": [
+                {"group": g, "quantiles": [{"p": p, "time": float(q), "lower": float(lo), "upper": float(up)}
+                                           for p, q, lo, up in zip(self.probs, self.quantile[i], self.lower[i], self.upper[i])]}
+                for i, g in enumerate(self.groups)
+            ],
+        }
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame([{"group": g["group"], **q} for g in self.to_dict()["groups"] for q in g["quantiles"]])
+
+    def summary(self) -> str:
+        pct = f"{self.conf_level * 100:g}%"
+        lines = [f"Survival-time quantiles ({self.conf_type} {pct} CI, as R's quantile.survfit)"]
+        lines += [x for x in [omitted_line(self.n_omitted)] if x] + [f"  note: {n}" for n in self.notes]
+        width = max(10, *(len(g) for g in self.groups))
+        lines.append(f"{'group':>{width}} {'p':>6} {'time':>10} {'lower':>10} {'upper':>10}")
+        for i, g in enumerate(self.groups):
+            for j, p in enumerate(self.probs):
+                lines.append(f"{g:>{width}} {p:>6g} {_fmt(self.quantile[i, j]):>10} {_fmt(self.lower[i, j]):>10} {_fmt(self.upper[i, j]):>10}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
