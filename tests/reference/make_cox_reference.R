@@ -207,3 +207,47 @@ run_case("edge_two_event_times_efron", k2, "Surv(time, event) ~ x + arm", "efron
          covariates = c("x", "arm"), categorical = "arm")
 run_case("edge_two_event_times_breslow_robust", k2, "Surv(time, event) ~ x + arm", "breslow", robust = TRUE,
          covariates = c("x", "arm"), categorical = "arm")
+
+# --- R's own data sets as CSV (issue 10): the CLI reads tests/reference/data/datasets/*.csv as they are
+source(file.path("tests", "reference", "r_datasets.R"))
+rd <- r_datasets()
+rdata_case <- function(name, fit, call, file, cli) {
+  s <- summary(fit)
+  res <- list(
+    names = names(coef(fit)), coef = unname(coef(fit)),
+    se = unname(sqrt(diag(if (is.null(fit$naive.var)) fit$var else fit$naive.var))),
+    robust_se = if (is.null(fit$naive.var)) NULL else unname(sqrt(diag(fit$var))),
+    loglik = fit$loglik, n = fit$n, nevent = fit$nevent, n_omitted = length(fit$na.action),
+    wald = chisq(fit$wald.test, length(coef(fit))), score = chisq(fit$score, length(coef(fit))),
+    robust_score = if (is.null(fit$rscore)) NULL else chisq(fit$rscore, length(coef(fit))),
+    concordance = unname(fit$concordance["concordance"]), concordance_se = unname(fit$concordance["std"]),
+    hr_lower = unname(s$conf.int[, "lower .95"]), hr_upper = unname(s$conf.int[, "upper .95"]))
+  out <- c(versions, list(case = name, calls = call, file = file, cli = cli, result = res))
+  js <- to_json(out)
+  for (k in c("r_version", "survival_version", "case", "file")) {
+    js <- sub(sprintf('"%s": \\[([^],]*)\\]', k), sprintf('"%s": \\1', k), js)
+  }
+  writeLines(js, file.path(outdir, sprintf("cox_%s.json", name)))
+  cat("wrote", name, "\n")
+}
+rdata_case("rdata_lung_na", coxph(Surv(time, status) ~ age + sex + factor(ph.ecog) + wt.loss, data = rd$lung),
+           "coxph(Surv(time, status) ~ age + sex + factor(ph.ecog) + wt.loss, data = lung)  # 15 rows with NA left out",
+           "datasets/lung.csv", c("--event", "status", "--covariates", "age,sex,ph.ecog,wt.loss", "--categorical", "ph.ecog"))
+rdata_case("rdata_veteran", coxph(Surv(time, status) ~ trt + celltype + karno, data = rd$veteran),
+           "coxph(Surv(time, status) ~ trt + celltype + karno, data = veteran)  # celltype levels squamous, smallcell, adeno, large",
+           "datasets/veteran.csv", c("--event", "status", "--covariates", "trt,celltype,karno",
+                                     "--levels", "celltype=squamous,smallcell,adeno,large"))
+rdata_case("rdata_retinopathy_cluster", coxph(Surv(futime, status) ~ type + trt + cluster(id), data = rd$retinopathy),
+           "coxph(Surv(futime, status) ~ type + trt + cluster(id), data = retinopathy)  # type levels juvenile, adult",
+           "datasets/retinopathy.csv", c("--event", "status", "--covariates", "type,trt", "--cluster", "id",
+                                         "--levels", "type=juvenile,adult"))
+rdata_case("rdata_pbc", coxph(Surv(time, status == 2) ~ age + bili + sex, data = rd$pbc),
+           "coxph(Surv(time, status == 2) ~ age + bili + sex, data = pbc)  # sex levels m, f",
+           "datasets/pbc.csv", c("--event", "status", "--event-value", "2", "--covariates", "age,bili,sex", "--levels", "sex=m,f"))
+rdata_case("rdata_flchain_timefix", coxph(Surv(age, exit_age, death) ~ sex, data = rd$flchain_age),
+           "coxph(Surv(age, exit_age, death) ~ sex, data = flchain_age)  # timefix = TRUE (default)",
+           "datasets/flchain_age.csv", c("--time", "exit_age", "--entry", "age", "--event", "death", "--covariates", "sex"))
+rdata_case("rdata_flchain_no_timefix", coxph(Surv(age, exit_age, death) ~ sex, data = rd$flchain_age, timefix = FALSE),
+           "coxph(Surv(age, exit_age, death) ~ sex, data = flchain_age, timefix = FALSE)",
+           "datasets/flchain_age.csv", c("--time", "exit_age", "--entry", "age", "--event", "death", "--covariates", "sex",
+                                         "--no-timefix"))

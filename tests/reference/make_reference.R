@@ -284,3 +284,119 @@ rmst_case <- function(name, d, taus) {
 rmst_case("untied2", datasets$untied2, c(5, 10))
 rmst_case("ties3", datasets$ties3, c(3, 8))
 rmst_case("lifelines", datasets$lifelines, c(2.5, 4))
+
+# ------------------------------------------------------------------ R's own data sets (issue 10)
+# Written to tests/reference/data/datasets/*.csv by r_datasets.R; the CLI tests read those files
+# as they are (status 1/2, NA, factor labels) and compare with the values below (rdata_*.json).
+source(file.path("tests", "reference", "r_datasets.R"))
+rd <- r_datasets()
+
+km_summary <- function(fit, groups, conf) {
+  s <- summary(fit, censored = TRUE)
+  q <- quantile(fit, probs = c(0.25, 0.5, 0.75))
+  tab <- summary(fit)$table
+  if (!is.matrix(tab)) tab <- t(as.matrix(tab))
+  list(
+    conf_type = conf, groups = arr(groups),
+    table = list(group = arr(sub("^[^=]*=", "", as.character(s$strata))), time = arr(s$time), n_risk = arr(s$n.risk),
+                 n_event = arr(s$n.event), survival = arr(s$surv), std_err = arr(s$std.err), lower = arr(s$lower),
+                 upper = arr(s$upper)),
+    quantile = list(probs = arr(c(0.25, 0.5, 0.75)), quantile = unname(as.matrix(q$quantile)),
+                    lower = unname(as.matrix(q$lower)), upper = unname(as.matrix(q$upper))),
+    print_median = list(median = arr(tab[, "median"]), lower = arr(tab[, grep("LCL", colnames(tab))]),
+                        upper = arr(tab[, grep("UCL", colnames(tab))])),
+    n = arr(tab[, "records"]), events = arr(tab[, "events"]),
+    n_omitted = length(fit$na.action)
+  )
+}
+
+# lung: status 1 = censored, 2 = dead (R's Surv reads 1/2); KM by sex, landmarks past follow-up
+fit <- survfit(Surv(time, status) ~ sex, data = rd$lung, conf.type = "log-log")
+res <- list(km = km_summary(fit, c("1", "2"), "log-log"))
+lm <- summary(fit, times = c(100, 365, 1000, 2000))
+res$landmarks <- list(group = arr(sub("^sex=", "", as.character(lm$strata))), time = arr(lm$time), n_risk = arr(lm$n.risk),
+                      survival = arr(lm$surv), std_err = arr(lm$std.err), lower = arr(lm$lower), upper = arr(lm$upper))
+res$cumhaz <- list(group = arr(rep(c("1", "2"), fit$strata)), time = arr(fit$time), cumhaz = arr(fit$cumhaz),
+                   std_chaz = arr(fit$std.chaz))
+rm1 <- summary(fit, rmean = 1100)$table
+res$rmst_extend <- list(tau = 1100, rmst = arr(rm1[, "rmean"]), se = arr(rm1[, "se(rmean)"]),
+                        last_time = arr(tapply(rd$lung$time, rd$lung$sex, max)))
+cc <- concordance(Surv(time, status) ~ age, data = rd$lung)
+res$concordance_age <- list(concordance = unname(cc$concordance), std_err = unname(sqrt(cc$var)),
+                            counts = arr(unname(cc$count[c("concordant", "discordant", "tied.x", "tied.y", "tied.xy")])))
+cc2 <- concordance(Surv(time, status) ~ ph.karno, data = rd$lung, reverse = TRUE)
+res$concordance_karno_reverse <- list(concordance = unname(cc2$concordance), std_err = unname(sqrt(cc2$var)),
+                                      n = cc2$n, n_omitted = nrow(rd$lung) - cc2$n)
+write_case("rdata_lung", list(
+  km = "fit <- survfit(Surv(time, status) ~ sex, data = lung, conf.type = 'log-log'); summary(fit, censored = TRUE); quantile(fit, c(.25, .5, .75)); summary(fit)$table",
+  landmarks = "summary(fit, times = c(100, 365, 1000, 2000))  # extend = FALSE: times after the last follow-up left out",
+  cumhaz = "fit$cumhaz; fit$std.chaz",
+  rmst_extend = "summary(fit, rmean = 1100)$table[, c('rmean', 'se(rmean)')]  # 1100 is after both groups' last time",
+  concordance_age = "concordance(Surv(time, status) ~ age, data = lung)",
+  concordance_karno_reverse = "concordance(Surv(time, status) ~ ph.karno, data = lung, reverse = TRUE)"),
+  list(file = "datasets/lung.csv"), res)
+
+# lung: log-rank by ph.ecog (one missing ph.ecog: R leaves the row out)
+sd <- survdiff(Surv(time, status) ~ ph.ecog, data = rd$lung)
+write_case("rdata_lung_logrank_ecog", list(logrank = "survdiff(Surv(time, status) ~ ph.ecog, data = lung)"),
+           list(file = "datasets/lung.csv"),
+           list(groups = arr(c("0", "1", "2", "3")), n = arr(sd$n), observed = arr(sd$obs), expected = arr(sd$exp),
+                variance = unname(sd$var), statistic = sd$chisq, df = length(sd$n) - 1, p_value = sd$pvalue,
+                n_omitted = sum(is.na(rd$lung$ph.ecog))))
+
+# pbc: status 0 = censored, 1 = transplant, 2 = dead; trt missing for 106 (not randomised)
+fit <- survfit(Surv(time, status == 2) ~ trt, data = rd$pbc, conf.type = "log-log")
+sd <- survdiff(Surv(time, status == 2) ~ trt, data = rd$pbc)
+write_case("rdata_pbc", list(km = "survfit(Surv(time, status == 2) ~ trt, data = pbc, conf.type = 'log-log')",
+                             logrank = "survdiff(Surv(time, status == 2) ~ trt, data = pbc)"),
+           list(file = "datasets/pbc.csv"),
+           list(km = km_summary(fit, c("1", "2"), "log-log"),
+                logrank = list(n = arr(sd$n), observed = arr(sd$obs), expected = arr(sd$exp), statistic = sd$chisq,
+                               p_value = sd$pvalue, n_omitted = sum(is.na(rd$pbc$trt)))))
+
+# trend tests: flchain's flc.grp 1..10 (numbers) and rotterdam's size (<=20, 20-50, >50: a factor order)
+trend_of <- function(sd, s) {
+  O <- sd$obs; E <- sd$exp; U <- sum(s * (O - E)); V <- as.numeric(t(s) %*% sd$var %*% s)
+  list(scores = arr(s), u = U, var = V, statistic = U^2 / V, p_value = pchisq(U^2 / V, 1, lower.tail = FALSE))
+}
+sd <- survdiff(Surv(futime, death) ~ flc.grp, data = rd$flchain)
+sd2 <- survdiff(Surv(dtime, death) ~ size, data = rd$rotterdam)
+write_case("rdata_trend", list(
+  flchain = "survdiff(Surv(futime, death) ~ flc.grp, data = flchain); U = sum(s * (O - E)), V = t(s) %*% var %*% s, s = 1:10",
+  rotterdam = "survdiff(Surv(dtime, death) ~ size, data = rotterdam)  # levels <=20, 20-50, >50; s = 1:3"),
+  list(files = arr(c("datasets/flchain.csv", "datasets/rotterdam.csv"))),
+  list(flchain = c(list(groups = arr(as.character(1:10)), observed = arr(sd$obs), expected = arr(sd$exp),
+                        statistic = sd$chisq), trend_of(sd, 1:10)),
+       rotterdam = c(list(groups = arr(levels(rd$rotterdam$size)), observed = arr(sd2$obs), expected = arr(sd2$exp),
+                          statistic = sd2$chisq), trend_of(sd2, 1:3))))
+
+# ovarian: RMST to a tau after every group's last time (R carries the last value forward)
+fit <- survfit(Surv(futime, fustat) ~ rx, data = rd$ovarian)
+tab <- summary(fit, rmean = 1300)$table
+write_case("rdata_ovarian_rmst", list(rmst = "summary(survfit(Surv(futime, fustat) ~ rx, data = ovarian), rmean = 1300)$table"),
+           list(file = "datasets/ovarian.csv"),
+           list(tau = 1300, groups = arr(c("1", "2")), rmst = arr(tab[, "rmean"]), se = arr(tab[, "se(rmean)"]),
+                last_time = arr(tapply(rd$ovarian$futime, rd$ovarian$rx, max))))
+
+# the median rule: a curve that ends exactly at 0.5 (1, 2 dead; 3, 4 censored)
+toy <- data.frame(time = c(1, 2, 3, 4), status = c(1, 1, 0, 0))
+fit <- survfit(Surv(time, status) ~ 1, data = toy)
+tab <- summary(fit)$table
+write_case("rdata_median_rule", list(quantile = "quantile(fit, 0.5)", print = "summary(fit)$table['median'] (as print(fit))"),
+           data_json(toy),
+           list(quantile_median = unname(quantile(fit, 0.5)$quantile), quantile_lower = unname(quantile(fit, 0.5)$lower),
+                quantile_upper = unname(quantile(fit, 0.5)$upper), print_median = unname(tab["median"]),
+                print_lower = unname(tab["0.95LCL"]), print_upper = unname(tab["0.95UCL"])))
+
+# timefix: flchain on the age scale, exits 1e-14 apart merged by R (aeqSurv) unless timefix = FALSE
+tf <- list()
+for (fix in c(TRUE, FALSE)) {
+  fit <- survfit(Surv(age, exit_age, death) ~ sex, data = rd$flchain_age, timefix = fix)
+  key <- if (fix) "timefix" else "no_timefix"
+  tf[[key]] <- list(group = arr(rep(c("F", "M"), fit$strata)), time = arr(fit$time), n_risk = arr(fit$n.risk),
+                    n_event = arr(fit$n.event), survival = arr(fit$surv))
+}
+write_case("rdata_flchain_timefix", list(
+  timefix = "survfit(Surv(age, exit_age, death) ~ sex, data = flchain_age)  # exit_age = age + futime / 365.25, futime > 0",
+  no_timefix = "survfit(Surv(age, exit_age, death) ~ sex, data = flchain_age, timefix = FALSE)"),
+  list(file = "datasets/flchain_age.csv"), tf)

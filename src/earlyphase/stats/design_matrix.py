@@ -68,7 +68,7 @@ def build_design_matrix(
     name to its levels in order (the first is the reference), as R's ``factor(x, levels = ...)``;
     a covariate named there is categorical even when it holds numbers.
     """
-    levels = dict(levels or {})
+    wanted_levels = dict(levels or {})
     columns: list[np.ndarray] = []
     colnames: list[str] = []
     terms: dict[str, tuple[int, ...]] = {}
@@ -96,7 +96,7 @@ def build_design_matrix(
 
     if not items:
         raise InputError.single("covariates", "{}", "not_empty", "at least one covariate is needed.")
-    unknown = sorted(set(levels) - {str(k) for k, _ in items})
+    unknown = sorted(set(wanted_levels) - {str(k) for k, _ in items})
     if unknown:
         raise InputError.single("levels", unknown[0], "a covariate", f"levels are given for {unknown[0]!r}, which is not a covariate.")
 
@@ -107,8 +107,8 @@ def build_design_matrix(
                 f"covariates[{name!r}]", f"length {length}", "same_length",
                 f"covariate {name!r} has {length} values but time has {n}; every column needs one value per subject.",
             )
-        if _is_categorical(values) or name in levels:
-            codes, labels = _categorical_levels(name, values, levels.get(name))
+        if _is_categorical(values) or name in wanted_levels:
+            codes, labels = _categorical_levels(name, values, wanted_levels.get(name))
             if len(labels) < 2:
                 raise InputError.single(
                     f"covariates[{name!r}]", labels[0] if labels else None, "at_least_two_levels",
