@@ -296,10 +296,13 @@ def _run_chunks(design, ps, chunks, seed, args, *, progress, scheduler, workers)
 def _run_dask(design, ps, chunks, seed, args, bar, *, scheduler, workers) -> list[dict]:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError as exc:  # pragma: no cover - dask is a dependency
+    except ImportError:  # Dask is an optional extra: say how to get it
         from earlyphase.errors import ConfigurationError
 
-        raise ConfigurationError(f"Dask distributed is needed for --scheduler/--workers: {exc}") from exc
+        raise ConfigurationError(
+            "running simulations on a Dask cluster (--scheduler/--workers) needs the optional packages dask and "
+            "distributed, which are not installed. Install them with: pip install 'earlyphase[cluster]'"
+        ) from None
     cluster = None
     if scheduler is not None:
         if not str(scheduler).startswith(("tcp://", "tls://", "inproc://", "ucx://")):

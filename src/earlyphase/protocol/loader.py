@@ -6,7 +6,10 @@ Every problem in a bad file is reported at once, each with its path in the file
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import types
+import typing
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -87,7 +90,8 @@ def _problems(exc: ValidationError, data: Any, origin: str) -> list[Problem]:
         value = None if err["type"] == "missing" else err.get("input", _lookup(data, err["loc"]))
         if isinstance(value, (dict, list)):
             value = f"<{type(value).__name__}>"
-        problems.append(Problem(field=path or "(top level)", value=value, rule=err["type"], message=err["msg"], file=origin))
+        message, rule = _explain(err, data)
+        problems.append(Problem(field=path or "(top level)", value=value, rule=rule, message=message, file=origin))
     return problems
 
 
@@ -102,6 +106,98 @@ def _lookup_path(data: Any, path: str) -> Any:
     for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
         parts.append(int(index) if index else name)
     return _lookup(data, tuple(parts))
+
+
+def _explain(err: dict, data: Any) -> tuple[str, str]:
+    """A sentence for one pydantic error: unknown keys get a did-you-mean from the model's field names."""
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    if kind in ("extra_forbidden", "missing") and loc:
+        fields = _field_names(loc[:-1])
+        key = str(loc[-1])
+        if kind == "extra_forbidden":
+            close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6) if fields else []
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            allowed = f" (keys allowed here: {', '.join(fields)})" if fields else ""
+            return f"unknown key {key!r}{hint}{allowed}", "known key"
+        parent = _lookup(data, loc[:-1])
+        written = [str(k) for k in parent] if isinstance(parent, dict) else []
+        unknown = [k for k in written if k not in fields]
+        close = difflib.get_close_matches(key, unknown, n=1, cutoff=0.6)
+        hint = f"; the file has {close[0]!r}: a misspelling of {key!r}?" if close else ""
+        return f"the required key {key!r} is missing{hint}", "required"
+    message = str(err["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    return message, kind
+
+
+def _field_names(loc: tuple[Any, ...]) -> list[str]:
+    """Field names (and aliases) of the model found at ``loc`` inside a Study, or [] when unknown."""
+    model: Any = Study
+    for part in loc:
+        model = _inner_model(model, part)
+        if model is None:
+            return []
+    names: list[str] = []
+    for name, info in model.model_fields.items():
+        names.append(info.alias or name)
+    return names
+
+
+def _inner_model(current: Any, part: Any) -> Any:
+    """The model one step down from ``current`` (a model class or a type) along ``part``."""
+    from pydantic import BaseModel
+
+    target = current
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        if isinstance(part, int):
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            matches = [f for f in current.model_fields.values() if f.alias == str(part)]
+            if not matches:
+                return None
+            field = matches[0]
+        target = field.annotation
+    elif isinstance(part, int) or isinstance(part, str):
+        target = _element_type(current, part)
+    return _unwrap_model(target)
+
+
+def _element_type(tp: Any, part: Any) -> Any:
+    args = typing.get_args(_strip_optional(tp))
+    origin = typing.get_origin(_strip_optional(tp))
+    if origin in (list, tuple, set, frozenset) and args and isinstance(part, int):
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[1]
+    return None
+
+
+def _strip_optional(tp: Any) -> Any:
+    if typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    args = typing.get_args(tp)
+    if args and type(None) in args and typing.get_origin(tp) in (typing.Union, types.UnionType):
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            return rest[0]
+    return tp
+
+
+def _unwrap_model(tp: Any) -> Any:
+    """A model class, a container type to step into later, or None."""
+    from pydantic import BaseModel
+
+    if tp is None:
+        return None
+    tp = _strip_optional(tp)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    if typing.get_origin(tp) in (list, tuple, set, frozenset, dict):
+        return tp
+    return None
 
 
 def _format_loc(loc: tuple[Any, ...]) -> str:

@@ -68,11 +68,10 @@ def analyse_endpoint(adtte: "pd.DataFrame", study: "Study", paramcd: str, label:
     logrank = trend = perm = cox = fu = None
     warnings: list[str] = []
     if len(groups) >= 2 and e.sum() > 0:
-        # the stats layer orders groups by sorted label; the trend scores follow the study's intensity order
-        sorted_labels = sorted(groups)
-        scores = [float(study.level_of(x)) for x in sorted_labels]
-        logrank = logrank_test(t, e, g)
-        trend = logrank_test(t, e, g, trend=True, scores=scores)
+        # the groups in the study's intensity order; the trend scores are their dose levels
+        scores = [float(study.level_of(x)) for x in groups]
+        logrank = logrank_test(t, e, g, levels=list(groups))
+        trend = logrank_test(t, e, g, trend=True, scores=scores, levels=list(groups))
         perm = permutation_logrank(t, e, g, permutations=PERMUTATIONS, seed=PERMUTATION_SEED, exact=False)
         cox = _cox(t, e, g, groups, a.conf_level, warnings)
     try:

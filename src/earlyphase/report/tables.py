@@ -515,6 +515,9 @@ def landmark_table(analyses: Sequence["EndpointAnalysis"], ds: "AnalysisDatasets
                 at_risk = data[months >= m]["USUBJID"]
                 lo, up = at["lower"][i], at["upper"][i]
                 ci = "NA" if math.isnan(lo) or math.isnan(up) else f"{100 * lo:.0f}–{100 * up:.0f}"
+                if at["beyond"][i]:  # after the group's last follow-up: not estimated (R leaves it out)
+                    cells.append(Cell(f"NA (after follow-up); n={int(at['n_risk'][i])}", _tte_evidence(ea, at_risk)))
+                    continue
                 cells.append(Cell(f"{100 * at['survival'][i]:.0f}% ({ci}); n={int(at['n_risk'][i])}",
                                   _tte_evidence(ea, at_risk)))
             rows.append(cells)
@@ -523,7 +526,8 @@ def landmark_table(analyses: Sequence["EndpointAnalysis"], ds: "AnalysisDatasets
         "landmarks", "Landmark survival rates",
         ["Endpoint", "Group"] + [f"{m:g} months" for m in marks], rows,
         notes=[f"Kaplan-Meier estimate ({pct} CI, {ds.study.analysis.conf_type}); n = patients still at risk at the landmark "
-               "(linked: who they are). NA: no interval where the estimate is 0 or 1 (as R's survival)."],
+               "(linked: who they are). NA: no interval where the estimate is 0 or 1 (as R's survival); "
+               "NA (after follow-up): the landmark is after the group's last follow-up, where R gives no estimate."],
     )
 
 

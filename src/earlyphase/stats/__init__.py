@@ -9,16 +9,24 @@ Input conventions follow R's survival package (see docs/conventions.md): factor 
 into a DataFrame.
 """
 
-# Names are imported on first use (PEP 562): a small call that needs the Kaplan-Meier estimate does not
-# pay for importing the Cox model, the concordance or the permutation tests.
+# Modules whose name is also a function's name are imported here, so that the function always wins
+# over the submodule attribute; the rest are imported on first use (PEP 562): a small call that needs
+# the Kaplan-Meier estimate does not pay for importing the Cox model, concordance or permutations.
+from earlyphase.stats.riskset import RiskSet, build_risk_set
+from earlyphase.stats.kaplan_meier import (
+    KaplanMeier,
+    SurvivalCurve,
+    SurvivalQuantiles,
+    kaplan_meier,
+    kaplan_meier_from_risk_set,
+    median_followup,
+)
+from earlyphase.stats.nelson_aalen import NelsonAalen, nelson_aalen, nelson_aalen_from_risk_set
+from earlyphase.stats.rmst import RMSTResult, rmst, rmst_from_risk_set
+
 _WHERE = {
-    "RiskSet": "riskset", "build_risk_set": "riskset",
-    "KaplanMeier": "kaplan_meier", "SurvivalCurve": "kaplan_meier", "SurvivalQuantiles": "kaplan_meier",
-    "kaplan_meier": "kaplan_meier", "kaplan_meier_from_risk_set": "kaplan_meier", "median_followup": "kaplan_meier",
-    "NelsonAalen": "nelson_aalen", "nelson_aalen": "nelson_aalen", "nelson_aalen_from_risk_set": "nelson_aalen",
     "LogrankResult": "logrank", "logrank_from_risk_set": "logrank", "logrank_test": "logrank",
     "count_allocations": "permutation", "permutation_logrank": "permutation",
-    "RMSTResult": "rmst", "rmst": "rmst", "rmst_from_risk_set": "rmst",
     "CoxResult": "cox", "cox_ph": "cox",
     "ConcordanceResult": "concordance", "concordance_index": "concordance",
 }

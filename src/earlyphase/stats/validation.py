@@ -94,7 +94,8 @@ def check_time_event(
         bad = ~np.isfinite(t)
         if bad.any():
             i, v = _first_bad(t, bad)
-            problems.append(Problem(name_time, v, "finite", f"{name_time} must be a finite number (NaN/inf at row {i + 1}, {int(bad.sum())} in all).", row=i + 1))
+            problems.append(Problem(name_time, v, "finite", f"{name_time} must be a finite number (NaN/inf at row {i + 1}, {int(bad.sum())} in all); "
+                                             "na_action='omit' (CLI: --na-action omit) leaves rows with a missing value out, as R does.", row=i + 1))
         neg = t < 0
         if neg.any():
             i, v = _first_bad(t, neg)
