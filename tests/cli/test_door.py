@@ -171,3 +171,36 @@ def test_small_survival_calls_import_no_heavy_library(args):
 def test_help_imports_not_even_numpy():
     loaded = _modules_after(["--help"])
     assert "numpy" not in loaded and not {m.split(".")[0] for m in loaded} & HEAVY
+
+
+def test_small_csv_reader_reads_what_pandas_reads(capsys, monkeypatch):
+    args = ["survival", "cox", str(LUNG), "--time", "time", "--event", "status", "--covariates", "age,sex,ph.ecog,wt.loss",
+            "--categorical", "ph.ecog", "--format", "json"]
+    assert run_app(app, args) == EXIT_OK
+    small = json.loads(capsys.readouterr().out)
+    import earlyphase.cli.survival_data as survival_data
+
+    monkeypatch.setattr(survival_data, "SMALL_CSV_BYTES", 0)  # force the pandas reader
+    assert run_app(app, args) == EXIT_OK
+    assert json.loads(capsys.readouterr().out) == small
+    assert small["n_omitted"] == 15
+
+
+@pytest.mark.parametrize("module,extra,args", [
+    ("duckdb", "parquet", ["survival", "km", "{pq}", "--time", "t", "--event", "e"]),
+    ("pyarrow", "parquet", ["survival", "cox", "{pq}", "--time", "t", "--event", "e", "--covariates", "x"]),
+    ("dask", "cluster", ["design", "simulate", "--design", "boin", "--target", "0.3", "--truth", "0.1,0.3",
+                         "--trials", "10", "--workers", "1", "--no-progress"]),
+])
+def test_a_missing_extra_is_named(tmp_path, capsys, monkeypatch, module, extra, args):
+    pq = tmp_path / "d.parquet"
+    pq.write_bytes(b"PAR1")  # never read: the import fails first
+    for name in list(sys.modules):
+        if name == module or name.startswith(module + "."):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError, as when not installed
+    if module == "dask":
+        monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    code = run_app(app, [a.replace("{pq}", str(pq)) for a in args])
+    err = capsys.readouterr().err
+    assert code == EXIT_INPUT and f"earlyphase[{extra}]" in err and "Traceback" not in err
