@@ -1,6 +1,8 @@
 """Small CLI calls against ``Rscript`` doing the same, side by side in one run; and ``earlyphase --help``.
 
-Run: ``.venv/bin/python benchmarks/bench_cli.py [--rounds 7] [--data tests/reference/data/datasets/lung.csv]``
+Run: ``.venv/bin/python benchmarks/bench_cli.py [--rounds 7] [--data tests/reference/data/datasets/lung.csv]
+[--also LABEL=/path/to/other/venv/bin/earlyphase]`` (``--also`` times another installation, e.g. the
+previous version, in the same rounds, for before/after figures from one run).
 
 Each round runs every command once in a fresh process, earlyphase and R alternating, so both see the
 same machine load; the table shows the median wall time over the rounds and the ratio of the medians.
@@ -61,19 +63,19 @@ def complete_lung(source: Path, target: Path) -> int:
     return n
 
 
-def commands(path: str) -> dict[str, tuple[list[str], list[str]]]:
+def commands(path: str, exe: str = EARLYPHASE) -> dict[str, tuple[list[str], list[str]]]:
     read = f"suppressPackageStartupMessages(library(survival)); d <- read.csv('{path}'); "
     return {
         "km": (
-            [EARLYPHASE, "survival", "km", path, "--time", "time", "--event", "event", "--group", "sex"],
+            [exe, "survival", "km", path, "--time", "time", "--event", "event", "--group", "sex"],
             ["Rscript", "-e", read + "fit <- survfit(Surv(time, event) ~ sex, data = d); print(fit); print(summary(fit))"],
         ),
         "logrank": (
-            [EARLYPHASE, "survival", "logrank", path, "--time", "time", "--event", "event", "--group", "sex"],
+            [exe, "survival", "logrank", path, "--time", "time", "--event", "event", "--group", "sex"],
             ["Rscript", "-e", read + "print(survdiff(Surv(time, event) ~ sex, data = d))"],
         ),
         "cox": (
-            [EARLYPHASE, "survival", "cox", path, "--time", "time", "--event", "event", "--covariates", "age,sex,ph.ecog"],
+            [exe, "survival", "cox", path, "--time", "time", "--event", "event", "--covariates", "age,sex,ph.ecog"],
             ["Rscript", "-e", read + "fit <- coxph(Surv(time, event) ~ age + sex + ph.ecog, data = d); "
                                       "print(summary(fit)); print(cox.zph(fit, transform = 'km'))"],
         ),
@@ -84,7 +86,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="R's lung as CSV (written by make_reference.R)")
+    parser.add_argument("--also", action="append", default=[], metavar="LABEL=EXECUTABLE",
+                        help="another earlyphase executable to time in the same rounds (e.g. before=/tmp/old/bin/earlyphase)")
     args = parser.parse_args()
+    others = [tuple(a.split("=", 1)) for a in args.also]
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
     r_version = subprocess.run(["Rscript", "-e", "cat(R.version.string, 'survival', format(packageVersion('survival')))"],
@@ -99,13 +104,18 @@ def main() -> None:
         cmds = commands(str(data))
         ours = {k: [] for k in cmds}
         theirs = {k: [] for k in cmds}
+        extra = {label: {k: [] for k in list(cmds) + ["--help"]} for label, _ in others}
         helps = []
         bare = []
         for _ in range(args.rounds):
             for key, (mine, r) in cmds.items():
                 ours[key].append(wall(mine))
                 theirs[key].append(wall(r))
+                for label, exe in others:
+                    extra[label][key].append(wall(commands(str(data), exe)[key][0]))
             helps.append(wall([EARLYPHASE, "--help"]))
+            for label, exe in others:
+                extra[label]["--help"].append(wall([exe, "--help"]))
             bare.append(wall([PY, "-c", "pass"]))
     print("load average at end (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     print()
@@ -117,6 +127,11 @@ def main() -> None:
         print(f"| survival {key} | {a:.3f} ({min(ours[key]):.3f}-{max(ours[key]):.3f}) | "
               f"{b:.3f} ({min(theirs[key]):.3f}-{max(theirs[key]):.3f}) | {a / b:.2f} |")
     print(f"| --help | {statistics.median(helps):.3f} ({min(helps):.3f}-{max(helps):.3f}) | | |")
+    for label, times in extra.items():
+        for key, values in times.items():
+            name = key if key == "--help" else f"survival {key}"
+            ratio = "" if key == "--help" else f"{statistics.median(values) / statistics.median(theirs[key]):.2f}"
+            print(f"| {name} ({label}) | {statistics.median(values):.3f} ({min(values):.3f}-{max(values):.3f}) | | {ratio} |")
     print(f"| python -c pass | {statistics.median(bare):.3f} ({min(bare):.3f}-{max(bare):.3f}) | | |")
 
 

@@ -51,7 +51,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pdf", action="store_true", help="also time report --pdf (headless Chromium)")
+    parser.add_argument("--also", action="append", default=[], metavar="LABEL=EXECUTABLE",
+                        help="another earlyphase executable whose demo is timed in the same runs (before/after figures)")
+    parser.add_argument("--no-pdf-demo", action="store_true", help="run the demo with --no-pdf (no Chromium)")
     args = parser.parse_args()
+    others = [tuple(a.split("=", 1)) for a in args.also]
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.platform()}")
@@ -59,12 +63,19 @@ def main() -> None:
     print("load average at start (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
         walls, cpus = [], []
+        other_walls = {label: [] for label, _ in others}
+        flag = ["--no-pdf"] if args.no_pdf_demo else []
         for i in range(args.runs):
             out = Path(tmp) / f"run{i}"
-            walls.append(time_command([EARLYPHASE, "demo", "--out", str(out)]))
+            walls.append(time_command([EARLYPHASE, "demo", "--out", str(out), *flag]))
             cpus.append(CPU["last"])
             print(f"earlyphase demo run {i + 1}: {walls[-1]:.2f} s wall, {cpus[-1]:.2f} s CPU "
                   f"(load {os.getloadavg()[0]:.1f})")
+            for label, exe in others:
+                other_walls[label].append(time_command([exe, "demo", "--out", str(Path(tmp) / f"{label}{i}"), *flag]))
+                print(f"  {label} demo run {i + 1}: {other_walls[label][-1]:.2f} s wall, {CPU['last']:.2f} s CPU")
+        for label, values in other_walls.items():
+            print(f"{label} demo: median {statistics.median(values):.2f} s wall over {args.runs} runs")
         print(f"earlyphase demo: median {statistics.median(walls):.2f} s wall (min {min(walls):.2f}, max {max(walls):.2f}), "
               f"median {statistics.median(cpus):.2f} s CPU, over {args.runs} runs (budget 15 s wall)")
 

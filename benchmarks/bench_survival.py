@@ -57,8 +57,8 @@ def _callable(lib: str, op: str, t, e, g):
         from earlyphase.stats import kaplan_meier, logrank_test
 
         if op == "km":
-            return lambda: kaplan_meier(t, e)
-        return lambda: logrank_test(t, e, g)
+            return lambda: kaplan_meier(t, e, timefix=False)
+        return lambda: logrank_test(t, e, g, timefix=False)
     if lib == "np.sort":
         return lambda: np.sort(t)
     if lib == "statsmodels":
@@ -310,7 +310,7 @@ def write_section(text: str, started: dt.datetime, repeats: int = 3, at_start: s
         f"earlyphase KM computes the risk set, S(t) and Greenwood SE (as statsmodels' SurvfuncRight); its pointwise "
         f"limits and quantiles are computed on first use (lifelines and the Rust package compute limits up front). "
         f"earlyphase log-rank returns O, E, the variance matrix, chi-square and p (as the peers). "
-        f"The Rust package is called with `timefix=False` (its faster setting; we do not merge near-equal times either). "
+        f"The Rust package and earlyphase are both called with `timefix=False` (the faster setting; with R's default timefix=True, earlyphase adds one sort of the times for data that are not whole numbers). "
         f"The machine is shared (2 cores), so absolute times move between runs; ratios come from the same run.\n\n"
         f"{text}\n\n"
     )

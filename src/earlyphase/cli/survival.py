@@ -11,8 +11,9 @@ per-subject option (--entry, permutations) needs rows.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import typer
 
@@ -115,15 +116,27 @@ class _Input:
                     "PARAMCD", ", ".join(found), "one parameter",
                     f"the file holds several ADaM parameters ({', '.join(found)}); analyse one at a time with "
                     f"--where PARAMCD={found[0]}.", file=str(self.path))
-        out = {"time": as_numbers(self.time_column, raw[self.time_column], self.path),
-               "event": as_values(raw[self.event_column])}
+        self.rows = list(raw["__row__"])
+        with self.located():
+            out = {"time": as_numbers(self.time_column, raw[self.time_column], self.path),
+                   "event": as_values(raw[self.event_column])}
         for key, col in self.columns.items():
             if key in ("entry", "weights", "score"):
-                out[key] = as_numbers(col, raw[col], self.path)
+                with self.located():
+                    out[key] = as_numbers(col, raw[col], self.path)
             else:
                 values = raw[col]
                 out[key] = values if not isinstance(values, list) else _labels(values)
         return out
+
+    @contextmanager
+    def located(self) -> Iterator[None]:
+        """Errors about row r of the data read: name the file's data row and its line (header = line 1)."""
+        try:
+            yield
+        except InputError as exc:
+            names = {"time": self.time_column, "event": self.event_column, **self.columns}
+            raise _locate(exc, self.path, getattr(self, "rows", None), names) from None
 
     def _header(self) -> list[str]:
         if self.parquet:
@@ -138,6 +151,40 @@ class _Input:
 
     def options(self, timefix: bool) -> dict[str, Any]:
         return {"event_value": self.event_value, "na_action": self.na_action, "timefix": timefix}
+
+
+def _locate(exc: InputError, path: Path, rows: Optional[list[int]], names: Optional[dict[str, str]] = None) -> InputError:
+    import re
+
+    from earlyphase.errors import Problem
+
+    def file_row(r: Optional[int]) -> Optional[int]:
+        if r is None:
+            return None
+        return rows[r - 1] if rows and 1 <= r <= len(rows) else r
+
+    def text(message: str) -> str:
+        return re.sub(r"\brow (\d+)", lambda m: f"row {file_row(int(m.group(1)))} (line {file_row(int(m.group(1))) + 1} of {path.name})",
+                      message)
+
+    names = names or {}
+
+    def column(p: Problem) -> tuple[str, str]:
+        # the stats layer names its arguments (group, strata, ...); the person knows the file's columns
+        col = names.get(p.field)
+        if col is None or col == p.field:
+            return p.field, p.message
+        message = col + p.message[len(p.field):] if p.message.startswith(p.field + " ") else p.message
+        return col, message
+
+    problems = []
+    for p in exc.problems:
+        field, message = column(p)
+        problems.append(Problem(field, p.value, p.rule, text(message) if p.row is not None or "row " in message else message,
+                                p.file or (str(path) if p.row is not None else None), file_row(p.row)))
+    new = type(exc).__new__(type(exc))
+    InputError.__init__(new, problems, exc.summary)
+    return new
 
 
 def _labels(values: list):
@@ -162,9 +209,10 @@ def _risk_set(inp: _Input, group: Optional[str], strata: Optional[str], levels: 
                                  levels=levels, timefix=timefix, n_omitted=c["n_omitted"])
         return replace(rs, notes=tuple(c["notes"]) + rs.notes)
     cols = inp.read()
-    return build_risk_set(cols["time"], cols["event"], group=cols.get("group"), strata=cols.get("strata"),
-                          entry=cols.get("entry"), levels=levels, name_time=inp.time_column, name_event=inp.event_column,
-                          **inp.options(timefix))
+    with inp.located():
+        return build_risk_set(cols["time"], cols["event"], group=cols.get("group"), strata=cols.get("strata"),
+                              entry=cols.get("entry"), levels=levels, name_time=inp.time_column, name_event=inp.event_column,
+                              **inp.options(timefix))
 
 
 @app.command("km")
@@ -248,11 +296,12 @@ def logrank_command(
     inp = _Input(data, time, event, censor, event_value, where, na_action, {"group": group, "strata": strata})
     if exact or permutations is not None:
         cols = inp.read()
-        result = permutation_logrank(
-            cols["time"], cols["event"], cols["group"], strata=cols.get("strata"), weights=weights, rho=rho, gamma=gamma,
-            trend=trend, scores=score_list, permutations=permutations or 10_000, seed=seed, exact=True if exact else False,
-            levels=_text_list(levels), **inp.options(timefix),
-        )
+        with inp.located():
+            result = permutation_logrank(
+                cols["time"], cols["event"], cols["group"], strata=cols.get("strata"), weights=weights, rho=rho, gamma=gamma,
+                trend=trend, scores=score_list, permutations=permutations or 10_000, seed=seed, exact=True if exact else False,
+                levels=_text_list(levels), **inp.options(timefix),
+            )
     else:
         rs = _risk_set(inp, group, strata, _text_list(levels), timefix)
         result = logrank_from_risk_set(rs, weights=weights, rho=rho, gamma=gamma, trend=trend, scores=score_list)
@@ -342,9 +391,10 @@ def cox_command(
         if (n in forced or n in cov_levels) and isinstance(values, np.ndarray) and values.dtype.kind == "f":
             values = np.asarray(raw, dtype=object)  # categorical: keep the labels as written ("1", not "1.0")
         covs[n] = values
-    result = cox_ph(cols["time"], cols["event"], covs, strata=cols.get("strata"), ties=ties, robust=robust,
-                    weights=cols.get("weights"), entry=cols.get("entry"), conf_level=conf_level, cluster=cols.get("cluster"),
-                    levels=cov_levels or None, **inp.options(timefix))
+    with inp.located():
+        result = cox_ph(cols["time"], cols["event"], covs, strata=cols.get("strata"), ties=ties, robust=robust,
+                        weights=cols.get("weights"), entry=cols.get("entry"), conf_level=conf_level, cluster=cols.get("cluster"),
+                        levels=cov_levels or None, **inp.options(timefix))
     emit(result, fmt)
 
 
@@ -366,5 +416,7 @@ def concordance_command(
                  {"score": predictor, "strata": strata, "weights": weights})
     cols = inp.read()
     score = cols["score"] if reverse else -cols["score"]
-    emit(concordance_index(cols["time"], cols["event"], score, strata=cols.get("strata"), weights=cols.get("weights"),
-                           **inp.options(timefix)), fmt)
+    with inp.located():
+        result = concordance_index(cols["time"], cols["event"], score, strata=cols.get("strata"), weights=cols.get("weights"),
+                                   **inp.options(timefix))
+    emit(result, fmt)

@@ -88,6 +88,8 @@ def read_columns(path: Path, columns: Sequence[str], where: Sequence[tuple[str, 
         data = _read_parquet(path, wanted)
     else:
         data = _read_csv(path, wanted)
+    n = len(next(iter(data.values()))) if data else 0
+    data["__row__"] = list(range(1, n + 1))  # 1-based data rows of the file (line = row + 1)
     if where:
         data = _filter(data, where, path)
     return data
