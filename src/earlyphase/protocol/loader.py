@@ -119,13 +119,13 @@ def _explain(err: dict, data: Any) -> tuple[str, str]:
             close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6) if fields else []
             hint = f"; did you mean {close[0]!r}?" if close else ""
             allowed = f" (keys allowed here: {', '.join(fields)})" if fields else ""
-            return f"unknown key {key!r}{hint}{allowed}", "known key"
+            return f"unknown key {key!r}{hint}{allowed}", kind
         parent = _lookup(data, loc[:-1])
         written = [str(k) for k in parent] if isinstance(parent, dict) else []
         unknown = [k for k in written if k not in fields]
         close = difflib.get_close_matches(key, unknown, n=1, cutoff=0.6)
         hint = f"; the file has {close[0]!r}: a misspelling of {key!r}?" if close else ""
-        return f"the required key {key!r} is missing{hint}", "required"
+        return f"the required key {key!r} is missing{hint}", kind
     message = str(err["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
