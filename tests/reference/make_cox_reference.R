@@ -227,27 +227,27 @@ rdata_case <- function(name, fit, call, file, cli) {
   for (k in c("r_version", "survival_version", "case", "file")) {
     js <- sub(sprintf('"%s": \\[([^],]*)\\]', k), sprintf('"%s": \\1', k), js)
   }
-  writeLines(js, file.path(outdir, sprintf("cox_%s.json", name)))
+  writeLines(js, file.path(outdir, sprintf("rdata_cox_%s.json", name)))
   cat("wrote", name, "\n")
 }
-rdata_case("rdata_lung_na", coxph(Surv(time, status) ~ age + sex + factor(ph.ecog) + wt.loss, data = rd$lung),
+rdata_case("lung_na", coxph(Surv(time, status) ~ age + sex + factor(ph.ecog) + wt.loss, data = rd$lung),
            "coxph(Surv(time, status) ~ age + sex + factor(ph.ecog) + wt.loss, data = lung)  # 15 rows with NA left out",
            "datasets/lung.csv", c("--event", "status", "--covariates", "age,sex,ph.ecog,wt.loss", "--categorical", "ph.ecog"))
-rdata_case("rdata_veteran", coxph(Surv(time, status) ~ trt + celltype + karno, data = rd$veteran),
+rdata_case("veteran", coxph(Surv(time, status) ~ trt + celltype + karno, data = rd$veteran),
            "coxph(Surv(time, status) ~ trt + celltype + karno, data = veteran)  # celltype levels squamous, smallcell, adeno, large",
            "datasets/veteran.csv", c("--event", "status", "--covariates", "trt,celltype,karno",
                                      "--levels", "celltype=squamous,smallcell,adeno,large"))
-rdata_case("rdata_retinopathy_cluster", coxph(Surv(futime, status) ~ type + trt + cluster(id), data = rd$retinopathy),
+rdata_case("retinopathy_cluster", coxph(Surv(futime, status) ~ type + trt + cluster(id), data = rd$retinopathy),
            "coxph(Surv(futime, status) ~ type + trt + cluster(id), data = retinopathy)  # type levels juvenile, adult",
            "datasets/retinopathy.csv", c("--event", "status", "--covariates", "type,trt", "--cluster", "id",
                                          "--levels", "type=juvenile,adult"))
-rdata_case("rdata_pbc", coxph(Surv(time, status == 2) ~ age + bili + sex, data = rd$pbc),
+rdata_case("pbc", coxph(Surv(time, status == 2) ~ age + bili + sex, data = rd$pbc),
            "coxph(Surv(time, status == 2) ~ age + bili + sex, data = pbc)  # sex levels m, f",
            "datasets/pbc.csv", c("--event", "status", "--event-value", "2", "--covariates", "age,bili,sex", "--levels", "sex=m,f"))
-rdata_case("rdata_flchain_timefix", coxph(Surv(age, exit_age, death) ~ sex, data = rd$flchain_age),
+rdata_case("flchain_timefix", coxph(Surv(age, exit_age, death) ~ sex, data = rd$flchain_age),
            "coxph(Surv(age, exit_age, death) ~ sex, data = flchain_age)  # timefix = TRUE (default)",
            "datasets/flchain_age.csv", c("--time", "exit_age", "--entry", "age", "--event", "death", "--covariates", "sex"))
-rdata_case("rdata_flchain_no_timefix", coxph(Surv(age, exit_age, death) ~ sex, data = rd$flchain_age, timefix = FALSE),
+rdata_case("flchain_no_timefix", coxph(Surv(age, exit_age, death) ~ sex, data = rd$flchain_age, timefix = FALSE),
            "coxph(Surv(age, exit_age, death) ~ sex, data = flchain_age, timefix = FALSE)",
            "datasets/flchain_age.csv", c("--time", "exit_age", "--entry", "age", "--event", "death", "--covariates", "sex",
                                          "--no-timefix"))

@@ -64,7 +64,7 @@ def test_landmarks_and_number_at_risk(setup):
     for ea in analyses:
         for g in [None] + list(ea.groups):
             key = "all" if g is None else g
-            at = ea.curve(g).at([6, 12, 24])
+            at = ea.curve(g).at([6, 12, 24], extend=True)  # the reference is summary(fit, times, extend = TRUE)
             for i, m in enumerate((6, 12, 24)):
                 assert same(at["survival"][i], ref[(ea.paramcd, key, f"surv_{m}")])
                 assert same(at["lower"][i], ref[(ea.paramcd, key, f"lower_{m}")])
@@ -76,6 +76,13 @@ def test_landmarks_and_number_at_risk(setup):
     s12 = ref[("OS", "all", "surv_12")]
     assert row["12 months"].startswith(f"{100 * s12:.0f}% (")
     assert row["12 months"].endswith(f"n={int(ref[('OS', 'all', 'nrisk_12')])}")
+    # a landmark after a group's last follow-up is not estimated (R leaves it out): NA in the table
+    for ea in analyses:
+        for g in ea.groups:
+            at = ea.curve(g).at([6, 12, 24])
+            cells = table[(table.Endpoint == ea.paramcd) & (table.Group == g)].iloc[0]
+            for i, m in enumerate((6, 12, 24)):
+                assert bool(at["beyond"][i]) == cells[f"{m} months"].startswith("NA (after follow-up)")
 
 
 def test_logrank_cox_and_followup(setup):

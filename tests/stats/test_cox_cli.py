@@ -104,6 +104,6 @@ def test_errors_exit_with_a_message(tmp_path, capsys):
     code, text = _exit_code_and_stderr(capsys, *base, "--covariates", "age", "--ties", "exact")
     assert code == 1 and "ties" in text and "efron" in text
     code, text = _exit_code_and_stderr(capsys, *base, "--covariates", "age", "--categorical", "group")
-    assert code == 1 and "categorical" in text
+    assert code == 2 and "categorical" in text  # options that do not go together: a usage error
     code, _ = _exit_code_and_stderr(capsys, *base)
     assert code == 2  # usage: --covariates is required

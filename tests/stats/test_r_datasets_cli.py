@@ -178,11 +178,11 @@ def test_timefix_on_the_age_scale(capsys):
 
 
 def _cox_reference(name: str) -> dict:
-    return json.loads((REFERENCE / f"cox_{name}.json").read_text())
+    return json.loads((REFERENCE / f"rdata_cox_{name}.json").read_text())
 
 
-@pytest.mark.parametrize("name", ["rdata_lung_na", "rdata_veteran", "rdata_retinopathy_cluster", "rdata_pbc",
-                                  "rdata_flchain_timefix", "rdata_flchain_no_timefix"])
+@pytest.mark.parametrize("name", ["lung_na", "veteran", "retinopathy_cluster", "pbc", "flchain_timefix",
+                                  "flchain_no_timefix"])
 def test_cox_on_r_datasets(capsys, name):
     ref = _cox_reference(name)
     args = list(ref["cli"])
@@ -207,7 +207,7 @@ def test_cox_on_r_datasets(capsys, name):
 
 
 def test_cluster_changes_the_robust_se_as_r(capsys):
-    ref = _cox_reference("rdata_retinopathy_cluster")
+    ref = _cox_reference("retinopathy_cluster")
     out = cli_json(capsys, "cox", data("retinopathy.csv"), "--time", "futime", "--event", "status", "--covariates", "type,trt",
                    "--levels", "type=juvenile,adult", "--robust")
     per_row = [c["robust_se"] for c in out["coefficients"]]
