@@ -96,7 +96,10 @@ def main() -> None:
         print("report stages (in process, warm): " + ", ".join(f"{k} {v:.2f} s" for k, v in res.seconds.items()))
 
     for mod in ("matplotlib.pyplot", "pandas", "scipy.stats", "great_tables", "earlyphase.report.document"):
-        print(f"import {mod}: {import_seconds(mod):.2f} s (fresh interpreter)")
+        try:
+            print(f"import {mod}: {import_seconds(mod):.2f} s (fresh interpreter)")
+        except subprocess.CalledProcessError:  # an optional library that is not installed
+            print(f"import {mod}: not installed")
 
 
 if __name__ == "__main__":

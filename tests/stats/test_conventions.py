@@ -163,6 +163,9 @@ def test_landmarks_past_follow_up():
     g = km.to_dict()["groups"][0]
     assert [x["time"] for x in g["at"]] == [1, 4] and g["at_omitted"][0]["time"] == 10
     assert "std_err" in g["at"][0] and "not estimated" in km.summary()
+    # a curve that reached 0 stays at 0: that landmark is known, not beyond follow-up
+    done = kaplan_meier([1, 2], [1, 1], times=[5]).to_dict()["groups"][0]
+    assert done["at"][0]["survival"] == 0 and done["at"][0]["n_risk"] == 0 and done["at_omitted"] == []
 
 
 def test_rmst_extend_is_explicit():

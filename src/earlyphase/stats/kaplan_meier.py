@@ -106,7 +106,9 @@ class SurvivalCurve:
 
         Before the first exit S = 1. A time after the last follow-up is ``beyond`` the curve: its
         survival, std_err and limits are NaN and n_risk 0 (R's ``summary(fit, times)`` leaves it
-        out), unless ``extend`` (R's ``extend = TRUE``: S keeps its last value, n_risk 0).
+        out), unless ``extend`` (R's ``extend = TRUE``: S keeps its last value, n_risk 0). A curve
+        that has reached 0 is known to stay at 0, so its later times are not ``beyond`` (R leaves
+        those out too; here they report S = 0).
         """
         ts = np.asarray(times, dtype=np.float64)
         if ts.ndim == 0:
@@ -123,7 +125,8 @@ class SurvivalCurve:
         lower = np.where(before, 1.0, self.lower[jj])
         upper = np.where(before, 1.0, self.upper[jj])
         n_risk = np.where(nxt < len(self.time), self.n_risk[np.clip(nxt, 0, len(self.time) - 1)], 0)
-        beyond = ts > self.last_time
+        reached_zero = len(self.survival) > 0 and self.survival[-1] == 0
+        beyond = (ts > self.last_time) & (not reached_zero)
         if not extend and beyond.any():
             surv, std, lower, upper = (np.where(beyond, np.nan, a) for a in (surv, std, lower, upper))
         return {"time": ts, "n_risk": n_risk.astype(np.int64), "survival": surv, "std_err": std, "lower": lower,
