@@ -18,14 +18,14 @@ def test_mistyped_keys_get_a_did_you_mean_at_every_depth():
     data = _bundled()
     data["sties"] = data.pop("sites")
     regimen = data["groups"][1]["regimen"]
-    regimen["dose_cels"] = regimen.pop("dose_cells")
+    regimen["dose_sorce"] = regimen.pop("dose_source")
     with pytest.raises(StudyFileError) as exc:
         parse_study(yaml.safe_dump(data), "my-study.yaml")
     by_field = {p.field: p for p in exc.value.problems}
     assert "did you mean 'sites'?" in by_field["sties"].message
-    assert "did you mean 'dose_cells'?" in by_field["groups[1].regimen.dose_cels"].message
-    assert "a misspelling of 'dose_cells'" in by_field["groups[1].regimen.dose_cells"].message
+    assert "did you mean 'dose_source'?" in by_field["groups[1].regimen.dose_sorce"].message
     assert by_field["sties"].rule == "extra_forbidden" and by_field["sites"].rule == "missing"  # pydantic's rule names kept
+    assert "a misspelling of 'sites'" in by_field["sites"].message
     assert all(p.file == "my-study.yaml" for p in exc.value.problems)
 
 
