@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "earlyphase"
-# Where the seed trial's words may stay: its digital twin, and the migrations that converted past schemas.
-EXEMPT = (PACKAGE / "twin", PACKAGE / "records" / "migrations" / "versions")
+# Where the seed trial's words may stay: its digital twin, the migrations that converted past schemas, and the
+# published terminologies (CTCAE, ASTCT consensus grading, their synonyms), where "Fever" is a term of the standard
+# every study shares, not a word of one study.
+EXEMPT = (PACKAGE / "twin", PACKAGE / "records" / "migrations" / "versions", PACKAGE / "vocab")
 # The seed study's product, disease, disease scores and lab test, its notable adverse event, the therapy
 # its patients received afterwards, and its study id.
 WORDS = re.compile(r"hepatocellular|\bhcc\b|transplant|child[\s_\-–]?pugh|\bafp|fever|pyrexia|sorafenib|\bltx\b",

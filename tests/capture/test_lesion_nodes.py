@@ -94,7 +94,7 @@ def test_increased_is_recorded_under_irecist(engine, tmp_path):
     trial = initialise(engine, path, "tester", today=TODAY)
     trial.enrol_patient(**PATIENT)
     trial.allocate_patient("P01", "B", ALLOCATED)
-    trial.record_infusion("P01", 1, FIRST_INFUSION, 5e9)
+    trial.record_administration("P01", 1, FIRST_INFUSION, 5e9)
     trial.record_tumour_assessment("P01", "2015-01-08", "CT", BASE, baseline=True)
     trial.record_tumour_assessment("P01", "2015-03-12", "CT", [
         LesionInput("T1", "target", 30.0), LesionInput("L1", "target", node=True, short_axis_mm=18.0),

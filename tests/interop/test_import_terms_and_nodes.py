@@ -20,11 +20,16 @@ def _write(path: Path, text: str) -> None:
 def _crf(d: Path, ae_rows: str, lesion_rows: str) -> None:
     d.mkdir(exist_ok=True)
     _write(d / "patients.csv", """
-subject_id,site,sex,birth_year,ecog,child_pugh,consent_date,transplant_date,recurrence_date,enrolment_date
-P-01,SYSU,M,1960,0,A,2016-01-05,2012-03-01,2015-12-01,2016-01-06
+subject_id,site,sex,birth_year,ecog,consent_date,enrolment_date
+P-01,SYSU,M,1960,0,2016-01-05,2016-01-06
+""")
+    _write(d / "eligibility_answers.csv", "subject_id,criterion,answer\nP-01,I1,yes\nP-01,I2,yes\nP-01,E1,no")
+    _write(d / "baseline_disease.csv", """
+subject_id,transplant_date,recurrence_date,child_pugh_class
+P-01,2012-03-01,2015-12-01,A
 """)
     _write(d / "allocations.csv", "subject_id,group_code,allocation_date\nP-01,A,2016-01-06")
-    _write(d / "infusions.csv", "subject_id,number,actual_date,dose_cells\nP-01,1,2016-01-10,2.5e9")
+    _write(d / "administrations.csv", "subject_id,number,actual_date,dose\nP-01,1,2016-01-10,2.5e9")
     _write(d / "adverse_events.csv", "subject_id,term,term_specify,grade,onset,resolution,attribution,outcome\n"
            + ae_rows.strip())
     _write(d / "tumour_assessments.csv", "subject_id,assessment_date,modality,baseline\nP-01,2016-01-07,CT,true")

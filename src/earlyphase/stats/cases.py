@@ -8,7 +8,7 @@
 * **Event coding** (``event_value``): by default events are 0 (censored) / 1 (event), or booleans,
   or 1 / 2 with 2 the event (R's ``Surv`` rule for a status whose largest value is 2). With
   ``event_value`` the rows equal to it are events and every other value is censored (``event_value=2``
-  for R's ``pbc``, where 0 = censored, 1 = transplant, 2 = death; text works too: ``"dead"``).
+  for R's ``pbc``, where 0 = censored, 1 = a competing event, 2 = death; text works too: ``"dead"``).
 * **Tied times** (``timefix``): times closer than R's tolerance are made equal, as R's
   ``aeqSurv`` does by default in survfit, survdiff, coxph and concordance: the distinct times y
   (exits and entries) are sorted and neighbours merged when ``diff(y) <= tol`` or
