@@ -8,8 +8,8 @@ Sources:
 * Lee SM, Cheung YK (2009), Model calibration in the continual reassessment method,
   Clinical Trials 6:227-238: getprior(0.05, 0.25, 3, 5) = .0840 .1567 .2500 .3545 .4603
   (as quoted in issue 5), and reference/getprior.csv for other arguments.
-* Cheung's book, Table 3.2 (step-by-step example) is NOT reproduced: we could not source
-  its data reliably, so no numbers from it are used.
+* Cheung's book, Table 3.2 (step-by-step example) is reproduced patient by patient in
+  test_cheung_table.py from a committed copy of the table.
 """
 
 import numpy as np
