@@ -144,10 +144,34 @@ def boundaries(
         typer.echo(decision_table(d, max_n).summary())
 
 
+# Options that shape the design: with --db they come from the study file unless --design overrides it.
+_DESIGN_OPTIONS = ("target", "skeleton", "model", "prior_mtd", "halfwidth", "levels", "prior_sd", "safety_cutoff",
+                   "allow_skip", "allow_escalation_after_dlt", "n_earlystop", "extrasafe", "cutoff_eli", "offset",
+                   "no_deescalation", "p_saf", "p_tox", "margin_low", "margin_high", "table", "tite")
+# study file parameter -> (option of _build_design, how its value reads there)
+_FROM_STUDY = {
+    "target": ("target", float), "skeleton": ("skeleton", lambda v: ",".join(repr(float(x)) for x in v)),
+    "model": ("model", str), "prior_sd": ("prior_sd", float), "safety_cutoff": ("safety_cutoff", float),
+    "no_skip": ("allow_skip", lambda v: not v), "no_escalation_after_dlt": ("allow_escalation_after_dlt", lambda v: not v),
+    "n_earlystop": ("n_earlystop", int), "extrasafe": ("extrasafe", bool), "cutoff_eli": ("cutoff_eli", float),
+    "offset": ("offset", float), "p_saf": ("p_saf", float), "p_tox": ("p_tox", float),
+    "margin_low": ("margin_low", float), "margin_high": ("margin_high", float),
+    "deescalation": ("no_deescalation", lambda v: not v),
+}
+_CANONICAL = {"3plus3": "3+3", "keyboard": "mtpi2", "mtpi-2": "mtpi2", "i3plus3": "i3+3"}
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    source = ctx.get_parameter_source(name)
+    return source is not None and getattr(source, "name", "") == "COMMANDLINE"
+
+
 @app.command("next-dose")
 def next_dose_cmd(
     ctx: typer.Context,
-    design: str = _design,
+    design: Optional[str] = typer.Option(None, "--design", help=DESIGN_HELP + " Default: boin for counts given on the "
+                                         "command line; with --db the study file's design (naming another one is an "
+                                         "override, marked in the output)."),
     target: Optional[float] = _target,
     current: Optional[int] = typer.Option(None, "--current", help="1-based level of the last cohort."),
     n: Optional[str] = typer.Option(None, "--n", help="Patients per level, comma-separated (level 1 first)."),
@@ -179,47 +203,74 @@ def next_dose_cmd(
     table: Optional[Path] = _table,
     fmt: OutputFormat = FORMAT_OPTION,
 ):
-    """Recommend the next dose level from per-level counts (or a live trial database)."""
+    """Recommend the next dose level from per-level counts, or for a live trial (--db) by the study's own design."""
+    options = dict(target=target, skeleton=skeleton, model=model, prior_mtd=prior_mtd, halfwidth=halfwidth, levels=levels,
+                   prior_sd=prior_sd, safety_cutoff=safety_cutoff, allow_skip=allow_skip,
+                   allow_escalation_after_dlt=allow_escalation_after_dlt, n_earlystop=n_earlystop, extrasafe=extrasafe,
+                   cutoff_eli=cutoff_eli, offset=offset, no_deescalation=no_deescalation, p_saf=p_saf, p_tox=p_tox,
+                   margin_low=margin_low, margin_high=margin_high, table=table)
     if db is not None and (n is not None or dlt is not None) and db_from_environment(ctx):
         db = None  # counts given on the command line win over EARLYPHASE_DB
     if db is not None:
-        from earlyphase.design.live import counts_from_database
-
-        from datetime import date
-
-        try:
-            when = date.fromisoformat(as_of) if as_of else None
-        except ValueError:
-            raise typer.BadParameter(f"--as-of takes a calendar date like 2015-03-01 (got {as_of!r})", param_hint="--as-of") from None
-        counts = counts_from_database(db, study=study, as_of=when)
-        if target is None:
-            target = counts.target_dlt_rate
-        n_list, dlt_list = list(counts.n), list(counts.dlt)
-        cur = current if current is not None else counts.current_level
-        pend = [list(p) for p in counts.pending]
-        lvl_count = len(n_list)
-        if last_dlt is None:
-            last_dlt = counts.last_cohort_dlt
-    else:
-        if n is None or dlt is None or current is None:
-            raise typer.BadParameter("give --current, --n and --dlt (or --db URL for a live trial)", param_hint="--current/--n/--dlt")
-        n_list, dlt_list, cur = _ints("n", n), _ints("dlt", dlt), current
-        lvl_count = len(n_list)
-        pend = _pending(pending, lvl_count)
-    d = _build_design(design, target, skeleton=skeleton, model=model, prior_mtd=prior_mtd, halfwidth=halfwidth,
-                      n_levels=levels or lvl_count, prior_sd=prior_sd, safety_cutoff=safety_cutoff, allow_skip=allow_skip,
-                      allow_escalation_after_dlt=allow_escalation_after_dlt, n_earlystop=n_earlystop, extrasafe=extrasafe,
-                      cutoff_eli=cutoff_eli, offset=offset, no_deescalation=no_deescalation, p_saf=p_saf, p_tox=p_tox,
-                      margin_low=margin_low, margin_high=margin_high, table=table)
-    result = d.decide(n_list, dlt_list, cur, last_cohort_dlt=last_dlt, pending=pend, tite=tite)
-    if db is not None and fmt == OutputFormat.json:
-        out = result.to_dict()
-        out["counts"] = counts.to_dict()
-        emit_json(out)
+        _next_dose_live(ctx, db, study, as_of, design, current, last_dlt, tite, options, fmt)
         return
-    if db is not None:
-        typer.echo(counts.summary())
+    if n is None or dlt is None or current is None:
+        raise typer.BadParameter("give --current, --n and --dlt (or --db URL for a live trial)", param_hint="--current/--n/--dlt")
+    n_list, dlt_list, cur = _ints("n", n), _ints("dlt", dlt), current
+    lvl_count = len(n_list)
+    pend = _pending(pending, lvl_count)
+    options["levels"] = levels or lvl_count
+    d = _build_design(design or "boin", options.pop("target"), n_levels=options.pop("levels"), **options)
+    result = d.decide(n_list, dlt_list, cur, last_cohort_dlt=last_dlt, pending=pend, tite=tite)
     emit(result, fmt)
+
+
+def _next_dose_live(ctx, db, study, as_of, design, current, last_dlt, tite, options, fmt) -> None:
+    """next-dose --db: the study file's design decides; --design NAME overrides it (marked as such)."""
+    from datetime import date
+
+    from earlyphase.design.live import counts_from_database
+    from earlyphase.design.live_recommendation import recommend, study_design
+
+    try:
+        when = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise typer.BadParameter(f"--as-of takes a calendar date like 2015-03-01 (got {as_of!r})", param_hint="--as-of") from None
+    given = [name for name in _DESIGN_OPTIONS if _given(ctx, name)]
+    if design is None and given:
+        flag = "--" + given[0].replace("_", "-")
+        raise typer.BadParameter(f"with --db the study file's design and its parameters decide; {flag} would change "
+                                 "them. To see what another design or parameter would recommend, name the design "
+                                 "with --design as well (the output marks it as an override).", param_hint=flag)
+    counts = counts_from_database(db, study=study, as_of=when)
+    if current is not None or last_dlt is not None:
+        import dataclasses
+
+        counts = dataclasses.replace(counts, current_level=current if current is not None else counts.current_level,
+                                     last_cohort_dlt=last_dlt if last_dlt is not None else counts.last_cohort_dlt)
+    protocol = counts.protocol
+    if design is None:
+        chosen, choice = study_design(protocol)
+    else:
+        from earlyphase.protocol.model import DESIGN_PARAMETERS
+
+        key = design.strip().lower()
+        key = _CANONICAL.get(key, key)
+        takes = set(DESIGN_PARAMETERS.get(key, ())) | ({"target"} if key != "3+3" else set())
+        study_values = {"target": float(protocol.dose_finding.target_dlt_rate), **protocol.dose_finding.parameters.given()}
+        merged = dict(options)
+        for name, value in study_values.items():
+            option, convert = _FROM_STUDY[name]
+            if name in takes and not _given(ctx, option):
+                merged[option] = convert(value)
+        merged["levels"] = merged.get("levels") or len(counts.n)
+        override = _build_design(design, merged.pop("target"), n_levels=merged.pop("levels"), **merged)
+        chosen, choice = study_design(protocol, override=override, override_tite=tite if _given(ctx, "tite") else None)
+    rec = recommend(counts, chosen, choice)
+    if fmt == OutputFormat.json:
+        emit_json(rec.to_dict())
+        return
+    typer.echo(rec.summary())
 
 
 @app.command("select-mtd")

@@ -23,7 +23,7 @@ that level.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -58,6 +58,8 @@ class LiveCounts:
     last_cohort_dlt: int
     patients: tuple[PatientStatus, ...]
     target_dlt_rate: float | None = None
+    #: the study as designed (protocol ``Study``) the counts were read with; not part of the JSON
+    protocol: Any = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -194,7 +196,7 @@ def counts_from_database(url: str, *, study: str | None = None, as_of: date | No
     return LiveCounts(
         study_id=rec.study_id, groups=tuple(codes), dlt_window_days=window, as_of=today, n=tuple(n), dlt=tuple(y),
         pending=tuple(tuple(p) for p in pending), current_level=current + 1, last_cohort_dlt=last_dlt,
-        patients=tuple(statuses), target_dlt_rate=float(proto.dose_finding.target_dlt_rate),
+        patients=tuple(statuses), target_dlt_rate=float(proto.dose_finding.target_dlt_rate), protocol=proto,
     )
 
 

@@ -75,6 +75,58 @@ class Analysis(_Strict):
     pfs: PfsRules = Field(default_factory=PfsRules, description="The censoring rules of PFS.")
 
 
+class DesignParameters(_Strict):
+    """The design's own parameters, as the protocol states them (unset = the design's published default).
+
+    Which ones apply depends on the design (``DESIGN_PARAMETERS``); a parameter the chosen design does not
+    take is refused when the study file is read.
+    """
+
+    skeleton: list[float] | None = Field(default=None, description="CRM: prior DLT probability of each level, "
+                                         "lowest first, one per group, increasing.")
+    model: Literal["empiric", "logistic"] | None = Field(default=None, description="CRM: the working model.")
+    prior_sd: float | None = Field(default=None, gt=0, description="CRM: prior standard deviation of beta.")
+    safety_cutoff: float | None = Field(default=None, gt=0, lt=1, description="CRM: stop when P(DLT rate at "
+                                        "level 1 > target) exceeds this.")
+    no_skip: bool | None = Field(default=None, description="CRM: never escalate more than one level at a time.")
+    no_escalation_after_dlt: bool | None = Field(default=None, description="CRM: no escalation right after a "
+                                                 "cohort with a DLT.")
+    cutoff_eli: float | None = Field(default=None, gt=0, lt=1, description="BOIN, mTPI-2, i3+3: eliminate a level "
+                                     "when P(DLT rate > target) exceeds this.")
+    extrasafe: bool | None = Field(default=None, description="BOIN, mTPI-2, i3+3: the stricter stopping rule at "
+                                   "level 1.")
+    offset: float | None = Field(default=None, gt=0, lt=0.5, description="BOIN, mTPI-2, i3+3: the extra-safe offset.")
+    n_earlystop: int | None = Field(default=None, ge=1, description="Stop when the current level has this many "
+                                    "patients and the decision is to stay.")
+    p_saf: float | None = Field(default=None, gt=0, lt=1, description="BOIN: highest DLT rate deemed too low.")
+    p_tox: float | None = Field(default=None, gt=0, lt=1, description="BOIN: lowest DLT rate deemed too toxic.")
+    margin_low: float | None = Field(default=None, gt=0, lt=1, description="mTPI-2, i3+3: lower margin of the "
+                                     "target interval.")
+    margin_high: float | None = Field(default=None, gt=0, lt=1, description="mTPI-2, i3+3: upper margin of the "
+                                      "target interval.")
+    deescalation: bool | None = Field(default=None, description="3+3: de-escalate (expand the level below) when a "
+                                      "level exceeds the MTD.")
+    tite: bool = Field(default=False, description="BOIN, CRM: decide with patients still inside the DLT window, "
+                                                  "weighted by their follow-up (TITE), instead of waiting for them.")
+
+    def given(self) -> dict[str, object]:
+        """The parameters the protocol sets (``tite`` is how pending patients are handled, not a rule option)."""
+        return {k: v for k, v in self.model_dump().items() if v is not None and k != "tite"}
+
+
+# The parameters each design takes (the design engine's option names).
+_INTERVAL = ("cutoff_eli", "extrasafe", "offset", "n_earlystop")
+DESIGN_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "3+3": ("deescalation",),
+    "boin": _INTERVAL + ("p_saf", "p_tox"),
+    "crm": ("skeleton", "model", "prior_sd", "safety_cutoff", "no_skip", "no_escalation_after_dlt", "n_earlystop"),
+    "mtpi2": _INTERVAL + ("margin_low", "margin_high"),
+    "i3+3": _INTERVAL + ("margin_low", "margin_high"),
+    "fixed-allocation": (),
+}
+TITE_DESIGNS = ("boin", "crm")
+
+
 class DoseFinding(_Strict):
     """How the next group/level is chosen (the design engine reads this)."""
 
@@ -83,6 +135,26 @@ class DoseFinding(_Strict):
     target_dlt_rate: float = Field(default=0.3, gt=0, lt=1, description="Target probability of a DLT.")
     cohort_size: int = Field(default=3, ge=1, description="Patients per cohort.")
     max_patients: int | None = Field(default=None, ge=1, description="Most patients the design may enrol.")
+    parameters: DesignParameters = Field(default_factory=DesignParameters,
+                                         description="The design's own parameters (e.g. the CRM skeleton).")
+    evaluable_min_administrations: int = Field(
+        default=1, ge=1, description="DLT evaluability: a patient without a DLT counts once the DLT window is over "
+                                     "if at least this many administrations were given inside it (the protocol's "
+                                     "minimum exposure); a patient with a DLT in the window always counts.")
+
+    @model_validator(mode="after")
+    def _parameters_fit_design(self) -> "DoseFinding":
+        allowed = DESIGN_PARAMETERS[self.design]
+        wrong = [k for k in self.parameters.given() if k not in allowed]
+        if wrong:
+            takes = ", ".join(allowed) if allowed else "no parameters"
+            raise ValueError(f"parameters.{wrong[0]} does not apply to the {self.design} design (it takes: {takes})")
+        if self.parameters.tite and self.design not in TITE_DESIGNS:
+            raise ValueError(f"parameters.tite: time-to-event weighting is available for "
+                             f"{' and '.join(TITE_DESIGNS)}, not {self.design}")
+        if self.design == "crm" and self.parameters.skeleton is None:
+            raise ValueError("parameters.skeleton: the crm design needs a skeleton (prior DLT probability per level)")
+        return self
 
 
 class Endpoint(_Strict):

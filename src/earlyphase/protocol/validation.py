@@ -99,6 +99,30 @@ def study_problems(study: "Study") -> list[tuple[str, str]]:
     for i, endpoint in enumerate(study.endpoints):
         if endpoint.paramcd is not None and endpoint.paramcd not in ("PFS", "OS"):
             problems.append((f"endpoints[{i}].paramcd", "earlyphase derives PFS and OS; paramcd must be one of them"))
+    problems.extend(_dose_finding_problems(study))
+    return problems
+
+
+def _dose_finding_problems(study) -> list[tuple[str, str]]:
+    """The design's parameters must fit the study's levels (one skeleton value per group, increasing)."""
+    problems: list[tuple[str, str]] = []
+    skeleton = study.dose_finding.parameters.skeleton
+    if skeleton is not None:
+        where = "dose_finding.parameters.skeleton"
+        if len(skeleton) != len(study.groups):
+            problems.append((where, f"give one prior DLT probability per group: {len(study.groups)} groups, "
+                                    f"{len(skeleton)} values"))
+        if any(not 0 < p < 1 for p in skeleton):
+            problems.append((where, "every prior DLT probability must lie strictly between 0 and 1"))
+        elif any(b <= a for a, b in zip(skeleton, skeleton[1:])):
+            problems.append((where, "prior DLT probabilities must increase from the lowest level to the highest"))
+    regimens = [g.regimen.administrations for g in study.groups]
+    need = study.dose_finding.evaluable_min_administrations
+    short = [g.code for g, planned in zip(study.groups, regimens) if planned is not None and planned < need]
+    if short:
+        problems.append(("dose_finding.evaluable_min_administrations",
+                         f"group(s) {', '.join(short)} plan fewer than {need} administrations: no patient there "
+                         "could ever be evaluable"))
     return problems
 
 
