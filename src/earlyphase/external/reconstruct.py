@@ -164,7 +164,7 @@ def _rebuild(t: np.ndarray, s: np.ndarray, table_t: np.ndarray, table_n: np.ndar
                 before = int(events.sum())
                 result = _settle(t, s, lo, hi, start_t, end_t, n_start, km_last, guess,
                                  lambda n_end, d: before + int(d.sum()) - total_events, first)
-        d, c, km_end, n_end = result
+        d, c, km_end, n_end, _ = result
         events[lo:hi + 1] = d
         cens_times.extend(c)
         censored_so_far += len(c)
@@ -176,19 +176,17 @@ def _rebuild(t: np.ndarray, s: np.ndarray, table_t: np.ndarray, table_n: np.ndar
 
 
 def _last_interval(t, s, lo, hi, start_t, end_t, n_start, km_last, guess, first):
-    """The last interval without a published total: the carried-on censoring rate, lowered when it would
-    leave nobody at risk for drops the curve still shows (the rebuilt curve must end where the digitised
-    one ends, within half a step)."""
+    """The last interval without a published total: how many are censored is unknown, so the drops decide.
+
+    The carried-on censoring rate gives the most censorings to consider; of 0..that many, the one whose
+    rebuilt curve lies closest to the digitised points of the interval wins (the most censorings on a tie):
+    too many censorings leave too few at risk and turn a small drop into a large one.
+    """
     best = None
     for ncens in range(guess, -1, -1):
         result = _walk(t, s, lo, hi, start_t, end_t, n_start, km_last, ncens, first)
-        km_end, n_end = result[2], result[3]
-        miss = abs(km_end - s[hi])
-        if best is None or miss < best[0] - 1e-12:
-            best = (miss, result)
-        n_at_end = max(n_end, 1)
-        if miss <= 0.5 * km_end / n_at_end + 1e-9:
-            return result
+        if best is None or result[4] < best[0] - 1e-9:
+            best = (result[4], result)
     return best[1]
 
 
@@ -217,7 +215,8 @@ def _settle(t, s, lo, hi, start_t, end_t, n_start, km_last, guess, mismatch, fir
 def _walk(t, s, lo, hi, start_t, end_t, n_start, km_last, ncens, first):
     """One pass over the points lo..hi with ``ncens`` censorings spread evenly over [start_t, end_t).
 
-    Returns (events per point, censoring times, rebuilt curve at the last event, number left at end_t).
+    Returns (events per point, censoring times, rebuilt curve at the last event, number left at end_t,
+    summed |rebuilt - digitised| survival over the points).
     """
     if ncens > 0:
         cens = start_t + np.arange(1, ncens + 1) * (end_t - start_t) / (ncens + 1)
@@ -231,6 +230,7 @@ def _walk(t, s, lo, hi, start_t, end_t, n_start, km_last, ncens, first):
     n = n_start
     km = km_last
     pos = 0
+    gap = 0.0
     for j in range(hi - lo + 1):
         k = lo + j
         if not (first and j == 0) and n > 0 and km > 0:
@@ -245,4 +245,5 @@ def _walk(t, s, lo, hi, start_t, end_t, n_start, km_last, ncens, first):
         kept.extend(float(c) for c in cens[pos:pos + take])
         pos += ck
         n -= take
-    return d, kept, km, n
+        gap += abs(km - s[k])
+    return d, kept, km, n, gap
