@@ -3,7 +3,9 @@ nothing is lost, the audit trail still verifies, and a change behind the system'
 
 from __future__ import annotations
 
+import gzip
 import json
+from pathlib import Path
 
 from sqlalchemy import inspect, text
 
@@ -12,9 +14,18 @@ from earlyphase.records.audit import GENESIS_HASH, canonical_json, entry_hash
 from earlyphase.records.audit_verify import CHANGED
 
 
+def _study_at_0001() -> dict:
+    """The study row release 0.1.0 wrote for the seed trial (from the committed 0.1.0 dump): later revisions
+    convert its protocol and move the seed's disease fields into the study's own form."""
+    dump = json.loads(gzip.decompress((Path(__file__).parent / "upgrade" / "v010_twin.json.gz").read_bytes()))
+    return dump["study"][0]
+
+
 def _write_at_0001(conn) -> None:
-    """One site, patient, AE, assessment and lesion, with their audit entries, as release 0.1.0 wrote them."""
+    """The study, one site, patient, AE, assessment and lesion, with their audit entries, as release 0.1.0 wrote
+    them."""
     rows = [
+        ("study", _study_at_0001()),
         ("sites", {"id": 1, "code": "S1", "name": "Site 1", "country": "GB"}),
         ("patients", {"id": 1, "subject_id": "P-1", "site_id": 1, "initials": None, "hospital_number": None,
                       "sex": "F", "birth_year": 1960, "ecog": 0, "child_pugh": "A", "child_pugh_score": None,
@@ -34,7 +45,7 @@ def _write_at_0001(conn) -> None:
     for i, (table, values) in enumerate(rows, start=1):
         columns = ", ".join(values)
         conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + c for c in values)})"), values)
-        fields = {"at_utc": f"2015-03-01T00:00:0{i}.000000+00:00", "username": "coordinator", "action": "insert",
+        fields = {"at_utc": f"2015-03-01T00:00:{i:02d}.000000+00:00", "username": "coordinator", "action": "insert",
                   "table_name": table, "record_id": values["id"], "subject_id": "P-1", "old_values": None,
                   "new_values": canonical_json(values), "reason": None, "software_version": "0.1.0"}
         row_hash = entry_hash(prev, fields)

@@ -298,6 +298,10 @@ def _disease_form() -> dict:
 def upgrade() -> None:
     conn = op.get_bind()
     study = conn.execute(sa.text("SELECT id FROM study")).first()
+    if not study and conn.execute(sa.text("SELECT count(*) FROM patients")).scalar():
+        # the disease fields move into the study's form, which needs the study: without it they would be lost
+        raise RuntimeError("this database holds patients but no study row; the upgrade to revision 0003 needs "
+                           "the study to move the disease fields into its form. Restore the study row first.")
     old = {name: _rows(conn, name) for name in VERSIONED + ("infusions", "queries", "study")} if study else {}
     sequences = {name: _sequence(conn, name) for name in VERSIONED + ("infusions",)}
 
