@@ -181,7 +181,11 @@ def next_dose_cmd(
     tite: bool = typer.Option(False, "--tite", help="Weight pending patients by follow-up (BOIN, CRM) instead of waiting."),
     db: Optional[str] = typer.Option(None, "--db", help="Read the counts from the trial database at this URL (live trial)."),
     study: Optional[str] = typer.Option(None, "--study", help="With --db: the study identifier (when the database holds several)."),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="With --db: evaluate DLT windows as of this date (YYYY-MM-DD; default today)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="With --db: see the trial as of this date (YYYY-MM-DD; "
+                                        "default today): enrolments, allocations, doses, adverse events and withdrawals "
+                                        "dated up to it; DLT windows judged on it."),
+    as_recorded: bool = typer.Option(False, "--as-recorded", help="With --db: also see only what had been entered by "
+                                     "the end of the --as-of date (audit log, UTC), with the values recorded then."),
     skeleton: Optional[str] = _skeleton,
     model: Optional[str] = _model,
     prior_mtd: Optional[int] = _prior_mtd,
@@ -212,7 +216,7 @@ def next_dose_cmd(
     if db is not None and (n is not None or dlt is not None) and db_from_environment(ctx):
         db = None  # counts given on the command line win over EARLYPHASE_DB
     if db is not None:
-        _next_dose_live(ctx, db, study, as_of, design, current, last_dlt, tite, options, fmt)
+        _next_dose_live(ctx, db, study, as_of, as_recorded, design, current, last_dlt, tite, options, fmt)
         return
     if n is None or dlt is None or current is None:
         raise typer.BadParameter("give --current, --n and --dlt (or --db URL for a live trial)", param_hint="--current/--n/--dlt")
@@ -225,7 +229,7 @@ def next_dose_cmd(
     emit(result, fmt)
 
 
-def _next_dose_live(ctx, db, study, as_of, design, current, last_dlt, tite, options, fmt) -> None:
+def _next_dose_live(ctx, db, study, as_of, as_recorded, design, current, last_dlt, tite, options, fmt) -> None:
     """next-dose --db: the study file's design decides; --design NAME overrides it (marked as such)."""
     from datetime import date
 
@@ -242,7 +246,7 @@ def _next_dose_live(ctx, db, study, as_of, design, current, last_dlt, tite, opti
         raise typer.BadParameter(f"with --db the study file's design and its parameters decide; {flag} would change "
                                  "them. To see what another design or parameter would recommend, name the design "
                                  "with --design as well (the output marks it as an override).", param_hint=flag)
-    counts = counts_from_database(db, study=study, as_of=when)
+    counts = counts_from_database(db, study=study, as_of=when, as_recorded=as_recorded)
     if current is not None or last_dlt is not None:
         import dataclasses
 
