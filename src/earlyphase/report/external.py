@@ -1,0 +1,144 @@
+"""Figures of published evidence: a rebuilt curve over its digitised points, and the trial beside external arms."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import TYPE_CHECKING, Sequence
+
+from earlyphase.report.figures import FIGURE_WIDTH_IN, PALETTE, _mpl, nice_step, number_at_risk
+
+if TYPE_CHECKING:  # pragma: no cover
+    from earlyphase.external.compare import Comparison
+    from earlyphase.external.curve import DigitisedCurve
+    from earlyphase.external.reconstruct import Reconstruction
+
+__all__ = ["reconstruction_figure", "comparison_figure", "figure_bytes"]
+
+EXTERNAL_COLOR = "#555555"
+
+
+def figure_bytes(fig, kind: str) -> bytes:
+    """The figure as PNG (150 dpi) or SVG bytes; the figure is closed."""
+    plt = _mpl()
+    buf = io.BytesIO()
+    fig.savefig(buf, format=kind, **({"dpi": 150} if kind == "png" else {}))
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _ticks(max_t: float) -> list[float]:
+    step = nice_step(max_t)
+    ticks = [i * step for i in range(int(math.floor(max_t / step)) + 1)]
+    if ticks[-1] < max_t:
+        ticks.append(ticks[-1] + step)
+    return ticks
+
+
+def reconstruction_figure(result: "Reconstruction", curve: "DigitisedCurve", kind: str = "png") -> bytes:
+    """The rebuilt Kaplan–Meier curve over the digitised points, with published and rebuilt numbers at risk."""
+    from earlyphase.stats import kaplan_meier
+
+    plt = _mpl()
+    km = kaplan_meier(result.time, result.event)
+    c = km[km.groups[0]]
+    fit = result.fit
+    fig = plt.figure(figsize=(FIGURE_WIDTH_IN, 5.0))
+    ax = fig.add_axes([0.11, 0.33, 0.86, 0.58])
+    ax.plot(curve.time, curve.survival, "o", ms=2.5, color="#D55E00", alpha=0.6, label="digitised points")
+    ax.step([0.0, *c.time.tolist()], [1.0, *c.survival.tolist()], where="post", color="#0072B2", lw=1.5,
+            label=f"rebuilt ({result.n} patients, {result.events} events)")
+    cens = c.n_censor > 0
+    ax.plot(c.time[cens], c.survival[cens], "+", color="#0072B2", ms=6)
+    max_t = float(max(curve.time.max(), c.time.max()))
+    ticks = [t for t in fit.at_risk_time if t <= max_t * 1.05] or _ticks(max_t)
+    ax.set_xlim(0, max(ticks[-1], max_t))
+    ax.set_ylim(-0.02, 1.03)
+    ax.set_ylabel("Survival")
+    ax.set_xlabel("Time (the figure's unit)")
+    ax.grid(alpha=0.25)
+    ax.set_title(f"{result.arm}: largest gap {fit.largest_gap:.3f}, mean gap {fit.mean_gap:.4f}", fontsize=9)
+    ax.legend(loc="lower left", frameon=False)
+    tab = fig.add_axes([0.11, 0.03, 0.86, 0.16], sharex=ax)
+    tab.axis("off")
+    tab.set_ylim(1.6, -1.2)
+    tab.text(0.0, -0.9, "Number at risk", ha="left", fontsize=8, fontweight="bold", transform=tab.get_yaxis_transform())
+    for row, (name, values) in enumerate((("published", fit.at_risk_published), ("rebuilt", fit.at_risk_rebuilt))):
+        tab.text(-0.03, row, name, ha="right", va="center", fontsize=8, transform=tab.get_yaxis_transform())
+        for t, n in zip(fit.at_risk_time, values):
+            if t <= ax.get_xlim()[1]:
+                tab.text(t, row, str(int(n)), ha="center", va="center", fontsize=7)
+    return figure_bytes(fig, kind)
+
+
+def comparison_figure(comparison: "Comparison", ylabel: str, kind: str = "png") -> bytes:
+    """Kaplan–Meier curves of the trial's arms (solid) and the external arms (dashed), medians in the legend,
+    numbers at risk under the axis, and the non-randomised caveat printed on the figure."""
+    plt = _mpl()
+    arms = list(comparison.arms)
+    max_t = max(float(a.time.max()) for a in arms if len(a.time))
+    ticks = _ticks(max_t)
+    n_rows = len(arms)
+    legend_h = 0.35 + 0.2 * n_rows
+    plot_h, gap_h = 3.2, 0.5
+    table_h = 0.24 * n_rows + 0.3
+    note_h = 0.5
+    total_h = legend_h + plot_h + gap_h + table_h + note_h
+    fig = plt.figure(figsize=(FIGURE_WIDTH_IN, total_h))
+    left, width = 0.2, 0.77
+
+    def box(top_in, h_in):
+        return [left, 1 - (top_in + h_in) / total_h, width, h_in / total_h]
+
+    ax = fig.add_axes(box(legend_h, plot_h))
+    handles = []
+    trial_i = 0
+    colors = {}
+    for arm in arms:
+        if arm.external:
+            color, style = EXTERNAL_COLOR, "--"
+        else:
+            color, style = PALETTE[trial_i % len(PALETTE)], "-"
+            trial_i += 1
+        colors[arm.label] = color
+        c = arm.curve
+        med, lo, up = c.median
+        label = (f"{arm.label} (n={c.n}{', rebuilt from a published curve' if arm.external else ''}): median "
+                 f"{_fmt(med)} ({_fmt(lo)}–{_fmt(up)})")
+        (h,) = ax.step([0.0, *c.time.tolist()], [1.0, *c.survival.tolist()], where="post", color=color, lw=1.7,
+                       ls=style, label=label)
+        handles.append(h)
+        cens = c.n_censor > 0
+        if cens.any() and not arm.external:  # a rebuilt arm's censoring times are placed, not observed
+            ax.plot(c.time[cens], c.survival[cens], "+", color=color, ms=8, mew=1.4)
+    ax.set_xlim(0, ticks[-1])
+    ax.set_ylim(-0.02, 1.03)
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel(f"Months ({comparison.time_origin_note})" if comparison.time_origin_note else "Months")
+    ax.grid(alpha=0.25)
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.02, 1.0, 0.1), mode="expand", ncol=1,
+              frameon=False, title=f"Arm (n): median months ({comparison.conf_level * 100:g}% CI)", title_fontsize=8,
+              fontsize=8, borderaxespad=0.0)
+    tab = fig.add_axes(box(legend_h + plot_h + gap_h, table_h), sharex=ax)
+    tab.set_ylim(n_rows - 0.5, -1.2)
+    tab.axis("off")
+    tab.text(-0.26, -1.0, "Number at risk", ha="left", va="center", fontsize=8, fontweight="bold",
+             transform=tab.get_yaxis_transform())
+    for i, arm in enumerate(arms):
+        for tk, n in zip(ticks, number_at_risk(arm.time.tolist(), ticks)):
+            tab.text(tk, i, str(n), ha="center", va="center", fontsize=8, color=colors[arm.label])
+        tab.text(-0.02, i, _short(arm.label), ha="right", va="center", fontsize=8, color=colors[arm.label],
+                 fontweight="bold", transform=tab.get_yaxis_transform())
+    fig.text(0.02, 0.01, "Not randomised: " + comparison.short_caveat, fontsize=7, style="italic", wrap=True,
+             ha="left", va="bottom")
+    return figure_bytes(fig, kind)
+
+
+def _fmt(x: float) -> str:
+    return "NR" if x is None or not math.isfinite(x) else f"{x:.1f}"
+
+
+def _short(label: str, width: int = 22) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
