@@ -5,7 +5,7 @@
 # twin's ADTTE as the report wrote it) and writes tests/report/data/twin_report_reference.csv:
 #   median with log-log 95% CI (overall and per group), survival with log-log 95% CI and n at risk at
 #   6/12/24 months, the 4-group log-rank P, the log-rank trend P (scores 1..4), Cox hazard ratios (Efron) of B, C, D versus A with 95% CI,
-#   and the reverse Kaplan-Meier median follow-up (overall).
+#   and the reverse Kaplan-Meier median follow-up with its 95% CI (overall and per group).
 # Header lines (#) record the R and survival versions and the calls.
 
 suppressPackageStartupMessages(library(survival))
@@ -55,13 +55,22 @@ for (endpoint in c("PFS", "OS")) {
   if (endpoint == "OS") {
     rev <- summary(survfit(Surv(months, 1 - event) ~ 1, data = e, conf.type = "log-log"))$table
     add(endpoint, "all", "followup_median", rev[["median"]])
+    add(endpoint, "all", "followup_lower", rev[["0.95LCL"]])
+    add(endpoint, "all", "followup_upper", rev[["0.95UCL"]])
+    # per group, where a group with nobody censored has no reverse-KM step at all (R prints NA)
+    for (g in sort(unique(e$TRT01P))) {
+      rg <- summary(survfit(Surv(months, 1 - event) ~ 1, data = e[e$TRT01P == g, ], conf.type = "log-log"))$table
+      add(endpoint, g, "followup_median", rg[["median"]])
+      add(endpoint, g, "followup_lower", rg[["0.95LCL"]])
+      add(endpoint, g, "followup_upper", rg[["0.95UCL"]])
+    }
   }
 }
 header <- c(
   sprintf("# %s; survival %s", R.version.string, as.character(packageVersion("survival"))),
   "# calls: survfit(Surv(AVAL / 30.4375, 1 - CNSR) ~ 1, conf.type = 'log-log') per group; summary(fit)$table;",
   "#        summary(fit, times = c(6, 12, 24), extend = TRUE); survdiff(... ~ TRT01P) (trend: scores 1..k on O - E, var);",
-  "#        coxph(... ~ factor(TRT01P), ties = 'efron'); reverse KM: survfit(Surv(months, CNSR) ~ 1) median",
+  "#        coxph(... ~ factor(TRT01P), ties = 'efron'); reverse KM: survfit(Surv(months, CNSR) ~ 1) median and 95% CI, overall and per group",
   "endpoint,group,quantity,value"
 )
 body <- vapply(rows, function(r) paste(r, collapse = ","), character(1))

@@ -123,7 +123,7 @@ def test_reader_can_find_pfs_median_of_group_d_with_ci(report_dir):
     rows = [re.findall(r"<td[^>]*>(.*?)</td>", r, re.S) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)]
     row = next(r for r in rows if r and r[0] == "PFS" and r[1] == "D")
     shown = htmllib.unescape(re.sub("<[^>]+>", "", row[4]))
-    fmt = lambda x: "NR" if x != x else f"{x:.1f}"  # noqa: E731
+    fmt = lambda x: "NA" if x != x else f"{x:.1f}"  # noqa: E731
     assert shown == f"{fmt(med)} ({fmt(lo)}–{fmt(up)})"
     title = htmllib.unescape(re.search(r'title="([^"]*)"', row[4]).group(1))
     assert title.startswith("4 patient(s): ") and all(u in title for u in d.USUBJID)

@@ -105,5 +105,5 @@ def test_logrank_cox_and_followup(setup):
     med = T.median_table(analyses, ds).to_frame()
     d = med[(med.Endpoint == "PFS") & (med.Group == "D")].iloc[0]
     assert d.iloc[4] == (f"{ref[('PFS', 'D', 'median')]:.1f} ({ref[('PFS', 'D', 'median_lower')]:.1f}–"
-                         + ("NR" if math.isnan(ref[("PFS", "D", "median_upper")]) else f"{ref[('PFS', 'D', 'median_upper')]:.1f}")
+                         + ("NA" if math.isnan(ref[("PFS", "D", "median_upper")]) else f"{ref[('PFS', 'D', 'median_upper')]:.1f}")
                          + ")")

@@ -17,10 +17,26 @@ def register(app: typer.Typer) -> None:
         db: str = typer.Option(..., "--db", help="Trial database: a SQLite file path or a database URL."),
         out: Path = typer.Option(..., "--out", help="Directory to write report.html, figures/, tables/, adam/ into."),
         pdf: bool = typer.Option(False, "--pdf", help="Also print report.pdf with headless Chromium (fails if missing)."),
+        time_axis: str = typer.Option(None, "--time-axis", metavar="bulk|full|MONTHS",
+                                      help="End of the figures' time axis (default: the study file's, 'bulk')."),
         fmt: OutputFormat = FORMAT_OPTION,
     ) -> None:
         """Derive the analysis datasets and write the trial report (HTML, optional PDF, figures, tables)."""
         from earlyphase.report import report_from_database
 
-        result = report_from_database(db, out, pdf=pdf)
+        result = report_from_database(db, out, pdf=pdf, time_axis=parse_time_axis(time_axis))
         emit(result, fmt)
+
+
+def parse_time_axis(value: str | None) -> str | float | None:
+    """'bulk', 'full' or a positive number of months; anything else is a usage error naming the choices."""
+    if value is None or value in ("bulk", "full"):
+        return value
+    try:
+        months = float(value)
+    except ValueError:
+        months = float("nan")
+    if not months > 0 or months == float("inf"):
+        raise typer.BadParameter(f"{value!r} is not 'bulk', 'full' or a positive number of months",
+                                 param_hint="--time-axis")
+    return months

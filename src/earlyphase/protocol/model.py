@@ -10,7 +10,7 @@ eligibility criteria and adverse events of special interest are defined here too
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -73,6 +73,9 @@ class Analysis(_Strict):
     landmarks_months: list[float] = Field(default_factory=lambda: [6.0, 12.0, 24.0],
                                           description="Times (months) of the landmark survival rates.")
     pfs: PfsRules = Field(default_factory=PfsRules, description="The censoring rules of PFS.")
+    time_axis: Literal["bulk", "full"] | Annotated[float, Field(gt=0)] = Field(
+        default="bulk", description="End of the figures' time axis: 'bulk' (where few remain at risk; longer "
+        "times drawn as arrows and the axis marked as truncated), 'full', or a number of months.")
 
 
 class DesignParameters(_Strict):

@@ -68,21 +68,30 @@ def software_versions() -> dict[str, str]:
             "pandas": pandas.__version__, "scipy": scipy.__version__, "matplotlib": matplotlib.__version__}
 
 
-def report_from_database(db: Any, out_dir: str | Path, pdf: bool = False) -> ReportResult:
-    """Read the trial database (engine, URL or SQLite path), derive the datasets, write the report."""
+def report_from_database(db: Any, out_dir: str | Path, pdf: bool = False,
+                         time_axis: str | float | None = None) -> ReportResult:
+    """Read the trial database (engine, URL or SQLite path), derive the datasets, write the report.
+
+    ``time_axis`` ("bulk", "full" or months) overrides the study file's ``analysis.time_axis``.
+    """
     from earlyphase.derive import derive_datasets
 
     t0 = time.perf_counter()
     ds = derive_datasets(db)
-    result = build_report(ds, out_dir, pdf=pdf)
+    result = build_report(ds, out_dir, pdf=pdf, time_axis=time_axis)
     result.seconds["derive"] = time.perf_counter() - t0 - sum(result.seconds.values())
     return result
 
 
-def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False) -> ReportResult:
-    """Write the whole report for the analysis datasets ``ds`` into ``out_dir``."""
+def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False,
+                 time_axis: str | float | None = None) -> ReportResult:
+    """Write the whole report for the analysis datasets ``ds`` into ``out_dir``.
+
+    ``time_axis`` ("bulk", "full" or months) overrides the study file's ``analysis.time_axis``.
+    """
     from earlyphase.report import figures as F
     from earlyphase.report import tables as T
+    from earlyphase.report.axis import choose_time_axis
     from earlyphase.report.methods import methods_paragraphs
     from earlyphase.report.publication import published_vs_reproduced
     from earlyphase.report.survival import analyse_endpoint
@@ -118,6 +127,7 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False)
     response = [T.best_response_table(ds)]
     survival = [T.median_table(analyses, ds), T.landmark_table(analyses, ds), T.cox_table(analyses, ds),
                 T.followup_table(analyses, ds)] if analyses else []
+    survival = [t for t in survival if t.rows]  # a table is never a header without rows
     lap("tables")
 
     figs: dict[str, Figure] = {}
@@ -127,26 +137,36 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False)
         figs[key] = Figure(key, title, caption, data["svg"])
 
     ylabels = {ea.paramcd: f"{ea.label} (probability)" for ea in analyses}
+    axis_setting = ds.study.analysis.time_axis if time_axis is None else time_axis
+    axes = {}  # one axis per endpoint; the swimmer plot shares overall survival's
     for ea in analyses:
+        months = ea.data["AVAL"].to_numpy(dtype=float) / ds.study.analysis.days_per_month
+        axis = axes[ea.paramcd] = choose_time_axis(months, axis_setting)
+        note = (" " + axis.note(int((months > axis.end).sum()))) if axis.truncated else ""
         add_fig(f"km_{ea.paramcd.lower()}", f"Kaplan-Meier: {ea.label.lower()} by group",
                 f"{ea.label} by group (months since {time_origin(ds.study)}). "
-                "+ = censored. Legend: median (95% CI) per group. Number at risk = patients with time ≥ the tick.",
-                F.km_figure(ea, ds.study, ylabels.get(ea.paramcd, "Survival probability")))
+                "+ = censored. Legend: median (95% CI) per group. Number at risk = patients with time ≥ the tick."
+                + note, F.km_figure(ea, ds.study, ylabels.get(ea.paramcd, "Survival probability"), axis))
     v = ds.adrs[(ds.adrs["PARAMCD"] == "OVRLRESP") & ds.adrs["PCHG"].notna()]
     if not v.empty:
         add_fig("waterfall", "Waterfall: best change in target lesions",
                 "Best (smallest) change of the target sum from baseline per patient, coloured by group.",
                 F.waterfall_figure(ds.adrs, ds.study))
         add_fig("spider", "Spider: change in target lesions over time",
-                "Change of the target sum from baseline at each assessment; X = progression.",
+                "Change of the target sum from baseline at each assessment; X = progression. Dashed lines: −30% "
+                "from baseline (partial response) and +20% (progression while the nadir is the baseline). "
+                "Progression is measured from the nadir, the smallest sum so far: once a patient's sum falls below "
+                "baseline, the dotted line in the patient's colour is that patient's threshold (nadir + 20%"
+                + ("" if ds.study.response_criteria == "mRECIST" else " and at least 5 mm") + ").",
                 F.spider_figure(ds.adrs, ds.study))
     if analyses and (ds.adtte["PARAMCD"] == "OS").any():
         doses = ds.source.tables["administrations"].copy()
         doses["USUBJID"] = doses["patient_id"].map(ds.adsl.set_index("SRCSEQ")["USUBJID"])
         add_fig("swimmer", "Swimmer plot: each patient's course",
                 f"Bar from {time_origin(ds.study)} to death or last contact; ticks = "
-                f"{administration(ds.study, plural=True)}; ▲ first response; X progression; "
-                "■ death; → alive at cut-off.", F.swimmer_figure(ds.adsl, ds.adtte, ds.adrs, doses, ds.study))
+                f"{administration(ds.study, plural=True)}; ▲ first response of a patient whose confirmed best "
+                "overall response is CR or PR (△ a response not confirmed); X progression; ■ death; → alive at "
+                "cut-off.", F.swimmer_figure(ds.adsl, ds.adtte, ds.adrs, doses, ds.study, axes.get("OS")))
     lap("figures")
 
     pub = published_vs_reproduced(ds, analyses) if ds.synthetic else None
@@ -189,7 +209,7 @@ def _key_results(ds, analyses) -> list:
     from markupsafe import Markup, escape
 
     out = []
-    f = lambda x: "NR" if math.isnan(x) else f"{x:.1f}"  # noqa: E731
+    f = lambda x: "NA" if math.isnan(x) else f"{x:.1f}"  # noqa: E731  (NA as R prints it)
     for ea in analyses:
         parts = []
         for g in [None] + list(ea.groups):

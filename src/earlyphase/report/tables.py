@@ -26,8 +26,10 @@ GRADES = (1, 2, 3, 4, 5)
 
 
 def _fmt(x: float | None, digits: int = 1) -> str:
+    # NA where R prints NA: a median or confidence limit the curve does not reach is not estimable. The
+    # point estimate and both limits use the same word, so "2.7 (NA–NA)" reads as R's output does.
     if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "NR"
+        return "NA"
     return f"{x:.{digits}f}"
 
 
@@ -496,7 +498,8 @@ def median_table(analyses: Sequence["EndpointAnalysis"], ds: "AnalysisDatasets")
         "medians", "Median progression-free and overall survival (months)",
         ["Endpoint", "Group", "N", "Events", f"Median ({pct} CI)"], rows,
         notes=[f"Kaplan-Meier; median as R's survival (the curve reaches 0.5 on a step: midpoint to the next event time); "
-               f"{pct} CI {ds.study.analysis.conf_type} (Brookmeyer-Crowley). NR: not reached. Months = days / "
+               f"{pct} CI {ds.study.analysis.conf_type} (Brookmeyer-Crowley). NA where R's survival prints NA: the curve (median) or "
+               f"the confidence band (limit) never falls to 0.5, so it is not estimated. Months = days / "
                f"{ds.study.analysis.days_per_month}."],
     )
 
@@ -537,7 +540,9 @@ def cox_table(analyses: Sequence["EndpointAnalysis"], ds: "AnalysisDatasets") ->
     rows = []
     ref = ds.study.group_codes[0]
     for ea in analyses:
-        if ea.cox is None:
+        if ea.cox is None:  # say why there is no model rather than print a header without rows
+            rows.append([text(ea.paramcd), text(f"no model: {_no_cox_reason(ea)}", "left"), text(""), text(""),
+                         Cell(str(len(ea.data)), _tte_evidence(ea))])
             continue
         rows.append([text(ea.paramcd), text(f"{ea.groups[0]} (reference)"), text("1", "right"), text(""),
                      Cell(str(int((ea.data["TRT01P"] == ea.groups[0]).sum())), _tte_evidence(ea, ea.data.loc[ea.data["TRT01P"] == ea.groups[0], "USUBJID"]))])
@@ -557,10 +562,24 @@ def cox_table(analyses: Sequence["EndpointAnalysis"], ds: "AnalysisDatasets") ->
     )
 
 
+def _no_cox_reason(ea: "EndpointAnalysis") -> str:
+    fitted = [w.removeprefix("Cox model not fitted: ") for w in ea.warnings if w.startswith("Cox model not fitted")]
+    if fitted:
+        return fitted[0]
+    if len(ea.groups) < 2:
+        return "only one group has patients"
+    return "no events yet" if int((ea.data["CNSR"] == 0).sum()) == 0 else "not fitted"
+
+
 def followup_table(analyses: Sequence["EndpointAnalysis"], ds: "AnalysisDatasets") -> TraceTable:
     rows = []
     for ea in analyses:
-        if ea.paramcd != "OS" or ea.followup is None:
+        if ea.paramcd != "OS":
+            continue
+        if ea.followup is None:  # say why instead of printing a header without rows
+            why = next((w for w in ea.warnings if w.startswith("median follow-up")), "median follow-up not estimable")
+            rows.append([text("All"), Cell(str(int((ea.data["CNSR"] == 1).sum())), _tte_evidence(ea)),
+                         text(f"NA ({why.removeprefix('median follow-up not estimable: ')})", "left")])
             continue
         fu = ea.followup
         all_fu = ea.followup_all
@@ -570,11 +589,13 @@ def followup_table(analyses: Sequence["EndpointAnalysis"], ds: "AnalysisDatasets
         order = {g: i for i, g in enumerate(["All"] + list(ds.study.group_codes))}
         for g, m, lo, up, d in sorted(entries, key=lambda e: order.get(e[0], 99)):
             cens = d[d["CNSR"] == 1]
+            shown = f"{_fmt(m)} ({_fmt(lo)}–{_fmt(up)})" + ("; nobody censored" if cens.empty else "")
             rows.append([text(g), Cell(str(len(cens)), _tte_evidence(ea, cens["USUBJID"])),
-                         Cell(f"{_fmt(m)} ({_fmt(lo)}–{_fmt(up)})", _tte_evidence(ea, d["USUBJID"]))])
+                         Cell(shown, _tte_evidence(ea, d["USUBJID"]))])
     return TraceTable(
         "followup", "Median follow-up (reverse Kaplan-Meier, overall survival)",
         ["Group", "Censored (alive)", "Median follow-up, months (95% CI)"], rows,
-        notes=["Reverse Kaplan-Meier: censoring treated as the event (deaths censor follow-up). NR: not reached "
-               "(e.g. every patient but one died, so follow-up of the living is all there is)."],
+        notes=["Reverse Kaplan-Meier (R: quantile(survfit(Surv(time, 1 - event) ~ group), 0.5)): censoring treated "
+               "as the event, deaths censor follow-up. NA where R prints NA: the reverse curve or its confidence band "
+               "never falls to 0.5 (e.g. nobody in the group is censored, or only one patient is)."],
     )
