@@ -97,15 +97,23 @@ def export_command(
     db: str = typer.Option(..., "--db", help="Database URL (postgresql+psycopg://...) or SQLite file path."),
     out: str = typer.Option(..., "--out", help="Directory for one CSV per table and manifest.json."),
     identified: bool = typer.Option(False, "--identified", help="Write every column (default: de-identified)."),
+    key_file: str = typer.Option(None, "--key-file", help="File holding the pseudonym key (created, private, when "
+                                 "missing): the same key gives the same pseudonyms in every export. Default: "
+                                 "$EARLYPHASE_EXPORT_KEY, else a key used once."),
+    free_text: str = typer.Option("scrub", "--free-text", metavar="scrub|drop",
+                                  help="De-identified free text: scrubbed by the named scrubber, or dropped."),
+    user: str = typer.Option(None, "--user", help="Who exports (an identified export is audited); default: login name."),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """Export one CSV per table, de-identified unless --identified (rule and removed columns in manifest.json)."""
+    """Export one CSV per table, de-identified unless --identified (rule, removed columns and re-identification
+    risk in manifest.json); files are private to you (0600)."""
     from earlyphase.interop import export_trial
     from earlyphase.records import make_engine
 
     engine = make_engine(db, must_exist=True)
     try:
-        result = export_trial(engine, out, identified=identified)
+        result = export_trial(engine, out, identified=identified, key_file=key_file, free_text=free_text,
+                              username=user or _default_user())
     finally:
         engine.dispose()
     emit(result, fmt)

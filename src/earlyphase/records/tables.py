@@ -11,7 +11,9 @@ Conventions (the contract for capture, derive, interop and the web app; ``docs/d
 - Every protocol version is kept (``protocol_versions``); every patient record carries the version
   it was entered under (``protocol_version``).
 - Every data row is written only through ``earlyphase.capture`` and audited in ``audit_log``.
-- Fields marked ``IDENTIFYING`` (``info={"identifying": True}``) are removed by de-identified exports.
+- Fields marked ``IDENTIFYING`` (``info={"identifying": True}``) are removed by de-identified exports (dates
+  become study days). ``FREE_TEXT`` columns are scrubbed or dropped there, ``USER_REF`` columns (a username)
+  become pseudonyms, and ``TIMESTAMP`` columns (UTC ISO text) become the study day of the record's patient.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 IDENTIFYING = {"identifying": True}
+FREE_TEXT = {"free_text": True}
+USER_REF = {"user": True}
+TIMESTAMP = {"timestamp": True}
 
 
 # Every constraint and index gets a predictable name, so later Alembic revisions can drop or
@@ -76,9 +81,9 @@ class ProtocolVersion(Base):
     protocol_yaml: Mapped[str] = mapped_column(Text)
     protocol_sha256: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(400))
-    reason: Mapped[str | None] = mapped_column(Text)
-    created_by: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[str] = mapped_column(String(32))  # UTC ISO 8601
+    reason: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
+    created_by: Mapped[str] = mapped_column(String(80), info=USER_REF)
+    created_at: Mapped[str] = mapped_column(String(32), info=TIMESTAMP)  # UTC ISO 8601
 
 
 class SiteRecord(Base):
@@ -94,8 +99,8 @@ class UserRecord(Base):
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(80), unique=True)
-    full_name: Mapped[str | None] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(80), unique=True, info=USER_REF)
+    full_name: Mapped[str | None] = mapped_column(String(200), info=IDENTIFYING)
     role: Mapped[str] = mapped_column(String(40), default="coordinator")
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -115,7 +120,7 @@ class Patient(Base):
     enrolment_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
     status: Mapped[str] = mapped_column(String(20), default="enrolled")  # enrolled / withdrawn
     withdrawal_date: Mapped[date | None] = mapped_column(Date, info=IDENTIFYING)
-    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
     protocol_version: Mapped[int] = mapped_column(Integer)  # the protocol version it was entered under
 
 
@@ -162,9 +167,10 @@ class Administration(Base):
     amount: Mapped[float | None] = mapped_column(Float)  # the same dose in another unit (total mg, cells/kg, ...)
     amount_unit: Mapped[str | None] = mapped_column(String(20))
     reduction: Mapped[int] = mapped_column(Integer, default=0)  # 0 = full dose; k = the regimen's k-th reduction
-    modification_reason: Mapped[str | None] = mapped_column(Text)  # why the dose was reduced
-    lot: Mapped[str | None] = mapped_column(String(60))
-    deviation: Mapped[str | None] = mapped_column(Text)  # why it departs from the regimen, if it does
+    modification_reason: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)  # why the dose was reduced
+    # a product lot may be made for one patient (cell products) and carry their subject id
+    lot: Mapped[str | None] = mapped_column(String(60), info=IDENTIFYING)
+    deviation: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)  # why it departs from the regimen, if it does
     protocol_version: Mapped[int] = mapped_column(Integer)
 
 
@@ -175,7 +181,7 @@ class AdverseEvent(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     term: Mapped[str] = mapped_column(String(200))  # CTCAE term
     # the verbatim term of an event recorded with a SOC's "Other, specify" term (empty for every other term)
-    term_specify: Mapped[str | None] = mapped_column(String(200))
+    term_specify: Mapped[str | None] = mapped_column(String(200), info=FREE_TEXT)
     soc: Mapped[str] = mapped_column(String(200))  # MedDRA system organ class
     ctcae_version: Mapped[str] = mapped_column(String(10))
     grade: Mapped[int] = mapped_column(Integer)
@@ -208,7 +214,7 @@ class Lesion(Base):
     assessment_id: Mapped[int] = mapped_column(ForeignKey("tumour_assessments.id"))
     lesion_label: Mapped[str] = mapped_column(String(20))  # stable across visits, e.g. T1, N1
     kind: Mapped[str] = mapped_column(String(12))  # target / non-target / new
-    location: Mapped[str | None] = mapped_column(String(100))
+    location: Mapped[str | None] = mapped_column(String(100), info=FREE_TEXT)
     viable_diameter_mm: Mapped[float | None] = mapped_column(Float)  # mRECIST viable; RECIST longest diameter
     # RECIST 1.1 lymph-node rule: a node is measured by its short axis (target: >= 15 mm at baseline;
     # under 10 mm it is non-pathological)
@@ -221,7 +227,7 @@ class OtherTherapy(Base):
     __tablename__ = "other_therapies"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
-    therapy: Mapped[str] = mapped_column(String(60))  # a code of the anticancer_therapy codelist, or 'other: ...'
+    therapy: Mapped[str] = mapped_column(String(60), info=FREE_TEXT)  # a code of the anticancer_therapy codelist, or 'other: ...'
     start_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
     end_date: Mapped[date | None] = mapped_column(Date, info=IDENTIFYING)
     new_anticancer: Mapped[bool] = mapped_column(Boolean, default=True)  # counts for PFS censoring
@@ -243,7 +249,7 @@ class Death(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), unique=True)
     death_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
-    cause: Mapped[str] = mapped_column(String(200))  # disease progression / adverse event / other / unknown
+    cause: Mapped[str] = mapped_column(String(200), info=FREE_TEXT)  # disease progression / adverse event / other / unknown
     protocol_version: Mapped[int] = mapped_column(Integer)
 
 
@@ -253,7 +259,7 @@ class ProtocolDeviation(Base):
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
     deviation_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
     category: Mapped[str] = mapped_column(String(60))  # dose / schedule / eligibility / assessment / other
-    description: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, info=FREE_TEXT)
     source_table: Mapped[str | None] = mapped_column(String(40))
     source_id: Mapped[int | None] = mapped_column(Integer)
     protocol_version: Mapped[int] = mapped_column(Integer)
@@ -314,7 +320,7 @@ class FormNotDone(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     visit: Mapped[str] = mapped_column(String(40))
     form: Mapped[str] = mapped_column(String(40))
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, info=FREE_TEXT)
     protocol_version: Mapped[int] = mapped_column(Integer)
 
 
@@ -326,13 +332,13 @@ class DataQuery(Base):
     table_name: Mapped[str] = mapped_column(String(40))
     record_id: Mapped[int] = mapped_column(Integer)
     field: Mapped[str | None] = mapped_column(String(60))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text, info=FREE_TEXT)
     status: Mapped[str] = mapped_column(String(12), default="open")  # open / answered / closed
-    raised_by: Mapped[str] = mapped_column(String(80))
-    raised_at: Mapped[str] = mapped_column(String(32))  # UTC ISO 8601
-    answer: Mapped[str | None] = mapped_column(Text)
-    answered_by: Mapped[str | None] = mapped_column(String(80))
-    answered_at: Mapped[str | None] = mapped_column(String(32))
+    raised_by: Mapped[str] = mapped_column(String(80), info=USER_REF)
+    raised_at: Mapped[str] = mapped_column(String(32), info=TIMESTAMP)  # UTC ISO 8601
+    answer: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
+    answered_by: Mapped[str | None] = mapped_column(String(80), info=USER_REF)
+    answered_at: Mapped[str | None] = mapped_column(String(32), info=TIMESTAMP)
 
 
 class AuditEntry(Base):

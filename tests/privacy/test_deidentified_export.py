@@ -1,0 +1,181 @@
+"""A de-identified export of the demo twin: pseudonyms, age bands, study days, scrubbed text, measured risk."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import stat
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from conftest import ANSWERER, LEAKS, USER
+
+
+def _export(url, out, **kwargs):
+    from earlyphase.interop import export_trial
+    from earlyphase.records import make_engine
+
+    engine = make_engine(url)
+    try:
+        return export_trial(engine, out, **kwargs)
+    finally:
+        engine.dispose()
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _patient_text(directory: Path) -> str:
+    """Every CSV but the protocol's own text (study.csv, protocol_versions.csv hold the study file)."""
+    return "".join(p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.csv"))
+                   if p.name not in ("study.csv", "protocol_versions.csv"))
+
+
+@pytest.fixture(scope="module")
+def deid(twin_db, tmp_path_factory):
+    out = tmp_path_factory.mktemp("deid") / "export"
+    key = tmp_path_factory.mktemp("keys") / "export.key"
+    result = _export(twin_db, out, key_file=key)
+    return out, key, result
+
+
+def test_no_site_id_name_date_or_number_leaves(deid, twin_db, tmp_path):
+    out, _, _ = deid
+    text = _patient_text(out)
+    for leak in LEAKS:
+        assert leak not in text, leak
+    assert not re.search(r"SYN-\d", text)  # the site's subject ids
+    assert not re.search(r"\b(19|20)\d\d-\d\d-\d\d\b", text)
+    # the identified export of the same database does hold them: the test would see a leak
+    _export(twin_db, tmp_path / "ident", identified=True)
+    ident = _patient_text(tmp_path / "ident")
+    assert re.search(r"SYN-\d", ident) and "Grainger" in ident and "jsmith" in ident and "2015-" in ident
+
+
+def test_pseudonyms_are_keyed_and_stable_per_key(deid, twin_db, tmp_path):
+    out, key, _ = deid
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    first = sorted(r["subject_id"] for r in _rows(out / "patients.csv"))
+    assert len(set(first)) == 18 and all(re.fullmatch(r"P-[A-Z2-7]{10}", s) for s in first)
+    again = sorted(r["subject_id"] for r in _rows(_export(twin_db, tmp_path / "again", key_file=key).out_dir
+                                                  / "patients.csv"))
+    assert again == first
+    other = sorted(r["subject_id"] for r in _rows(_export(twin_db, tmp_path / "other").out_dir / "patients.csv"))
+    assert not set(other) & set(first)
+    # a patient's rows in other files carry the same pseudonym; the database's own ids are gone
+    adverse = _rows(out / "adverse_events.csv")
+    assert {r["subject_id"] for r in adverse} <= set(first) and "patient_id" not in adverse[0]
+    assert "id" not in _rows(out / "patients.csv")[0]
+
+
+def test_a_short_or_shared_key_is_refused(twin_db, tmp_path):
+    from earlyphase.errors import InputError
+
+    weak = tmp_path / "weak.key"
+    weak.write_text("secret\n")
+    weak.chmod(0o600)
+    with pytest.raises(InputError, match="at least 32"):
+        _export(twin_db, tmp_path / "x", key_file=weak)
+    shared = tmp_path / "shared.key"
+    shared.write_text("k" * 64)
+    shared.chmod(0o644)
+    with pytest.raises(InputError, match="chmod 600"):
+        _export(twin_db, tmp_path / "y", key_file=shared)
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_age_band_instead_of_birth_year(deid, twin_db, tmp_path):
+    out, _, _ = deid
+    patients = _rows(out / "patients.csv")
+    assert "birth_year" not in patients[0]
+    assert all(re.fullmatch(r"\d0-\d9|90\+", r["age_band"]) for r in patients)
+    ident = {r["subject_id"]: r for r in _rows(_export(twin_db, tmp_path / "i", identified=True).out_dir
+                                                / "patients.csv")}
+    expected = Counter()
+    for r in ident.values():
+        age = int(r["enrolment_date"][:4]) - int(r["birth_year"])
+        expected[f"{age // 10 * 10}-{age // 10 * 10 + 9}"] += 1
+    assert Counter(r["age_band"] for r in patients) == expected
+
+
+def test_queries_have_study_days_and_user_pseudonyms(deid):
+    out, _, _ = deid
+    (query,) = _rows(out / "queries.csv")
+    assert "raised_at" not in query and "answered_at" not in query
+    assert re.fullmatch(r"-?\d+", query["raised_at_study_day"]) and re.fullmatch(r"-?\d+", query["answered_at_study_day"])
+    users = {r["username"]: r["role"] for r in _rows(out / "users.csv")}
+    assert query["raised_by"] in users and query["answered_by"] in users and query["raised_by"] != query["answered_by"]
+    assert all(re.fullmatch(r"U-[A-Z2-7]{10}", u) for u in users)
+    # the scrubber turned the onset dates into the patient's study days and the people into placeholders
+    assert "study day" in query["text"] and "[name]" in query["text"]
+    assert query["raised_by"] in query["answer"]  # "checked with jsmith" names the user by pseudonym
+    versions = _rows(out / "protocol_versions.csv")
+    assert "created_at" not in versions[0] and versions[0]["created_by"] in users
+
+
+def test_free_text_scrubbed_and_counted_in_the_manifest(deid):
+    out, _, _ = deid
+    (deviation,) = [r for r in _rows(out / "protocol_deviations.csv") if "phoned" in r["description"]]
+    text = deviation["description"]
+    assert text.startswith(deviation["subject_id"])  # the site id in the text became the same pseudonym
+    for placeholder in ("[name]", "[date]", "[record number]", "[phone]", "[email]"):
+        assert placeholder in text, (placeholder, text)
+    manifest = json.loads((out / "manifest.json").read_text())
+    free = manifest["deidentification"]["free_text"]
+    assert free["policy"] == "scrub" and free["scrubber"] == "earlyphase-scrub/1" and free["limits"]
+    counts = free["replaced"]["protocol_deviations.csv"]["description"]
+    assert counts["phone"] == 1 and counts["email"] == 1 and counts["subject id"] >= 1 and counts["name"] >= 2
+    assert "description" in manifest["tables"]["protocol_deviations"]["scrubbed_columns"]
+
+
+def test_free_text_can_be_dropped(twin_db, tmp_path):
+    result = _export(twin_db, tmp_path / "drop", free_text="drop")
+    header = _rows(result.out_dir / "protocol_deviations.csv")[0]
+    assert "description" not in header
+    assert "description" in result.manifest["tables"]["protocol_deviations"]["removed_columns"]
+    assert "text" not in _rows(result.out_dir / "queries.csv")[0]
+
+
+def test_reidentification_share_is_measured_and_no_longer_everyone(deid):
+    out, _, result = deid
+    risk = result.manifest["deidentification"]["reidentification"]
+    assert risk["quasi_identifiers"] == ["sex", "age_band", "site", "group"]
+    # recompute it from the files a recipient holds
+    groups = {r["subject_id"]: r["group_code"] for r in _rows(out / "allocations.csv")}
+    keys = Counter((r["sex"], r["age_band"], r["site_id"], groups.get(r["subject_id"]))
+                   for r in _rows(out / "patients.csv"))
+    unique = sum(1 for n in keys.values() if n == 1)
+    assert risk["subjects"] == 18 and risk["unique_subjects"] == unique
+    assert risk["unique_share"] == round(unique / 18, 4) and risk["smallest_group_k"] == min(keys.values())
+    assert unique < 18  # the issue's probe: 18 of 18 unique before
+    assert f"{unique} of 18" in result.summary()
+
+
+def test_written_files_are_private(deid):
+    out, _, _ = deid
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    for path in out.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_the_cli_exports_with_a_key_file(twin_db, tmp_path):
+    from typer.testing import CliRunner
+
+    from earlyphase.cli import app
+
+    runner = CliRunner()
+    key = tmp_path / "k"
+    res = runner.invoke(app, ["export", "--db", twin_db, "--out", str(tmp_path / "c"), "--key-file", str(key),
+                              "--format", "json"])
+    assert res.exit_code == 0, res.output
+    body = json.loads(res.output)
+    assert body["manifest"]["mode"] == "de-identified" and key.exists()
+    bad = runner.invoke(app, ["export", "--db", twin_db, "--out", str(tmp_path / "d"), "--free-text", "keep"])
+    assert bad.exit_code in (1, 2) and "scrub" in bad.output and "Traceback" not in bad.output
+    assert not (tmp_path / "d").exists()
