@@ -92,3 +92,78 @@ def reconstruct_command(
         emit_json(payload)
     else:
         emit(result, fmt, text=result.summary() + f"\nwrote {out}" + (f" and {figure}" if figure else ""))
+
+
+@app.command("compare")
+def compare_command(
+    db: str = typer.Option(..., "--db", help="Trial database: a SQLite file path or a database URL."),
+    endpoint: str = typer.Option(..., "--endpoint", metavar="OS|PFS", help="The endpoint to compare: OS or PFS."),
+    ipd: list[Path] = typer.Option(..., "--ipd", metavar="PATH",
+                                   help="An external arm's rebuilt patients (CSV: time, event[, arm]); repeat for several."),
+    label: Optional[list[str]] = typer.Option(None, "--label", metavar="TEXT",
+                                              help="A label for each --ipd, in the same order (default: its arm or file name)."),
+    arm: Optional[str] = typer.Option(None, "--arm", metavar="NAME", help="The arm to use from --ipd files holding several."),
+    ipd_unit: str = typer.Option("months", "--ipd-unit", metavar="months|weeks|days|years",
+                                 help="Time unit of the --ipd files (the published figure's axis)."),
+    horizon: Optional[float] = typer.Option(None, "--horizon", metavar="MONTHS",
+                                            help="RMST horizon in months (default: the shortest follow-up among the arms)."),
+    by_group: bool = typer.Option(False, "--by-group", help="One trial arm per dose group instead of all patients pooled."),
+    out: Optional[Path] = typer.Option(None, "--out", metavar="DIR",
+                                       help="Write the figure (PNG, SVG), comparison.json and comparison.txt here."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """The trial's Kaplan–Meier curves beside external arms rebuilt from published curves: medians, RMST, HR, log-rank."""
+    from earlyphase.errors import InputError
+    from earlyphase.external.compare import UNITS_PER_MONTH, compare_arms, read_ipd_csv, trial_arms
+
+    endpoint = endpoint.strip().upper()
+    if endpoint not in ("OS", "PFS"):
+        raise typer.BadParameter("choose OS or PFS", param_hint="--endpoint")
+    if ipd_unit not in UNITS_PER_MONTH:
+        raise typer.BadParameter(f"choose one of {', '.join(UNITS_PER_MONTH)}", param_hint="--ipd-unit")
+    labels = list(label or [])
+    if labels and len(labels) != len(ipd):
+        raise typer.BadParameter(f"give one --label per --ipd ({len(ipd)} files, {len(labels)} labels)",
+                                 param_hint="--label")
+    if out is not None and out.exists() and not out.is_dir():
+        raise InputError.single("out", str(out), "directory", "--out names a file; give a directory")
+    external = [read_ipd_csv(p, label=labels[i] if labels else None, arm=arm, unit=ipd_unit) for i, p in enumerate(ipd)]
+    ds = _datasets(db)
+    from earlyphase.report.words import endpoint_label, time_origin
+
+    names = {"OS": "Overall survival", "PFS": "Progression-free survival"}
+    name = endpoint_label(ds.study, endpoint, names[endpoint])
+    result = compare_arms(trial_arms(ds.adtte, ds.study, endpoint, by_group=by_group), external, endpoint=name,
+                          horizon=horizon, conf_level=ds.study.analysis.conf_level,
+                          time_origin_note=f"trial: since {time_origin(ds.study)}")
+    written = []
+    if out is not None:
+        import json
+
+        from earlyphase.jsonable import to_jsonable
+        from earlyphase.report.external import comparison_figure
+
+        files = {f"external-{endpoint.lower()}.{k}": comparison_figure(result, name, k) for k in ("png", "svg")}
+        files["comparison.json"] = json.dumps(to_jsonable(result.to_dict()), indent=2).encode("utf-8")
+        files["comparison.txt"] = (result.summary() + "\n").encode("utf-8")
+        out.mkdir(parents=True, exist_ok=True)
+        for fname, data in files.items():
+            _write_atomically(out / fname, data)
+            written.append(str(out / fname))
+    if fmt == OutputFormat.json:
+        payload = result.to_dict()
+        payload["written"] = written
+        emit_json(payload)
+    else:
+        emit(result, fmt, text=result.summary() + ("\n\nwrote " + ", ".join(written) if written else ""))
+
+
+def _datasets(db: str):
+    """The trial's analysis datasets; a database that is not there is an input error, not a new empty file."""
+    from earlyphase.errors import InputError
+
+    if "://" not in db and not Path(db).is_file():
+        raise InputError.single("db", db, "file_exists", f"no trial database at {db}")
+    from earlyphase.derive import derive_datasets
+
+    return derive_datasets(db)

@@ -85,7 +85,7 @@ def comparison_figure(comparison: "Comparison", ylabel: str, kind: str = "png") 
     note_h = 0.5
     total_h = legend_h + plot_h + gap_h + table_h + note_h
     fig = plt.figure(figsize=(FIGURE_WIDTH_IN, total_h))
-    left, width = 0.2, 0.77
+    left, width = 0.25, 0.72
 
     def box(top_in, h_in):
         return [left, 1 - (top_in + h_in) / total_h, width, h_in / total_h]
@@ -103,7 +103,7 @@ def comparison_figure(comparison: "Comparison", ylabel: str, kind: str = "png") 
         colors[arm.label] = color
         c = arm.curve
         med, lo, up = c.median
-        label = (f"{arm.label} (n={c.n}{', rebuilt from a published curve' if arm.external else ''}): median "
+        label = (f"{arm.label} (n={c.n}{', rebuilt' if arm.external else ''}): median "
                  f"{_fmt(med)} ({_fmt(lo)}–{_fmt(up)})")
         (h,) = ax.step([0.0, *c.time.tolist()], [1.0, *c.survival.tolist()], where="post", color=color, lw=1.7,
                        ls=style, label=label)
@@ -118,18 +118,21 @@ def comparison_figure(comparison: "Comparison", ylabel: str, kind: str = "png") 
     ax.set_ylabel(ylabel)
     ax.set_xlabel(f"Months ({comparison.time_origin_note})" if comparison.time_origin_note else "Months")
     ax.grid(alpha=0.25)
-    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.02, 1.0, 0.1), mode="expand", ncol=1,
-              frameon=False, title=f"Arm (n): median months ({comparison.conf_level * 100:g}% CI)", title_fontsize=8,
+    # the legend spans the figure's width above the plot, so it never hides a curve nor runs off the page
+    lx = (0.02 - left) / width
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(lx, 1.02, 1.0 - lx, 0.1), mode="expand", ncol=1,
+              frameon=False, title=f"Arm (n; rebuilt = from a published curve): median months ({comparison.conf_level * 100:g}% CI)", title_fontsize=8,
               fontsize=8, borderaxespad=0.0)
     tab = fig.add_axes(box(legend_h + plot_h + gap_h, table_h), sharex=ax)
     tab.set_ylim(n_rows - 0.5, -1.2)
     tab.axis("off")
-    tab.text(-0.26, -1.0, "Number at risk", ha="left", va="center", fontsize=8, fontweight="bold",
+    # x in the table's axes units, so the heading starts at the figure's left edge
+    tab.text((0.01 - left) / width, -1.0, "Number at risk", ha="left", va="center", fontsize=8, fontweight="bold",
              transform=tab.get_yaxis_transform())
     for i, arm in enumerate(arms):
         for tk, n in zip(ticks, number_at_risk(arm.time.tolist(), ticks)):
             tab.text(tk, i, str(n), ha="center", va="center", fontsize=8, color=colors[arm.label])
-        tab.text(-0.02, i, _short(arm.label), ha="right", va="center", fontsize=8, color=colors[arm.label],
+        tab.text(-0.03, i, _short(arm.label), ha="right", va="center", fontsize=7.5, color=colors[arm.label],
                  fontweight="bold", transform=tab.get_yaxis_transform())
     fig.text(0.02, 0.01, "Not randomised: " + comparison.short_caveat, fontsize=7, style="italic", wrap=True,
              ha="left", va="bottom")
@@ -140,5 +143,5 @@ def _fmt(x: float) -> str:
     return "NR" if x is None or not math.isfinite(x) else f"{x:.1f}"
 
 
-def _short(label: str, width: int = 22) -> str:
+def _short(label: str, width: int = 24) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
