@@ -82,3 +82,24 @@ def test_input_errors_exit_1():
     with pytest.raises(SystemExit) as ex:
         main(["design", "next-dose", "--design", "nope", "--target", "0.3", "--current", "1", "--n", "3", "--dlt", "0"])
     assert ex.value.code == 1
+
+
+def test_simulate_time_to_event_contract():
+    out = run_json("simulate", "--design", "boin", "--target", "0.25", "--truth", "0.05,0.12,0.25,0.4,0.55",
+                   "--trials", "300", "--seed", "2", "--interval", "7", "--arrival", "poisson", "--window", "28",
+                   "--dlt-onset", "2,1", "--cohort-size", "3", "--n-cohorts", "8")
+    assert out["tite"] is True and out["arrival"] == "poisson" and out["window_days"] == 28
+    assert out["mean_duration_days"] > 7 * 23
+    assert out["dlt_time_beta"] == [2.0, 1.0]
+    three = run_json("simulate", "--design", "3+3", "--truth", "0.05,0.12,0.25,0.4,0.55", "--trials", "200",
+                     "--seed", "2", "--interval", "7", "--pending-rule", "suspend")
+    assert three["tite"] is False and three["pending_rule"] == "suspend" and three["mean_suspended_days"] > 0
+
+
+@pytest.mark.parametrize("args", [["--arrival", "weekly"], ["--window", "-3"], ["--tite"], ["--pending-rule", "skip"],
+                                  ["--backfill", "2"]])
+def test_simulate_time_to_event_bad_options(args):
+    res = runner.invoke(app, ["design", "simulate", "--design", "3+3", "--truth", "0.1,0.2,0.3", "--trials", "20",
+                              "--interval", "7", *args])
+    assert res.exit_code == 1, res.output
+    assert "Traceback" not in res.output

@@ -330,9 +330,16 @@ def simulate_cmd(
     margin_low: Optional[float] = _m_low,
     margin_high: Optional[float] = _m_high,
     table: Optional[Path] = _table,
+    interval: Optional[float] = typer.Option(None, "--interval", help="Days between arrivals: simulate staggered accrual with DLT windows (time to event)."),
+    arrival: str = typer.Option("fixed", "--arrival", help="With --interval: 'fixed' (every interval days) or 'poisson' (exponential gaps of that mean)."),
+    window: float = typer.Option(28.0, "--window", help="With --interval: DLT window in days."),
+    dlt_onset: str = typer.Option("1,1", "--dlt-onset", help="With --interval: DLT onset within the window ~ window x Beta(a,b); give a,b (1,1 uniform; 4,1 late)."),
+    tite: Optional[bool] = typer.Option(None, "--tite/--no-tite", help="With --interval: weight pending patients by follow-up (TITE-CRM, TITE-BOIN; default for CRM and BOIN)."),
+    pending_rule: str = typer.Option("wait", "--pending-rule", help="With --interval, designs without TITE: 'wait' while pending outcomes could change the decision, or 'suspend' until every window is complete."),
     fmt: OutputFormat = FORMAT_OPTION,
 ):
-    """Simulate operating characteristics for one or more true scenarios."""
+    """Simulate operating characteristics for one or more true scenarios (with --interval: staggered accrual,
+    pending patients and trial duration)."""
     from earlyphase.design.simulate import simulate
 
     scenarios = [_floats("truth", t) for t in truth]
@@ -342,9 +349,22 @@ def simulate_cmd(
                       cutoff_eli=cutoff_eli, offset=offset, no_deescalation=no_deescalation, bound_mtd=bound_mtd,
                       p_saf=p_saf, p_tox=p_tox, margin_low=margin_low, margin_high=margin_high, table=table)
     show = sys.stderr.isatty() if progress is None else progress
-    res = simulate(d, scenarios if len(scenarios) > 1 else scenarios[0], cohort_size=cohort_size, n_cohorts=n_cohorts,
-                   trials=trials, seed=seed, start_level=start_level, backfill_size=backfill, chunk_size=chunk_size,
-                   progress=show, scheduler=scheduler, workers=workers)
+    truth_arg = scenarios if len(scenarios) > 1 else scenarios[0]
+    if interval is not None:
+        from earlyphase.design.time_to_event import simulate_time_to_event
+
+        if backfill:
+            raise InputError.single("--backfill", backfill, "cohort-simulation",
+                                    "Backfill is simulated per cohort; leave out --interval or --backfill.")
+        onset = _floats("dlt-onset", dlt_onset)
+        res = simulate_time_to_event(d, truth_arg, window=window, arrival=arrival, interval=interval, dlt_time=tuple(onset),
+                                     tite=tite, pending_rule=pending_rule, cohort_size=cohort_size, n_cohorts=n_cohorts,
+                                     trials=trials, seed=seed, start_level=start_level, chunk_size=chunk_size,
+                                     progress=show, scheduler=scheduler, workers=workers)
+    else:
+        res = simulate(d, truth_arg, cohort_size=cohort_size, n_cohorts=n_cohorts,
+                       trials=trials, seed=seed, start_level=start_level, backfill_size=backfill, chunk_size=chunk_size,
+                       progress=show, scheduler=scheduler, workers=workers)
     if isinstance(res, list):
         if fmt == OutputFormat.json:
             emit_json({"design": d.name, "trials": trials, "scenarios": [r.to_dict() for r in res]})

@@ -159,6 +159,10 @@ class SimulationResult:
         lines.append(f"No selection: {self.no_selection_percent:.1f}%   early stop: {self.early_stop_percent:.1f}%   "
                      f"safety stop: {self.safety_stop_percent:.1f}%")
         lines.append(f"Mean total patients: {self.mean_total_patients:.2f}   mean total DLTs: {self.mean_total_dlt:.2f}")
+        if "mean_duration_days" in self.extra:
+            x = self.extra
+            lines.append(f"Mean trial duration: {x['mean_duration_days']:.1f} days "
+                         f"(accrual suspended {x['mean_suspended_days']:.1f} days on average)")
         if self.true_mtd is not None:
             lines.append(f"True MTD: level {self.true_mtd}; correct selection {self.correct_selection_percent:.1f}%; "
                          f"patients above the MTD {self.percent_patients_above_mtd:.1f}%")
@@ -277,23 +281,24 @@ def _design_levels(design: Design) -> int | None:
     return len(sk) if sk else None
 
 
-def _run_chunks(design, ps, chunks, seed, args, *, progress, scheduler, workers) -> list[dict]:
+def _run_chunks(design, ps, chunks, seed, args, *, progress, scheduler, workers, chunk_fn=None) -> list[dict]:
     from tqdm import tqdm
 
+    chunk_fn = simulate_chunk if chunk_fn is None else chunk_fn
     bar = tqdm(total=sum(ch[2] for ch in chunks), file=sys.stderr, disable=not progress, unit="trial", desc=design.name)
     try:
         if scheduler is None and not workers:
             out = []
             for s, c, n in chunks:
-                out.append(simulate_chunk(design, ps[s], n_trials=n, seed_entropy=seed, scenario=s, chunk=c, **args))
+                out.append(chunk_fn(design, ps[s], n_trials=n, seed_entropy=seed, scenario=s, chunk=c, **args))
                 bar.update(n)
             return out
-        return _run_dask(design, ps, chunks, seed, args, bar, scheduler=scheduler, workers=workers)
+        return _run_dask(design, ps, chunks, seed, args, bar, scheduler=scheduler, workers=workers, chunk_fn=chunk_fn)
     finally:
         bar.close()
 
 
-def _run_dask(design, ps, chunks, seed, args, bar, *, scheduler, workers) -> list[dict]:
+def _run_dask(design, ps, chunks, seed, args, bar, *, scheduler, workers, chunk_fn) -> list[dict]:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:  # Dask is an optional extra: say how to get it
@@ -315,7 +320,7 @@ def _run_dask(design, ps, chunks, seed, args, bar, *, scheduler, workers) -> lis
         client = Client(cluster)
     try:
         futures = [
-            client.submit(simulate_chunk, design, ps[s], n_trials=n, seed_entropy=seed, scenario=s, chunk=c, pure=False, **args)
+            client.submit(chunk_fn, design, ps[s], n_trials=n, seed_entropy=seed, scenario=s, chunk=c, pure=False, **args)
             for s, c, n in chunks
         ]
         index = {f.key: i for i, f in enumerate(futures)}
