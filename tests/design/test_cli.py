@@ -103,3 +103,12 @@ def test_simulate_time_to_event_bad_options(args):
                               "--interval", "7", *args])
     assert res.exit_code == 1, res.output
     assert "Traceback" not in res.output
+
+
+def test_simulate_backfill_with_cap_for_3_plus_3():
+    out = run_json("simulate", "--design", "3+3", "--truth", "0.05,0.1,0.2,0.3,0.45", "--trials", "300", "--seed", "1",
+                   "--backfill", "2", "--backfill-cap", "9")
+    assert out["backfill_cap"] == 9 and out["mean_backfill_patients"] > 0
+    res = runner.invoke(app, ["design", "simulate", "--design", "boin", "--target", "0.25", "--truth", "0.1,0.2",
+                              "--trials", "10", "--backfill", "1", "--backfill-cap", "0"])
+    assert res.exit_code == 1 and "backfill_cap" in res.output

@@ -77,7 +77,7 @@ def test_backfill_adds_patients_below_current_level():
     assert bf.mean_total_patients > plain.mean_total_patients
     assert bf.mean_patients[0] + bf.mean_patients[1] > plain.mean_patients[0] + plain.mean_patients[1]
     with pytest.raises(InputError):
-        simulate(ThreePlusThreeDesign(), TRUTH, trials=10, seed=1, backfill_size=1)
+        simulate(d, TRUTH, trials=10, seed=1, backfill_size=1, backfill_cap=0)
 
 
 def test_crm_selects_true_mtd_most_often():

@@ -307,6 +307,7 @@ def simulate_cmd(
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (printed in the result when not given)."),
     start_level: int = typer.Option(1, "--start-level", help="1-based starting level."),
     backfill: int = typer.Option(0, "--backfill", help="Backfill patients per cohort at the cleared level below the current one."),
+    backfill_cap: Optional[int] = typer.Option(None, "--backfill-cap", help="With --backfill: no more backfill at a level once it has this many patients."),
     chunk_size: int = typer.Option(5000, "--chunk-size", help="Trials per chunk (part of the seed's meaning: keep it fixed to reproduce)."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://host:port."),
@@ -363,7 +364,7 @@ def simulate_cmd(
                                      progress=show, scheduler=scheduler, workers=workers)
     else:
         res = simulate(d, truth_arg, cohort_size=cohort_size, n_cohorts=n_cohorts,
-                       trials=trials, seed=seed, start_level=start_level, backfill_size=backfill, chunk_size=chunk_size,
+                       trials=trials, seed=seed, start_level=start_level, backfill_size=backfill, backfill_cap=backfill_cap, chunk_size=chunk_size,
                        progress=show, scheduler=scheduler, workers=workers)
     if isinstance(res, list):
         if fmt == OutputFormat.json:

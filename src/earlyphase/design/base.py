@@ -61,8 +61,17 @@ class Design:
         return decision, {}
 
     def cleared_many(self, N: np.ndarray, Y: np.ndarray, level: np.ndarray) -> np.ndarray:
-        """True where ``level`` (0-based, per trial) is cleared and open for backfill."""
-        raise InputError.single("backfill", True, "supported", f"Backfill is not available for the {self.name} design.")
+        """True where ``level`` (0-based, per trial) is cleared and open for backfill.
+
+        The default, for any design: the level has patients, is not eliminated, and the
+        design's own rule applied at that level would not de-escalate. Designs with a
+        sharper notion (3+3, interval designs, CRM) override it."""
+        N = np.asarray(N)
+        Y = np.asarray(Y)
+        level = np.asarray(level, dtype=np.int64)
+        st = self.step_many(N, Y, level, np.zeros(N.shape[0], dtype=np.int64))
+        idx = np.arange(N.shape[0])
+        return (N[idx, level] > 0) & ~st.eliminated[idx, level] & (st.raw >= 0) & ~st.safety
 
     def tite_counts(self, n: np.ndarray, y: np.ndarray, pending: list[list[float]]) -> tuple[np.ndarray, np.ndarray] | None:
         """Effective counts with pending patients weighted by follow-up (TITE), if supported."""

@@ -35,8 +35,28 @@ def _check_truth(truth: Sequence[float], n_levels: int | None = None) -> np.ndar
     return p
 
 
+def backfill_levels(design: Design, N: np.ndarray, Y: np.ndarray, cur: np.ndarray, cap: int | None) -> np.ndarray:
+    """Per trial, the level (0-based) that takes backfill patients, or -1: the highest level
+    below the current one that the design calls cleared and that has fewer than ``cap``
+    patients (no cap when None)."""
+    T = N.shape[0]
+    out = np.full(T, -1)
+    idx = np.arange(T)
+    for j in range(1, N.shape[1]):
+        cand = cur - j
+        look = np.flatnonzero((out < 0) & (cand >= 0))
+        if look.size == 0:
+            break
+        ok = design.cleared_many(N[look], Y[look], cand[look])
+        if cap is not None:
+            ok &= N[look, cand[look]] < cap
+        out[look[ok]] = cand[look[ok]]
+    return out
+
+
 def simulate_chunk(design: Design, truth: np.ndarray, cohort_size: int, n_cohorts: int, start_level: int,
-                   backfill_size: int, n_trials: int, seed_entropy: int, scenario: int, chunk: int) -> dict[str, np.ndarray]:
+                   backfill_size: int, n_trials: int, seed_entropy: int, scenario: int, chunk: int,
+                   backfill_cap: int | None = None) -> dict[str, np.ndarray]:
     """Simulate ``n_trials`` trials; return integer aggregates (see module doc for seeding)."""
     rng = np.random.default_rng(np.random.SeedSequence(seed_entropy, spawn_key=(scenario, chunk)))
     L = truth.size
@@ -47,6 +67,7 @@ def simulate_chunk(design: Design, truth: np.ndarray, cohort_size: int, n_cohort
     active = np.ones(T, dtype=bool)
     safety = np.zeros(T, dtype=bool)
     early = np.zeros(T, dtype=bool)
+    backfilled = 0
     for c in range(n_cohorts):
         a = np.flatnonzero(active)
         if a.size == 0:
@@ -56,18 +77,26 @@ def simulate_chunk(design: Design, truth: np.ndarray, cohort_size: int, n_cohort
         N[a, ca] += cohort_size
         Y[a, ca] += tox
         Na, Ya = N[a], Y[a]
+        bf_level = np.full(a.size, -1)
         if backfill_size:
-            has_below = ca > 0
-            below = np.maximum(ca - 1, 0)
-            open_ = has_below & design.cleared_many(Na, Ya, below)
-            b = np.flatnonzero(open_)
+            bf_level = backfill_levels(design, Na, Ya, ca, backfill_cap)
+            b = np.flatnonzero(bf_level >= 0)
             if b.size:
-                btox = rng.binomial(backfill_size, truth[below[b]])
-                N[a[b], below[b]] += backfill_size
-                Y[a[b], below[b]] += btox
+                btox = rng.binomial(backfill_size, truth[bf_level[b]])
+                N[a[b], bf_level[b]] += backfill_size
+                Y[a[b], bf_level[b]] += btox
+                backfilled += backfill_size * b.size
                 Na, Ya = N[a], Y[a]
         st = design.step_many(Na, Ya, ca, tox)
-        cur[a] = ca + st.move
+        nxt = ca + st.move
+        if backfill_size:
+            # BF-BOIN's safety rule: a backfilled level whose pooled data no longer clear it
+            # caps the next level at that level (its own data then decide the way down).
+            b = np.flatnonzero(bf_level >= 0)
+            if b.size:
+                unsafe = ~design.cleared_many(Na[b], Ya[b], bf_level[b])
+                nxt[b] = np.where(unsafe, np.minimum(nxt[b], bf_level[b]), nxt[b])
+        cur[a] = nxt
         stopped = a[st.stop]
         safety[a[st.safety]] = True
         if c < n_cohorts - 1:
@@ -82,6 +111,7 @@ def simulate_chunk(design: Design, truth: np.ndarray, cohort_size: int, n_cohort
         "early": np.int64(early.sum()),
         "safety": np.int64(safety.sum()),
         "trials": np.int64(T),
+        "backfilled": np.int64(backfilled),
     }
 
 
@@ -159,6 +189,10 @@ class SimulationResult:
         lines.append(f"No selection: {self.no_selection_percent:.1f}%   early stop: {self.early_stop_percent:.1f}%   "
                      f"safety stop: {self.safety_stop_percent:.1f}%")
         lines.append(f"Mean total patients: {self.mean_total_patients:.2f}   mean total DLTs: {self.mean_total_dlt:.2f}")
+        if "mean_backfill_patients" in self.extra:
+            cap = self.extra.get("backfill_cap")
+            lines.append(f"Backfill: {self.extra['mean_backfill_patients']:.2f} patients per trial on average "
+                         f"({self.extra['backfill_size']} per cohort, " + ("no cap" if cap is None else f"cap {cap} per level") + ")")
         if "mean_duration_days" in self.extra:
             x = self.extra
             lines.append(f"Mean trial duration: {x['mean_duration_days']:.1f} days "
@@ -215,6 +249,7 @@ def simulate(
     seed: int | None = None,
     start_level: int = 1,
     backfill_size: int = 0,
+    backfill_cap: int | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: bool = False,
     scheduler: str | None = None,
@@ -226,8 +261,10 @@ def simulate(
     (several scenarios; a list of results comes back). Each trial treats up to
     ``n_cohorts`` cohorts of ``cohort_size`` patients, starting at ``start_level``
     (1-based). ``backfill_size`` > 0 adds that many patients, with each cohort, at the
-    level just below the current one when that level is cleared (tried, not eliminated,
-    and its data do not call for de-escalation); they count in the level's data.
+    highest level below the current one that is cleared (the design's ``cleared_many``:
+    tried, not eliminated, its data do not call for de-escalation) and has fewer than
+    ``backfill_cap`` patients (BF-BOIN, Zhao et al. 2024); they count in the level's data,
+    and when they make that level unsafe the next cohort goes no higher than it.
     ``seed`` None draws fresh entropy, reported in the result. ``progress`` shows a bar
     on stderr. ``scheduler`` ("tcp://host:port") or ``workers`` (local cluster size) run
     the chunks on Dask; results do not depend on either.
@@ -241,6 +278,8 @@ def simulate(
         raise InputError.single("chunk_size", chunk_size, "positive", "chunk_size must be at least 1 trial.")
     if int(backfill_size) < 0:
         raise InputError.single("backfill_size", backfill_size, "non-negative", "backfill_size must be 0 or more patients.")
+    if backfill_cap is not None and int(backfill_cap) < 1:
+        raise InputError.single("backfill_cap", backfill_cap, "positive", "backfill_cap must be at least 1 patient per level.")
     n_levels = _design_levels(design)
     ps = [_check_truth(s, n_levels) for s in scenarios]
     L = ps[0].size
@@ -254,7 +293,8 @@ def simulate(
     if seed < 0:
         raise InputError.single("seed", seed, "non-negative", "The seed must be a non-negative integer.")
     chunks = [(s, c, min(chunk_size, trials - c * chunk_size)) for s in range(len(ps)) for c in range(-(-trials // chunk_size))]
-    args = dict(cohort_size=int(cohort_size), n_cohorts=int(n_cohorts), start_level=int(start_level), backfill_size=int(backfill_size))
+    args = dict(cohort_size=int(cohort_size), n_cohorts=int(n_cohorts), start_level=int(start_level), backfill_size=int(backfill_size),
+                backfill_cap=None if backfill_cap is None else int(backfill_cap))
     results = _run_chunks(design, ps, chunks, seed, args, progress=progress, scheduler=scheduler, workers=workers)
     out = []
     for s, p in enumerate(ps):
@@ -262,6 +302,9 @@ def simulate(
         agg = {k: sum(part[k] for part in parts) for k in parts[0]}
         res = summarise(design, p, agg, target=getattr(design, "target", None), cohort_size=int(cohort_size),
                         n_cohorts=int(n_cohorts), seed=seed, chunk_size=int(chunk_size))
+        if backfill_size:
+            res.extra.update({"mean_backfill_patients": float(agg["backfilled"]) / trials, "backfill_size": int(backfill_size),
+                              "backfill_cap": None if backfill_cap is None else int(backfill_cap)})
         out.append(res)
     return out[0] if single else out
 

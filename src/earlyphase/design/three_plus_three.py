@@ -83,6 +83,16 @@ class ThreePlusThreeDesign(Design):
         move[stop] = 0
         return Step(move=move, stop=stop, safety=safety, raw=raw, eliminated=eliminated)
 
+    def cleared_many(self, N, Y, level) -> np.ndarray:
+        """Open for backfill: 0 DLTs in at least 3, or at most 1 in at least 6, with no
+        level at or below it having 2 or more DLTs."""
+        N = np.asarray(N).astype(np.int64)
+        Y = np.asarray(Y).astype(np.int64)
+        idx = np.arange(N.shape[0])
+        exceeded = np.logical_or.accumulate(Y >= 2, axis=1)[idx, level]
+        n, y = N[idx, level], Y[idx, level]
+        return ~exceeded & (((n >= 3) & (y == 0)) | ((n >= 6) & (y <= 1)))
+
     def select_many(self, N, Y) -> np.ndarray:
         N = np.asarray(N).astype(np.int64)
         Y = np.asarray(Y).astype(np.int64)
