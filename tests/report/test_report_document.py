@@ -91,25 +91,31 @@ def _row_cells(text, table_key, label):
     raise AssertionError(f"no row {label!r} in {table_key}")
 
 
-def test_reader_can_find_grade_2_or_worse_patients_in_group_c(report_dir):
+@pytest.mark.parametrize("group", ["C", "D"])  # none in C, one patient in D
+def test_reader_can_find_grade_2_or_worse_patients_in_group_c(report_dir, group):
     """The HTML answers 'how many patients had grade >= 2 AEs in group C, which ones' without code."""
     adae = pd.read_csv(report_dir / "adam" / "adae.csv")
-    expected = sorted(set(adae[(adae.TRT01A == "C") & (adae.TRTEMFL == "Y") & (adae.ATOXGR >= 2)]["USUBJID"]))
+    expected = sorted(set(adae[(adae.TRT01A == group) & (adae.TRTEMFL == "Y") & (adae.ATOXGR >= 2)]["USUBJID"]))
     text = _html(report_dir)
     cells = _row_cells(text, "ae_overview", "Grade ≥2")
     header = re.search(r'<table class="data" id="tbl-ae_overview">.*?</thead>', text, re.S).group(0)
     heads = [htmllib.unescape(h) for h in re.findall(r"<th>(.*?)</th>", header)]
-    c = next(i for i, h in enumerate(heads) if h.startswith("C ("))
+    c = next(i for i, h in enumerate(heads) if h.startswith(f"{group} ("))
     cell = cells[c]
     assert re.sub("<[^>]+>", "", cell).startswith(str(len(expected)))
     if expected:
         title = htmllib.unescape(re.search(r'title="([^"]*)"', cell).group(1))
         assert title == f"{len(expected)} patient(s): " + ", ".join(expected)
         anchor = re.search(r'href="#(ev-[^"]+)"', cell).group(1)
-        entry = re.search(rf'<li id="{anchor}">(.*?)</li>', text, re.S).group(1)
+        # the appendix line names the patients (by subject id, or as every patient of the column) ...
+        entry = re.search(rf'<span class="col" id="{anchor}">(.*?)</span>', text, re.S).group(1)
+        n_col = int(re.search(r"\(N=(\d+)\)", heads[c]).group(1))
+        assert "(all of the column)" in entry if len(expected) == n_col else all(u.rsplit("-", 1)[-1] in entry
+                                                                                 for u in expected)
+        # ... and each patient's records are listed once, under the patient
         for u in expected:
-            assert u in entry
-        assert "adverse_events#" in entry
+            records = re.search(rf'<dt id="pt-{u}">[^<]*</dt><dd>(.*?)</dd>', text, re.S).group(1)
+            assert "adverse_events #" in records
 
 
 def test_reader_can_find_pfs_median_of_group_d_with_ci(report_dir):

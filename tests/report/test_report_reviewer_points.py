@@ -241,3 +241,29 @@ def test_cox_table_says_why_there_is_no_model(tmp_path):
     assert len(cox) == 2
     assert all(g.startswith("no model: ") for g in cox["Group"]), cox.to_string()
     assert "no events yet" in cox["Group"].iloc[1]
+
+
+# ---------------------------------------------------------------------------------------- appendix for paper
+def test_appendix_lines_name_patients_by_table_row_and_column_without_repeating_them():
+    from earlyphase.report.appendix import compact_ids, number_lines, patient_records, short_column
+    from earlyphase.report.trace import TraceTable, count_cell, text
+
+    ev = {"S-001": ("adverse_events#3",), "S-002": ("adverse_events#4", "adverse_events#5")}
+    t = TraceTable("x", "X", ["What", "A (N=2)", "B (N=3)", "Total (N=5)"], [
+        [text("Fever"), count_cell(ev, 2), count_cell({"S-003": ("adverse_events#9",)}, 3),
+         count_cell({**ev, "S-003": ("adverse_events#9",)}, 5)],
+        [text("Rash"), count_cell({"S-001": ("adverse_events#3",)}, 2), count_cell({}, 3),
+         count_cell({"S-001": ("adverse_events#3",)}, 5)],
+    ])
+    first, second = number_lines([t, t])[2:]  # the second table is numbered 2
+    assert (first.table, first.row) == (2, "Fever")
+    a, b, total = first.spans
+    assert (a.column, a.value, a.everyone, a.same_as) == ("A", "2 (100%)", True, None)
+    assert b.subjects == ("S-003",) and not b.everyone
+    assert total.same_as == "all of the above" and total.anchor == "x-r0c3"
+    assert [s.column for s in second.spans] == ["A", "Total"] and second.spans[1].same_as == "A"
+    records = {p.subject: dict(p.records) for p in patient_records([t])}
+    assert records["S-002"] == {"adverse_events": "#4, #5"}
+    assert compact_ids(["S-001", "S-002", "S-003", "S-005", "T-1"]) == "S-001–003, S-005, T-1"
+    assert compact_ids(["#7", "#8", "#10"]) == "#7, #8, #10"
+    assert short_column("C (N=6) Grade ≥3") == "C grade ≥3"

@@ -231,19 +231,14 @@ def render_html(ds, sections, analyses, methods, all_tables) -> str:
 
     env = Environment(loader=PackageLoader("earlyphase.report", "templates"), autoescape=select_autoescape(["html"]))
     tmpl = env.get_template("report.html")
-    # one appendix entry per distinct set of patients and records; cells with the same evidence share it
-    entries: dict[tuple, dict] = {}
+    from earlyphase.report.appendix import compact_ids, display_id, number_lines, patient_records
+
+    # the appendix: one line per table row (patients of each column), then each patient's records once;
+    # every traced cell keeps its own anchor there, so no link is dead on screen or in the PDF
+    lines = number_lines(all_tables)
+    patients = patient_records(all_tables)
+    short = {p.subject: display_id(p.subject, ds.study.study_id) for p in patients}
     anchor_map: dict[str, str] = {}
-    for t in all_tables:
-        for anchor, desc, cell in t.evidence_entries():
-            key = tuple((u, cell.evidence[u]) for u in cell.subjects)
-            entry = entries.get(key)
-            if entry is None:
-                entry = entries[key] = {"anchor": anchor, "descs": [], "value": cell.text,
-                                        "subjects": [(u, ", ".join(cell.evidence[u])) for u in cell.subjects]}
-            entry["descs"].append(f"{desc} = {cell.text}")
-            anchor_map[anchor] = entry["anchor"]
-    evidence = list(entries.values())
     rendered_sections = []
     n_table = n_fig = 0
     for anchor, heading, items in sections:
@@ -261,7 +256,8 @@ def render_html(ds, sections, analyses, methods, all_tables) -> str:
         rendered_sections.append({"anchor": anchor, "heading": heading, "blocks": blocks})
     s = ds.study
     return tmpl.render(
-        study=s, ds=ds, sections=rendered_sections, methods=methods, evidence=evidence,
+        study=s, ds=ds, sections=rendered_sections, methods=methods, lines=lines, patients=patients, short=short,
+        ids=lambda subjects: compact_ids([short.get(u, u) for u in subjects]),
         versions=software_versions(), generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         key_results=_key_results(ds, analyses), synthetic=ds.synthetic,
         groups=[(g.code, g.label) for g in s.groups],

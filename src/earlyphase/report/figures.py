@@ -88,8 +88,8 @@ def km_figure(ea: "EndpointAnalysis", study: "Study", ylabel: str, axis: TimeAxi
     n_rows = len(groups)
     # layout in inches, top to bottom: legend (P values + medians), plot, x label, number-at-risk table
     legend_h = 0.62 + 0.2 * math.ceil(n_rows / 2)
-    plot_h, gap_h = 3.2, 0.55
-    table_h = 0.26 * n_rows + 0.3
+    plot_h, gap_h = 3.0, 0.55
+    table_h = 0.22 * n_rows + 0.3
     note_h = 0.3 if axis.truncated else 0.0
     total_h = legend_h + plot_h + gap_h + table_h + note_h + 0.1
     fig = plt.figure(figsize=(FIGURE_WIDTH_IN, total_h))
