@@ -16,7 +16,7 @@ from earlyphase.errors import InputError
 
 app = typer.Typer(help="Dose finding: decisions, decision tables, MTD selection and simulation.", no_args_is_help=True)
 
-DESIGN_HELP = "3+3, boin, crm, mtpi2 (= keyboard), i3+3, or table (with --table FILE)."
+DESIGN_HELP = "3+3, boin, crm, mtpi2 (= keyboard), i3+3, pocrm (with --partial-order or --orderings), or table (with --table FILE)."
 
 
 def _floats(name: str, text: Optional[str]) -> Optional[list[float]]:
@@ -52,7 +52,7 @@ def _pending(specs: Optional[list[str]], n_levels: int) -> Optional[list[list[fl
 def _build_design(design: str, target: Optional[float], *, skeleton=None, model=None, prior_mtd=None, halfwidth=None,
                   n_levels=None, prior_sd=None, safety_cutoff=None, allow_skip=False, allow_escalation_after_dlt=False,
                   n_earlystop=None, extrasafe=None, cutoff_eli=None, offset=None, no_deescalation=False, bound_mtd=None,
-                  p_saf=None, p_tox=None, margin_low=None, margin_high=None, table=None):
+                  p_saf=None, p_tox=None, margin_low=None, margin_high=None, table=None, partial_order=None, orderings=None):
     from earlyphase.design import getprior, make_design
 
     key = design.strip().lower()
@@ -79,6 +79,14 @@ def _build_design(design: str, target: Optional[float], *, skeleton=None, model=
         return make_design("crm", target, skeleton=sk, model=model, prior_sd=prior_sd,
                            safety_cutoff=(None if safety_cutoff is not None and safety_cutoff >= 1 else safety_cutoff),
                            no_skip=not allow_skip, no_escalation_after_dlt=not allow_escalation_after_dlt, n_earlystop=n_earlystop)
+    if key == "pocrm":
+        sk = _floats("skeleton", skeleton)
+        if sk is None:
+            raise typer.BadParameter("POCRM needs --skeleton p1,p2,... (prior DLT probability by rank)", param_hint="--skeleton")
+        return make_design("pocrm", target, skeleton=sk, model=model, prior_sd=prior_sd,
+                           safety_cutoff=(None if safety_cutoff is not None and safety_cutoff >= 1 else safety_cutoff),
+                           no_skip=not allow_skip, no_escalation_after_dlt=not allow_escalation_after_dlt, n_earlystop=n_earlystop,
+                           partial_order=_pairs(partial_order), orderings=_orderings(orderings))
     if key in ("3+3", "3plus3"):
         return make_design("3+3", None, deescalation=not no_deescalation)
     if key == "boin":
@@ -86,6 +94,34 @@ def _build_design(design: str, target: Optional[float], *, skeleton=None, model=
     elif key in ("mtpi2", "mtpi-2", "keyboard", "i3+3", "i3plus3"):
         opts.update(margin_low=margin_low, margin_high=margin_high)
     return make_design(design, target, **opts)
+
+
+def _pairs(text: Optional[str]):
+    """'1<2,2<3,4<3' -> [(1, 2), (2, 3), (4, 3)]."""
+    if text is None:
+        return None
+    out = []
+    for part in text.split(","):
+        a, sep, b = part.partition("<")
+        if not sep or not a.strip().isdigit() or not b.strip().isdigit():
+            raise typer.BadParameter(f"write each relation as a<b with regimen numbers, e.g. 1<2,2<3,4<3 (got {part!r})",
+                                     param_hint="--partial-order")
+        out.append((int(a), int(b)))
+    return out
+
+
+def _orderings(text: Optional[str]):
+    """'1,2,4,3;1,4,2,3' -> [[1, 2, 4, 3], [1, 4, 2, 3]]."""
+    if text is None:
+        return None
+    out = []
+    for part in text.split(";"):
+        items = [v.strip() for v in part.split(",")]
+        if not all(v.isdigit() for v in items):
+            raise typer.BadParameter(f"write each ordering as regimen numbers, e.g. 1,2,4,3;1,4,2,3 (got {part!r})",
+                                     param_hint="--orderings")
+        out.append([int(v) for v in items])
+    return out
 
 
 # Options shared by several commands (Typer needs them declared per command).
@@ -331,6 +367,8 @@ def simulate_cmd(
     margin_low: Optional[float] = _m_low,
     margin_high: Optional[float] = _m_high,
     table: Optional[Path] = _table,
+    partial_order: Optional[str] = typer.Option(None, "--partial-order", help="POCRM: toxicity relations between regimens, e.g. 1<2,2<3,4<3 (every ordering keeping them is used)."),
+    orderings: Optional[str] = typer.Option(None, "--orderings", help="POCRM: the orderings to consider, e.g. 1,2,4,3;1,4,2,3 (instead of --partial-order)."),
     interval: Optional[float] = typer.Option(None, "--interval", help="Days between arrivals: simulate staggered accrual with DLT windows (time to event)."),
     arrival: str = typer.Option("fixed", "--arrival", help="With --interval: 'fixed' (every interval days) or 'poisson' (exponential gaps of that mean)."),
     window: float = typer.Option(28.0, "--window", help="With --interval: DLT window in days."),
@@ -348,7 +386,8 @@ def simulate_cmd(
                       n_levels=len(scenarios[0]), prior_sd=prior_sd, safety_cutoff=safety_cutoff, allow_skip=allow_skip,
                       allow_escalation_after_dlt=allow_escalation_after_dlt, n_earlystop=n_earlystop, extrasafe=extrasafe,
                       cutoff_eli=cutoff_eli, offset=offset, no_deescalation=no_deescalation, bound_mtd=bound_mtd,
-                      p_saf=p_saf, p_tox=p_tox, margin_low=margin_low, margin_high=margin_high, table=table)
+                      p_saf=p_saf, p_tox=p_tox, margin_low=margin_low, margin_high=margin_high, table=table,
+                      partial_order=partial_order, orderings=orderings)
     show = sys.stderr.isatty() if progress is None else progress
     truth_arg = scenarios if len(scenarios) > 1 else scenarios[0]
     if interval is not None:

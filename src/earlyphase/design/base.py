@@ -47,6 +47,9 @@ class Design:
     name: str = "design"
     #: pending patients can be weighted by follow-up (TITE) instead of waiting
     supports_tite: bool = False
+    #: levels lie on one line (level k+1 more toxic than k); False for regimens only
+    #: partially ordered, where the next level need not be a neighbour
+    linear_levels: bool = True
 
     # -- to implement -------------------------------------------------------------------
     def step_many(self, N: np.ndarray, Y: np.ndarray, cur: np.ndarray, last_dlt: np.ndarray) -> Step:
@@ -132,7 +135,7 @@ class Design:
             nxt = cur + move + 1
             mtd = None
         reason, details = self.explain(n, y, cur, st, word)
-        if nxt is not None and (nxt in eliminated or nxt > max(_highest_tried(n), cur + 1) + 1):
+        if nxt is not None and (nxt in eliminated or (self.linear_levels and nxt > max(_highest_tried(n), cur + 1) + 1)):
             # Defensive: the rules above never do this; fail loudly rather than advise it.
             raise AssertionError(f"{self.name} produced an inadmissible level {nxt}")
         return Decision(

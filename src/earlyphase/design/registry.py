@@ -8,7 +8,7 @@ from earlyphase.design._common import Decision
 from earlyphase.design.base import Design
 from earlyphase.errors import InputError
 
-DESIGN_NAMES = ("3+3", "boin", "crm", "mtpi2", "keyboard", "i3+3")
+DESIGN_NAMES = ("3+3", "boin", "crm", "mtpi2", "keyboard", "i3+3", "pocrm")
 
 
 def make_design(name: str, target: float | None = None, **options: Any) -> Design:
@@ -45,6 +45,8 @@ def make_design(name: str, target: float | None = None, **options: Any) -> Desig
         if "skeleton" not in opts:
             raise InputError.single("skeleton", None, "required", "CRM needs a skeleton (prior DLT probability per level).")
         opts["skeleton"] = tuple(opts["skeleton"])
+    elif key == "pocrm":
+        return _make_pocrm(target, opts)
     else:
         raise InputError.single("design", name, "known-design", "Choose one of: " + ", ".join(DESIGN_NAMES) + ".")
     unknown = set(opts) - allowed
@@ -58,6 +60,44 @@ def make_design(name: str, target: float | None = None, **options: Any) -> Desig
             raise InputError.single("target", None, "required", f"The {name} design needs a target DLT rate.")
         opts["target"] = target
     return cls(**opts)
+
+
+def _make_pocrm(target, opts: dict[str, Any]) -> Design:
+    """POCRM from a skeleton and either ``orderings`` (each a list of 1-based regimens, least
+    toxic first) or ``partial_order`` (pairs (a, b), 1-based: a is less toxic than b)."""
+    from earlyphase.design.pocrm import PocrmDesign, linear_extensions
+
+    allowed = {"skeleton", "orderings", "partial_order", "ordering_prior", "model", "intercept", "prior_sd", "no_skip",
+               "no_escalation_after_dlt", "safety_cutoff", "safety_min_n", "n_earlystop"}
+    unknown = sorted(set(opts) - allowed)
+    if unknown:
+        raise InputError.single(unknown[0], opts[unknown[0]], "known-option",
+                                f"Option {unknown[0]!r} does not apply to the pocrm design; it takes: {', '.join(sorted(allowed))}.")
+    if target is None:
+        raise InputError.single("target", None, "required", "The pocrm design needs a target DLT rate.")
+    if "skeleton" not in opts:
+        raise InputError.single("skeleton", None, "required", "POCRM needs a skeleton (prior DLT probability by rank).")
+    sk = tuple(opts.pop("skeleton"))
+    orderings = opts.pop("orderings", None)
+    partial = opts.pop("partial_order", None)
+    if (orderings is None) == (partial is None):
+        raise InputError.single("partial_order", partial, "one-of-orderings-or-partial-order",
+                                "Give either the partial order of toxicity (pairs a<b) or the orderings to consider.")
+    K = len(sk)
+    try:
+        if partial is not None:
+            pairs = [(int(a) - 1, int(b) - 1) for a, b in partial]
+            try:
+                order0 = linear_extensions(K, pairs)
+            except InputError as e:  # say it with the user's 1-based regimen numbers
+                p = e.problems[0]
+                raise InputError.single("partial_order", [list(x) for x in partial], p.rule, p.message) from None
+        else:
+            order0 = [tuple(int(r) - 1 for r in o) for o in orderings]
+    except (TypeError, ValueError):
+        raise InputError.single("partial_order" if partial is not None else "orderings", partial or orderings, "regimen-numbers",
+                                "Regimens are named by their 1-based position.") from None
+    return PocrmDesign(orderings=tuple(order0), skeleton=sk, target=target, **opts)
 
 
 def next_dose(
