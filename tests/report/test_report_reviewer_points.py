@@ -241,6 +241,11 @@ def test_cox_table_says_why_there_is_no_model(tmp_path):
     assert len(cox) == 2
     assert all(g.startswith("no model: ") for g in cox["Group"]), cox.to_string()
     assert "no events yet" in cox["Group"].iloc[1]
+    t.death(b, start + timedelta(days=70))  # an event in group B only: A's hazard is not estimable
+    ds = derive_from_source(t.source(study_with()))
+    os_ = analyse_endpoint(ds.adtte, ds.study, "OS", "OS")
+    row = T.cox_table([os_], ds).to_frame().iloc[0]
+    assert row["Group"] == "no model: no events in group A, so its hazard ratio cannot be estimated"
 
 
 # ---------------------------------------------------------------------------------------- appendix for paper
@@ -267,3 +272,11 @@ def test_appendix_lines_name_patients_by_table_row_and_column_without_repeating_
     assert compact_ids(["S-001", "S-002", "S-003", "S-005", "T-1"]) == "S-001–003, S-005, T-1"
     assert compact_ids(["#7", "#8", "#10"]) == "#7, #8, #10"
     assert short_column("C (N=6) Grade ≥3") == "C grade ≥3"
+
+
+def test_a_tiny_trial_is_not_truncated_and_names_keep_their_capitals():
+    from earlyphase.report.words import in_sentence
+
+    assert not choose_time_axis([1.4, 2.8, 7.1]).truncated  # one of three is not an outlier
+    assert in_sentence("Progression-free survival (RECIST 1.1)") == "progression-free survival (RECIST 1.1)"
+    assert in_sentence("PFS by investigator") == "PFS by investigator"

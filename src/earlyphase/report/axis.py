@@ -94,7 +94,9 @@ def choose_time_axis(times: Sequence[float], setting: str | float | None = "bulk
         return TimeAxis(end, ticks, longest > end, longest, f"set to {float(setting):g} months")
     k = max(BULK_MIN_AT_RISK, math.ceil(BULK_FRACTION * len(values)))
     end, ticks = _ticks_to(bulk_end(values))
-    if longest <= WORTH_TRUNCATING * end:
+    beyond = sum(1 for t in values if t > end)
+    # cut only for a few long times: in a trial of three patients, one is a third of the data, not an outlier
+    if longest <= WORTH_TRUNCATING * end or beyond > BULK_FRACTION * len(values):
         end, ticks = _ticks_to(longest)
         return TimeAxis(end, ticks, False, longest, "every time shown")
     return TimeAxis(end, ticks, True, longest,

@@ -95,7 +95,7 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False,
     from earlyphase.report.methods import methods_paragraphs
     from earlyphase.report.publication import published_vs_reproduced
     from earlyphase.report.survival import analyse_endpoint
-    from earlyphase.report.words import administration, endpoint_label, time_origin
+    from earlyphase.report.words import administration, endpoint_label, in_sentence, time_origin
 
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -143,7 +143,7 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False,
         months = ea.data["AVAL"].to_numpy(dtype=float) / ds.study.analysis.days_per_month
         axis = axes[ea.paramcd] = choose_time_axis(months, axis_setting)
         note = (" " + axis.note(int((months > axis.end).sum()))) if axis.truncated else ""
-        add_fig(f"km_{ea.paramcd.lower()}", f"Kaplan-Meier: {ea.label.lower()} by group",
+        add_fig(f"km_{ea.paramcd.lower()}", f"Kaplan-Meier: {in_sentence(ea.label)} by group",
                 f"{ea.label} by group (months since {time_origin(ds.study)}). "
                 "+ = censored. Legend: median (95% CI) per group. Number at risk = patients with time ≥ the tick."
                 + note, F.km_figure(ea, ds.study, ylabels.get(ea.paramcd, "Survival probability"), axis))
@@ -208,6 +208,8 @@ def _key_results(ds, analyses) -> list:
 
     from markupsafe import Markup, escape
 
+    from earlyphase.report.words import in_sentence
+
     out = []
     f = lambda x: "NA" if math.isnan(x) else f"{x:.1f}"  # noqa: E731  (NA as R prints it)
     for ea in analyses:
@@ -220,7 +222,7 @@ def _key_results(ds, analyses) -> list:
                 "all" if g is None else g, title, f(m), f(lo), f(up)))
         p = (f"; log-rank P = {ea.logrank.p_value:.4f}, trend P = {ea.trend.p_value:.4f}"
              if ea.logrank is not None else "")
-        out.append(Markup("Median {}, months (95% CI): ").format(ea.label.lower()) + Markup(", ").join(parts)
+        out.append(Markup("Median {}, months (95% CI): ").format(in_sentence(ea.label)) + Markup(", ").join(parts)
                    + escape(p) + Markup("."))
     return out
 

@@ -540,7 +540,10 @@ def cox_table(analyses: Sequence["EndpointAnalysis"], ds: "AnalysisDatasets") ->
     rows = []
     ref = ds.study.group_codes[0]
     for ea in analyses:
-        if ea.cox is None:  # say why there is no model rather than print a header without rows
+        events = ea.data.loc[ea.data["CNSR"] == 0, "TRT01P"]
+        # a group without events makes its hazard ratio infinite or zero (the fit runs away, as R warns):
+        # say so instead of printing a number like 1615474845.87 (0.00-inf)
+        if ea.cox is None or any(not (events == g).any() for g in ea.groups):
             rows.append([text(ea.paramcd), text(f"no model: {_no_cox_reason(ea)}", "left"), text(""), text(""),
                          Cell(str(len(ea.data)), _tte_evidence(ea))])
             continue
@@ -563,12 +566,17 @@ def cox_table(analyses: Sequence["EndpointAnalysis"], ds: "AnalysisDatasets") ->
 
 
 def _no_cox_reason(ea: "EndpointAnalysis") -> str:
-    fitted = [w.removeprefix("Cox model not fitted: ") for w in ea.warnings if w.startswith("Cox model not fitted")]
-    if fitted:
-        return fitted[0]
+    """Why there is no Cox model, in the reader's words (not the fitting code's)."""
     if len(ea.groups) < 2:
         return "only one group has patients"
-    return "no events yet" if int((ea.data["CNSR"] == 0).sum()) == 0 else "not fitted"
+    events = ea.data[ea.data["CNSR"] == 0]
+    if events.empty:
+        return "no events yet"
+    without = [g for g in ea.groups if not (events["TRT01P"] == g).any()]
+    if without:
+        return (f"no events in group{'s' if len(without) > 1 else ''} {', '.join(without)}, so "
+                f"{'their' if len(without) > 1 else 'its'} hazard ratio cannot be estimated")
+    return "the model could not be fitted to so few events (hazard ratios not estimable)"
 
 
 def followup_table(analyses: Sequence["EndpointAnalysis"], ds: "AnalysisDatasets") -> TraceTable:

@@ -41,3 +41,12 @@ def endpoint_label(study: "Study", paramcd: str, default: str) -> str:
 
 def unit_label(study: "Study") -> str:
     return study.product.dose_unit
+
+
+def in_sentence(name: str) -> str:
+    """A study's name for something as it reads inside a sentence: 'Overall survival' -> 'overall survival',
+    but acronyms and names the study wrote in capitals stay ('RECIST 1.1', 'CAR-T', 'PFS')."""
+    words = name.split(" ")
+    if words and words[0][:1].isupper() and words[0][1:] == words[0][1:].lower():
+        words[0] = words[0][:1].lower() + words[0][1:]
+    return " ".join(words)
