@@ -13,7 +13,6 @@ under a figure: two rows, times then numbers.
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 
 from earlyphase.errors import InputError, Problem
@@ -39,7 +38,11 @@ def _read_rows(path: str | Path, what: str) -> tuple[list[list[str]], str]:
         text = raw.decode("latin-1")
     sample = text[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") else ("\t" if sample.count("\t") > sample.count(",") else ",")
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    try:
+        rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
+    except csv.Error as exc:
+        raise InputError.single(what, str(path), "csv", f"the file is not readable as CSV ({exc})",
+                                file=str(path)) from None
     decimal_comma = delimiter != "," and any("," in cell for row in rows for cell in row)
     cleaned = []
     for row in rows:

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from earlyphase.protocol.dosing import Product, Regimen
+from earlyphase.protocol.evidence import ExternalEvidence
 from earlyphase.protocol.forms import CodelistDef, CoreFormExtension, Form, FormField
 from earlyphase.protocol.schedule import Eligibility, SpecialInterest, Visit
 
@@ -215,6 +216,9 @@ class Study(_Strict):
     analysis: Analysis = Field(default_factory=Analysis, description="How the analysis is done.")
     dose_finding: DoseFinding = Field(default_factory=DoseFinding, description="How the next level is chosen.")
     endpoints: list[Endpoint] = Field(default_factory=list, description="The protocol's endpoints.")
+    external_evidence: ExternalEvidence = Field(
+        default_factory=ExternalEvidence,
+        description="Published Kaplan-Meier curves the report sets the trial beside (optional).")
     assumptions: list[str] = Field(
         default_factory=list, description="Plain statements of every value that is assumed rather than known."
     )

@@ -167,6 +167,13 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False,
                 f"{administration(ds.study, plural=True)}; ▲ first response of a patient whose confirmed best "
                 "overall response is CR or PR (△ a response not confirmed); X progression; ■ death; → alive at "
                 "cut-off.", F.swimmer_figure(ds.adsl, ds.adtte, ds.adrs, doses, ds.study, axes.get("OS")))
+    external_items: list = []
+    if ds.study.external_evidence.curves:
+        from earlyphase.report.external import external_evidence_items
+
+        for key, title, caption, fig, table in external_evidence_items(ds):
+            add_fig(key, title, caption, fig)
+            external_items += [figs[key], table]
     lap("figures")
 
     pub = published_vs_reproduced(ds, analyses) if ds.synthetic else None
@@ -179,6 +186,8 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False,
     if "swimmer" in figs:
         surv_items.append(figs["swimmer"])
     sections.append(("survival", " and ".join(ea.label for ea in analyses) or "Survival", surv_items))
+    if external_items:
+        sections.append(("external", "External evidence (not randomised)", external_items))
     if pub is not None:
         sections.append(("published", "Published versus reproduced (digital twin)", [pub]))
 

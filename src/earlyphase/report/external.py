@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from earlyphase.external.curve import DigitisedCurve
     from earlyphase.external.reconstruct import Reconstruction
 
-__all__ = ["reconstruction_figure", "comparison_figure", "figure_bytes"]
+__all__ = ["reconstruction_figure", "comparison_figure", "comparison_plot", "figure_bytes", "external_evidence_items"]
 
 EXTERNAL_COLOR = "#555555"
 
@@ -72,8 +72,13 @@ def reconstruction_figure(result: "Reconstruction", curve: "DigitisedCurve", kin
 
 
 def comparison_figure(comparison: "Comparison", ylabel: str, kind: str = "png") -> bytes:
+    """:func:`comparison_plot` as PNG or SVG bytes."""
+    return figure_bytes(comparison_plot(comparison, ylabel), kind)
+
+
+def comparison_plot(comparison: "Comparison", ylabel: str):
     """Kaplan–Meier curves of the trial's arms (solid) and the external arms (dashed), medians in the legend,
-    numbers at risk under the axis, and the non-randomised caveat printed on the figure."""
+    numbers at risk under the axis, and the non-randomised caveat printed on the figure (a matplotlib Figure)."""
     plt = _mpl()
     arms = list(comparison.arms)
     max_t = max(float(a.time.max()) for a in arms if len(a.time))
@@ -136,12 +141,108 @@ def comparison_figure(comparison: "Comparison", ylabel: str, kind: str = "png") 
                  fontweight="bold", transform=tab.get_yaxis_transform())
     fig.text(0.02, 0.01, "Not randomised: " + comparison.short_caveat, fontsize=7, style="italic", wrap=True,
              ha="left", va="bottom")
-    return figure_bytes(fig, kind)
+    return fig
 
 
-def _fmt(x: float) -> str:
-    return "NR" if x is None or not math.isfinite(x) else f"{x:.1f}"
+def _fmt(x: float, digits: int = 1) -> str:
+    return "NR" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
 
 def _short(label: str, width: int = 24) -> str:
     return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def external_evidence_items(ds) -> list[tuple[str, str, str, object, object]]:
+    """The report's external-evidence section from the study file's ``external_evidence`` curves.
+
+    One (figure key, title, caption, matplotlib figure, table) per endpoint that has published curves and trial
+    data. Each curve is rebuilt (Guyot 2012) and compared with all the trial's patients; a curve that cannot be
+    rebuilt, or a horizon past the follow-up, becomes a note of the table instead of stopping the report.
+    """
+    from earlyphase.errors import InputError
+    from earlyphase.external import DigitisedCurve, RiskTable, reconstruct_ipd
+    from earlyphase.external.compare import UNITS_PER_MONTH, ComparedArm, compare_arms, trial_arms
+    from earlyphase.report.trace import Cell, TraceTable, text
+    from earlyphase.report.words import endpoint_label, time_origin
+
+    study = ds.study
+    evidence = study.external_evidence
+    names = {"OS": "Overall survival", "PFS": "Progression-free survival"}
+    out = []
+    for paramcd in ("PFS", "OS"):
+        curves = [c for c in evidence.curves if c.endpoint == paramcd]
+        if not curves or not (ds.adtte["PARAMCD"] == paramcd).any():
+            continue
+        label = endpoint_label(study, paramcd, names[paramcd])
+        notes: list[str] = []
+        external, fits = [], {}
+        for c in curves:
+            try:
+                rebuilt = reconstruct_ipd(
+                    DigitisedCurve.from_points(c.curve.time, c.curve.survival, scale=c.curve.scale),
+                    RiskTable.from_rows(c.at_risk.time, c.at_risk.n_risk), total_events=c.total_events, arm=c.label)
+            except InputError as exc:
+                notes.append(f"{c.label} could not be rebuilt: {exc.problems[0].message}.")
+                continue
+            months = rebuilt.time / UNITS_PER_MONTH[c.time_unit]
+            external.append(ComparedArm(c.label, months, rebuilt.event, external=True))
+            f = rebuilt.fit
+            fits[c.label] = (f"{c.label}: {c.source}; rebuilt from {f.n_points} digitised points as {rebuilt.n} "
+                             f"patients and {rebuilt.events} events"
+                             + (f" (published {c.total_events})" if c.total_events is not None else "")
+                             + f"; largest gap to the published curve {f.largest_gap:.3f}, numbers at risk within "
+                             f"{f.largest_at_risk_gap} of the table.")
+        if not external:
+            continue
+        trial = trial_arms(ds.adtte, study, paramcd)
+        origin = f"trial: since {time_origin(study)}"
+        try:
+            comp = compare_arms(trial, external, endpoint=label, horizon=evidence.rmst_horizon_months,
+                                conf_level=study.analysis.conf_level, time_origin_note=origin)
+        except InputError as exc:
+            notes.append(f"RMST horizon {evidence.rmst_horizon_months:g} months not used: {exc.problems[0].message}.")
+            comp = compare_arms(trial, external, endpoint=label, conf_level=study.analysis.conf_level,
+                                time_origin_note=origin)
+        data = ds.adtte[ds.adtte["PARAMCD"] == paramcd]
+        everyone = {u: (f"ADTTE {paramcd}",) for u in data["USUBJID"]}
+        events = {u: (f"ADTTE {paramcd}",) for u, c in zip(data["USUBJID"], data["CNSR"]) if int(c) == 0}
+        by_ext = {c.external_arm: c for c in comp.contrasts}
+        pct = f"{comp.conf_level * 100:g}% CI"
+        rows = []
+        for arm in comp.arms:
+            med, lo, up = arm.curve.median
+            c = by_ext.get(arm.label)
+            r = (c.rmst_trial if c else next(iter(by_ext.values())).rmst_trial) if not arm.external else c.rmst_external
+            row = [text(arm.label), text("published, rebuilt" if arm.external else "this trial"),
+                   Cell(str(arm.n), everyone) if not arm.external else text(arm.n, "right"),
+                   Cell(str(arm.events), events) if not arm.external else text(arm.events, "right"),
+                   text(f"{_fmt(med)} ({_fmt(lo)}–{_fmt(up)})", "right"), text(f"{r:.1f}", "right")]
+            if c is None:
+                row += [text("", "right")] * 3
+            else:
+                row += [text(f"{c.rmst_difference:.1f} ({c.rmst_lower:.1f} to {c.rmst_upper:.1f})", "right"),
+                        text(f"{_fmt(c.hazard_ratio, 2)} ({_fmt(c.hr_lower, 2)}–{_fmt(c.hr_upper, 2)})", "right"),
+                        text(_p(c.logrank_p_value), "right")]
+            rows.append(row)
+        table = TraceTable(
+            key=f"external_{paramcd.lower()}",
+            title=f"{label}: the trial beside published curves",
+            columns=["Arm", "Source", "n", "Events", f"Median, months ({pct})",
+                     f"RMST to {comp.horizon:.1f} months", f"Trial − published RMST ({pct})",
+                     f"HR trial vs published ({pct})", "Log-rank P"],
+            rows=rows,
+            notes=[f"RMST horizon: {comp.horizon:.1f} months ({comp.horizon_note}).", *fits.values(), *notes,
+                   *comp.caveats],
+        )
+        caption = (f"{label}: all the trial's patients (solid, months since {time_origin(study)}) beside published "
+                   "arms rebuilt from their Kaplan–Meier figures (dashed, months from each trial's own origin). "
+                   "Not randomised: read it as context, not as a comparison of treatments.")
+        out.append((f"external_{paramcd.lower()}", f"{label} beside published curves", caption,
+                    comparison_plot(comp, f"{label} (probability)"), table))
+    return out
+
+
+def _p(p: float) -> str:
+    if p is None or not math.isfinite(p):
+        return "NA"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
