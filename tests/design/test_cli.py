@@ -112,3 +112,13 @@ def test_simulate_backfill_with_cap_for_3_plus_3():
     res = runner.invoke(app, ["design", "simulate", "--design", "boin", "--target", "0.25", "--truth", "0.1,0.2",
                               "--trials", "10", "--backfill", "1", "--backfill-cap", "0"])
     assert res.exit_code == 1 and "backfill_cap" in res.output
+
+
+def test_optimise_contract():
+    out = run_json("optimise", "--tox", "0.05,0.1,0.15,0.3,0.45", "--eff", "0.1,0.3,0.5,0.55,0.6", "--trials", "300",
+                   "--seed", "1", "--stage2-n", "6")
+    assert out["design"] == "boin12" and out["true_obd"] == 3 and out["stage2_n"] == 6
+    assert len(out["selection_percent"]) == 5 and out["benchmark_utility"] == pytest.approx(70.5)
+    for bad in (["--eff", "0.1"], ["--u3", "-1"], ["--stage2-levels", "1"]):
+        res = runner.invoke(app, ["design", "optimise", "--tox", "0.1,0.2", "--eff", "0.2,0.3", "--trials", "5", *bad])
+        assert res.exit_code == 1 and "Traceback" not in res.output

@@ -1,4 +1,4 @@
-"""CLI commands: earlyphase design ... (boundaries, next-dose, select-mtd, simulate, table).
+"""CLI commands: earlyphase design ... (boundaries, next-dose, select-mtd, simulate, table, optimise).
 
 Parses options, calls earlyphase.design, prints. No logic of its own.
 """
@@ -441,3 +441,38 @@ def table_cmd(
     if png_path is not None:
         t.plot(png_path)
     emit(t, fmt)
+
+
+@app.command("optimise")
+def optimise_cmd(
+    tox: str = typer.Option(..., "--tox", help="True DLT probabilities per level, comma-separated."),
+    eff: str = typer.Option(..., "--eff", help="True response probabilities per level, comma-separated."),
+    target: float = typer.Option(0.35, "--target", help="Highest acceptable DLT rate (phi_T)."),
+    efficacy_min: float = typer.Option(0.25, "--efficacy-min", help="Lowest acceptable response rate (phi_E)."),
+    u2: float = typer.Option(40.0, "--u2", help="Utility of neither response nor DLT (0-100)."),
+    u3: float = typer.Option(60.0, "--u3", help="Utility of response with DLT (0-100)."),
+    cohort_size: int = typer.Option(3, "--cohort-size", help="Patients per cohort in the escalation stage."),
+    n_cohorts: int = typer.Option(12, "--n-cohorts", help="Cohorts in the escalation stage."),
+    stage2_n: int = typer.Option(0, "--stage2-n", help="Patients per level in the randomised stage (0: no stage)."),
+    stage2_levels: int = typer.Option(2, "--stage2-levels", help="Levels randomised: the OBD and the admissible ones below it."),
+    margin: float = typer.Option(5.0, "--margin", help="Choose the lowest level within this many utility points of the best."),
+    trials: int = typer.Option(5000, "--trials", help="Number of simulated trials."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (printed in the result when not given)."),
+    start_level: int = typer.Option(1, "--start-level", help="1-based starting level."),
+    chunk_size: int = typer.Option(5000, "--chunk-size", help="Trials per chunk (part of the seed's meaning)."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://host:port."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Run on a local Dask cluster with this many worker processes."),
+    fmt: OutputFormat = FORMAT_OPTION,
+):
+    """Dose optimisation: simulate BOIN12 (toxicity and response, utility-based OBD) and an optional randomised stage."""
+    from earlyphase.design.boin12 import Boin12Design
+    from earlyphase.design.optimise import simulate_dose_optimisation
+
+    d = Boin12Design(target=target, efficacy_min=efficacy_min, u2=u2, u3=u3)
+    show = sys.stderr.isatty() if progress is None else progress
+    res = simulate_dose_optimisation(d, _floats("tox", tox), _floats("eff", eff), cohort_size=cohort_size, n_cohorts=n_cohorts,
+                                     trials=trials, seed=seed, start_level=start_level, stage2_levels=stage2_levels,
+                                     stage2_n=stage2_n, margin=margin, chunk_size=chunk_size, progress=show,
+                                     scheduler=scheduler, workers=workers)
+    emit(res, fmt)
