@@ -269,6 +269,11 @@ def test_appendix_lines_name_patients_by_table_row_and_column_without_repeating_
     assert [s.column for s in second.spans] == ["A", "Total"] and second.spans[1].same_as == "A"
     records = {p.subject: dict(p.records) for p in patient_records([t])}
     assert records["S-002"] == {"adverse_events": "#4, #5"}
+    sectioned = TraceTable("y", "Y", ["What", "A (N=2)"], [[text("ECOG"), text("")], [text("0"), count_cell(ev, 2)]],
+                           section_rows=frozenset({0}))
+    assert number_lines([sectioned])[0].row == "ECOG: 0"
+    indented = TraceTable("z", "Z", ["What", "A (N=2)"], [[text("Sex, n (%)"), text("")], [text("   Male"), count_cell(ev, 2)]])
+    assert number_lines([indented])[0].row == "Sex, n (%): Male"
     assert compact_ids(["S-001", "S-002", "S-003", "S-005", "T-1"]) == "S-001–003, S-005, T-1"
     assert compact_ids(["#7", "#8", "#10"]) == "#7, #8, #10"
     assert short_column("C (N=6) Grade ≥3") == "C grade ≥3"

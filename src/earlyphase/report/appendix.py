@@ -76,7 +76,17 @@ def number_lines(tables: Sequence[TraceTable]) -> list[Line]:
     lines = []
     for number, table in enumerate(tables, start=1):
         labels = column_labels(table)
+        section = ""  # a sub-heading row ('ECOG performance status') names the rows under it ('0', '1')
+        parent = ""
         for i, row in enumerate(table.rows):
+            first = row[0].text if row else ""
+            if i in table.section_rows:
+                section = first.strip()
+                continue
+            # an indented row belongs to the row above it ('Sex, n (%)' then '   Male')
+            indented = first.startswith(" ")
+            if not indented and first.strip():
+                parent = first.strip()
             spans: list[Span] = []
             seen: dict[tuple[str, ...], str] = {}
             for j, cell in enumerate(row):
@@ -91,7 +101,10 @@ def number_lines(tables: Sequence[TraceTable]) -> list[Line]:
                 seen.setdefault(subjects, column)
             if spans:
                 label = " · ".join(c.text.strip() for c in row[:1 if table.columns[0] != "Endpoint" else 2] if c.text)
-                lines.append(Line(number, label or f"row {i + 1}", tuple(spans)))
+                label = label or f"row {i + 1}"
+                if indented and parent:
+                    label = f"{parent}: {label}"
+                lines.append(Line(number, f"{section}: {label}" if section else label, tuple(spans)))
     return lines
 
 
