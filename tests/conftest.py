@@ -25,6 +25,13 @@ from sqlalchemy import event
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
+# One audit key for every database the tests make (the schema templates below are copied between
+# databases, fingerprint included), and a private config folder for the audit anchors of PostgreSQL
+# databases: set before anything runs, so CLI subprocesses inherit them. Tests of the default key
+# places remove EARLYPHASE_AUDIT_KEY themselves.
+os.environ.setdefault("EARLYPHASE_AUDIT_KEY", __import__("secrets").token_hex(32))
+os.environ["XDG_CONFIG_HOME"] = __import__("tempfile").mkdtemp(prefix="earlyphase-test-config-")
+
 
 def _pg_server_url() -> str:
     return os.environ.get("EARLYPHASE_TEST_PG_URL") or DEFAULT_PG_URL

@@ -1,4 +1,5 @@
-"""The same writes give the same audit hashes on SQLite and PostgreSQL (canonical JSON, fixed field order)."""
+"""The same writes give the same audit hashes on SQLite and PostgreSQL (canonical JSON, fixed field order),
+given the same audit key and the same clocks (on PostgreSQL the timestamp is the server's: fixed here too)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,14 @@ from records_helpers import write_sample_trial
 def audited_sample(url, monkeypatch):
     """Write the sample trial into a new database at ``url`` with a clock that starts at the same tick."""
     ticks = itertools.count()
-    monkeypatch.setattr("earlyphase.records.audit.utc_now",
-                        lambda: f"2026-01-01T00:00:{next(ticks):02d}.000000+00:00")
+    last = []
+
+    def writer_clock():
+        last.append(f"2026-01-01T00:00:{next(ticks):02d}.000000+00:00")
+        return last[-1]
+
+    monkeypatch.setattr("earlyphase.records.audit.utc_now", writer_clock)
+    monkeypatch.setattr("earlyphase.records.audit.server_now", lambda bind: last[-1])
     engine = make_engine(url)
     try:
         migrate(engine)

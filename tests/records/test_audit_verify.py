@@ -10,8 +10,9 @@ from sqlalchemy.exc import DBAPIError
 
 from earlyphase.records import patient_history, read_session, verify_audit
 from earlyphase.records.audit import GENESIS_HASH, entry_hash
+from earlyphase.records.audit_key import find_key
 from earlyphase.records.audit_verify import (
-    CHAIN_BROKEN, CHANGED, MISSING, RESURRECTED, UNAUDITED, HASHED_FIELDS,
+    ANCHOR_BROKEN, CHAIN_BROKEN, CHANGED, MISSING, RESURRECTED, TIME_BACKWARDS, TRIGGERS, UNAUDITED, HASHED_FIELDS,
 )
 from earlyphase.records.tables import AuditEntry
 
@@ -24,7 +25,8 @@ def entries(engine) -> list[AuditEntry]:
 
 
 def kinds(report) -> list[str]:
-    return [f.kind for f in report.findings]
+    """The findings' kinds, but for the dropped triggers (allow_tampering): test_dropped_triggers_are_named."""
+    return [f.kind for f in report.findings if f.kind != TRIGGERS]
 
 
 def test_clean_database_verifies(sample_trial):
@@ -46,14 +48,29 @@ def test_empty_database_verifies(engine):
     assert report.ok and report.entries_checked == 0 and report.last_hash == GENESIS_HASH
 
 
+def test_dropped_triggers_are_named(sample_trial):
+    engine, _ = sample_trial
+    allow_tampering(engine)
+    report = verify_audit(engine)
+    assert not report.ok and report.chain_ok
+    names = ["audit_log_no_update", "audit_log_no_delete"] if engine.dialect.name == "sqlite" \
+        else ["audit_log_no_update_delete"]
+    assert [f.kind for f in report.findings] == [TRIGGERS] * len(names)
+    assert all(n in f.message and "missing" in f.message for n, f in zip(names, report.findings))
+    assert "trigger problem(s)" in report.summary()
+
+
 def test_chain_links_every_entry_to_the_one_before(sample_trial):
     engine, _ = sample_trial
     log = entries(engine)
     assert log[0].prev_hash == GENESIS_HASH
     for before, after in zip(log, log[1:]):
         assert after.prev_hash == before.row_hash
+    key = find_key(engine)
     for e in log:
-        assert entry_hash(e.prev_hash, {k: getattr(e, k) for k in HASHED_FIELDS}) == e.row_hash
+        fields = {k: getattr(e, k) for k in HASHED_FIELDS}
+        assert entry_hash(e.prev_hash, fields, key) == e.row_hash
+        assert entry_hash(e.prev_hash, fields) != e.row_hash  # keyed: the plain SHA-256 does not match
 
 
 def test_audit_log_rejects_update_and_delete(sample_trial):
@@ -77,6 +94,19 @@ def test_edited_entry_is_named(sample_trial):
 
 
 def test_edited_entry_with_recomputed_hash_breaks_the_next_link(sample_trial):
+    """Even someone holding the key who re-hashes an edited entry breaks the link from the next one."""
+    engine, _ = sample_trial
+    allow_tampering(engine)
+    target = entries(engine)[4]
+    fields = {k: getattr(target, k) for k in HASHED_FIELDS} | {"username": "mallory"}
+    raw_sql(engine, "UPDATE audit_log SET username = 'mallory', row_hash = :h WHERE id = :id",
+            h=entry_hash(target.prev_hash, fields, find_key(engine)), id=target.id)
+    report = verify_audit(engine)
+    assert report.first_broken_entry == target.id + 1
+    assert f"does not follow entry {target.id}" in report.findings[0].message
+
+
+def test_edited_entry_rehashed_without_the_key_is_named_itself(sample_trial):
     engine, _ = sample_trial
     allow_tampering(engine)
     target = entries(engine)[4]
@@ -84,8 +114,8 @@ def test_edited_entry_with_recomputed_hash_breaks_the_next_link(sample_trial):
     raw_sql(engine, "UPDATE audit_log SET username = 'mallory', row_hash = :h WHERE id = :id",
             h=entry_hash(target.prev_hash, fields), id=target.id)
     report = verify_audit(engine)
-    assert report.first_broken_entry == target.id + 1
-    assert f"does not follow entry {target.id}" in report.findings[0].message
+    assert report.first_broken_entry == target.id
+    assert "without the audit key" in report.findings[0].message
 
 
 def test_deleted_entry_is_named(sample_trial):
@@ -136,8 +166,10 @@ def test_inserted_entry_is_named(sample_trial):
     assert "does not match its own hash" in report.findings[0].message
 
 
-def test_forged_entry_with_valid_hash_is_caught_by_the_replay(sample_trial):
-    """Someone who knows the algorithm can extend the chain; the forged values must then match the data."""
+@pytest.mark.parametrize("with_key", [True, False], ids=["key-holder", "database-only"])
+def test_forged_entry_with_valid_hash_is_caught(sample_trial, with_key):
+    """Only the key holder can extend the chain, and the forged values must then match the data;
+    someone with database access alone cannot even extend it."""
     engine, ids = sample_trial
     log = entries(engine)
     patient = next(e for e in log if e.table_name == "patients" and e.record_id == ids["NK-001"])
@@ -146,7 +178,7 @@ def test_forged_entry_with_valid_hash_is_caught_by_the_replay(sample_trial):
         "at_utc": "2016-01-01T00:00:00.000000+00:00", "username": "mallory", "action": "update",
         "table_name": "patients", "record_id": ids["NK-001"], "subject_id": "NK-001",
         "old_values": patient.new_values, "new_values": json.dumps(forged_values, sort_keys=True),
-        "reason": "forged", "software_version": "earlyphase 0.1.0",
+        "reason": "forged", "software_version": "earlyphase 0.1.0", "writer_at_utc": None,
     }
     raw_sql(
         engine,
@@ -154,11 +186,16 @@ def test_forged_entry_with_valid_hash_is_caught_by_the_replay(sample_trial):
         "new_values, reason, software_version, prev_hash, row_hash) VALUES "
         "(:at_utc, :username, :action, :table_name, :record_id, :subject_id, :old_values, :new_values, "
         ":reason, :software_version, :prev, :h)",
-        **fields, prev=log[-1].row_hash, h=entry_hash(log[-1].row_hash, fields),
+        **fields, prev=log[-1].row_hash,
+        h=entry_hash(log[-1].row_hash, fields, find_key(engine) if with_key else None),
     )
     report = verify_audit(engine)
+    if not with_key:
+        assert report.first_broken_entry == log[-1].id + 1
+        assert kinds(report) == [CHAIN_BROKEN, CHANGED, TIME_BACKWARDS]  # dated 2016 after 2026 entries
+        return
     assert report.chain_ok
-    assert kinds(report) == [CHANGED]
+    assert kinds(report) == [CHANGED, TIME_BACKWARDS]
     assert report.findings[0].differences == {"ecog": {"audited": 1, "current": 0}}
 
 
@@ -260,9 +297,10 @@ def test_known_hash_catches_a_truncated_log(sample_trial):
     deleted = json.loads(log[-1].old_values)  # put the deleted AE back: data agree with the shortened log ...
     raw_sql(engine, f"INSERT INTO adverse_events ({', '.join(deleted)}) VALUES ({', '.join(':' + c for c in deleted)})",
             **deleted)
-    assert verify_audit(engine).ok  # ... so the database alone looks consistent
+    # ... so the database alone looks consistent: the anchors the verifications above left outside it see it
+    assert kinds(verify_audit(engine)) == [ANCHOR_BROKEN]
     report = verify_audit(engine, known_hash=known)
-    assert [f.kind for f in report.findings] == ["known_hash_missing"]
+    assert kinds(report) == [ANCHOR_BROKEN, "known_hash_missing"]
     assert known in report.summary()
 
 

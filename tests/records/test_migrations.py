@@ -32,7 +32,7 @@ def assert_schema_equals_models(engine):
     assert diffs == []
     tables = set(inspect(engine).get_table_names())
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
-    assert {m.__tablename__ for m in DATA_TABLES} | {"audit_log"} == set(Base.metadata.tables)
+    assert {m.__tablename__ for m in DATA_TABLES} | {"audit_log", "audit_keys"} == set(Base.metadata.tables)
 
 
 def test_constraint_names_match_the_models(engine):

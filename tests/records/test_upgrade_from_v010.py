@@ -59,12 +59,15 @@ def _load(engine, dump) -> None:
 def upgraded(db_url, dump):
     engine = make_engine(db_url)
     _load(engine, dump)
+    from types import SimpleNamespace
+
     from earlyphase.records.audit_verify import check_chain
-    from earlyphase.records.tables import AuditEntry
 
     with read_session(engine) as s:  # the 0.1.0 chain is whole as loaded (its replay needs the 0.1.0 tables)
-        entries = list(s.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)))
-        assert len(entries) == len(dump["audit_log"]) and check_chain(entries) == []
+        # read with the 0.1.0 columns (the model has columns added since) as the plain SHA-256 chain it was
+        rows = s.execute(sa.text("SELECT * FROM audit_log ORDER BY id")).mappings().all()
+        entries = [SimpleNamespace(**row) for row in rows]
+        assert len(entries) == len(dump["audit_log"]) and check_chain(entries, None) == []
     assert migrate(engine) == head_revision() == current_revision(engine)
     yield engine
     engine.dispose()
@@ -81,7 +84,10 @@ def test_the_upgrade_loses_nothing_and_the_audit_trail_still_verifies(upgraded, 
     assert report.ok, report.summary()
     assert report.entries_checked > len(dump["audit_log"])  # the upgrade audited what it moved
     upgrade_entries = _rows(engine, "SELECT * FROM audit_log WHERE id > %d" % len(dump["audit_log"]))
-    assert all(e["username"] == "system" and e["reason"].startswith("upgrade 0003") for e in upgrade_entries)
+    *moves, rekeyed = upgrade_entries  # 0003 audits what it moves; 0004 keys the chain (the key is supplied)
+    assert all(e["username"] == "system" and e["reason"].startswith("upgrade 0003") for e in moves)
+    assert (rekeyed["action"], rekeyed["table_name"]) == ("event", "audit_rekey")
+    assert json.loads(rekeyed["new_values"])["entries"] == rekeyed["id"] - 1  # every entry before it
 
     # protocol: the 0.1.0 text kept as version 1, its conversion in force as version 2
     versions = _rows(engine, "SELECT * FROM protocol_versions ORDER BY version")

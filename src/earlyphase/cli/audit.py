@@ -1,4 +1,4 @@
-"""CLI commands: earlyphase audit verify | log."""
+"""CLI commands: earlyphase audit verify | log | rekey."""
 
 from __future__ import annotations
 
@@ -12,21 +12,44 @@ DB_OPTION = typer.Option(
     ..., "--db", envvar="EARLYPHASE_DB",
     help="Database: a SQLite file path or a postgresql+psycopg:// URL (or set EARLYPHASE_DB).",
 )
+KEY_FILE_OPTION = typer.Option(
+    None, "--key-file", metavar="PATH",
+    help="The audit key file (default: EARLYPHASE_AUDIT_KEY, EARLYPHASE_AUDIT_KEY_FILE, then beside a SQLite "
+         "file or in ~/.config/earlyphase/audit/).",
+)
+
+
+def _engine(db: str, key_file: str | None):
+    from earlyphase.records import make_engine
+    from earlyphase.records.audit_key import use_key
+
+    engine = make_engine(db, must_exist=True)
+    if key_file is not None:
+        try:
+            use_key(engine, key_file)
+        except Exception:
+            engine.dispose()
+            raise
+    return engine
 
 
 @app.command("verify")
 def verify(
     db: str = DB_OPTION,
     known_hash: str = typer.Option(
-        None, "--known-hash",
+        None, "--known-hash", metavar="HASH",
         help="A 'last hash' from an earlier verification, kept outside the database: the log must still hold it.",
     ),
+    key_file: str = KEY_FILE_OPTION,
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """Check the hash chain and replay the log against the data; exit 1 on any finding."""
-    from earlyphase.records import make_engine, verify_audit
+    """Check the keyed hash chain and replay the log against the data; exit 1 on any finding."""
+    from earlyphase.records import verify_audit
+    from earlyphase.records.audit_verify import check_known_hash
 
-    engine = make_engine(db, must_exist=True)
+    if known_hash is not None:
+        check_known_hash(known_hash)  # refused before anything is opened
+    engine = _engine(db, key_file)
     try:
         report = verify_audit(engine, known_hash=known_hash)
     finally:
@@ -34,6 +57,39 @@ def verify(
     emit(report, fmt)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@app.command("rekey")
+def rekey(
+    db: str = DB_OPTION,
+    key_file: str = typer.Option(
+        ..., "--key-file", metavar="PATH",
+        help="The key to chain the log with (created, mode 0600, when the file does not exist yet).",
+    ),
+    old_key_file: str = typer.Option(
+        None, "--old-key-file", metavar="PATH", help="The key in force, when the log is keyed already (rotation).",
+    ),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Key (or re-key) the audit log of a database upgraded without its key; the chain must be intact."""
+    from pathlib import Path
+
+    from earlyphase.records import make_engine, transaction
+    from earlyphase.records.audit_key import create_key_file, read_key_file, use_key
+    from earlyphase.records.audit_rekey import rekey_log
+
+    old_key = read_key_file(old_key_file) if old_key_file else None
+    key = read_key_file(key_file) if Path(key_file).expanduser().exists() else create_key_file(key_file)
+    engine = make_engine(db, must_exist=True)
+    try:
+        with transaction(engine) as session:
+            count = rekey_log(session.connection(), key, old_key)
+        use_key(engine, key)
+    finally:
+        engine.dispose()
+    result = {"db": db, "entries_rekeyed": count, "key_file": key.source, "fingerprint": key.fingerprint}
+    emit(result, fmt, text=f"re-keyed {count} audit entries of {db} with the key in {key.source} "
+                           f"(fingerprint {key.fingerprint[:16]})")
 
 
 @app.command("log")

@@ -22,17 +22,20 @@ from __future__ import annotations
 import json
 import textwrap
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Engine, inspect, select
 
-from earlyphase.errors import ConfigurationError, NotFound
-from earlyphase.records.audit import GENESIS_HASH, canonical_json, entry_hash, row_values
+from earlyphase.errors import ConfigurationError, InputError, NotFound
+from earlyphase.records.audit import EVENT, stored_fingerprint, GENESIS_HASH, HASHED_FIELDS, canonical_json, entry_hash, row_values
+from earlyphase.records.audit_anchor import Anchor, read_anchors, write_anchor
+from earlyphase.records.audit_guard import trigger_problems
+from earlyphase.records.audit_key import AuditKey, find_key, where_keys_are_looked_for
 from earlyphase.records.database import read_session
-from earlyphase.records.tables import DATA_TABLES, RETIRED_TABLES, AuditEntry, Lesion, Patient, TumourAssessment
+from earlyphase.records.tables import (DATA_TABLES, RETIRED_TABLES, AuditEntry, AuditKeyRecord, Lesion, Patient,
+                                      TumourAssessment)
 
-HASHED_FIELDS = ("at_utc", "username", "action", "table_name", "record_id", "subject_id",
-                 "old_values", "new_values", "reason", "software_version")
 
 # Finding kinds, in the order a reader should care about them.
 CHAIN_BROKEN = "chain_broken"
@@ -42,6 +45,15 @@ MISSING = "deleted_outside_system"
 RESURRECTED = "present_but_audited_as_deleted"
 UNREADABLE = "unreadable_entry"
 ANCHOR_MISSING = "known_hash_missing"
+NOT_KEYED = "log_not_keyed"
+TRIGGERS = "append_only_trigger_missing"
+TIME_BACKWARDS = "timestamp_goes_backwards"
+CLOCK_SKEW = "writer_clock_disagrees_with_server"
+ANCHOR_BROKEN = "anchored_head_missing"
+ANCHOR_FORGED = "anchor_not_authentic"
+REPLAY_KINDS = (CHANGED, UNAUDITED, MISSING, RESURRECTED, UNREADABLE)
+KEY_MISSING = "key_not_given"
+KEY_MISMATCH = "key_not_this_database"
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,9 @@ class AuditReport:
     chain_ok: bool
     first_broken_entry: int | None
     findings: tuple[Finding, ...]
+    key_fingerprint: str | None = None  # of the key the hashes were checked with (None: not checked)
+    anchors_checked: int = 0
+    anchored_to: str | None = None  # where this verification's anchor went (None: not anchored, see findings)
 
     @property
     def ok(self) -> bool:
@@ -91,7 +106,10 @@ class AuditReport:
 
     @property
     def replay_findings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.kind != CHAIN_BROKEN)
+        return tuple(f for f in self.findings if f.kind in REPLAY_KINDS)
+
+    def _count(self, *kinds: str) -> int:
+        return sum(f.kind in kinds for f in self.findings)
 
     def summary(self) -> str:
         lines = [
@@ -100,12 +118,22 @@ class AuditReport:
             f"  records checked : {self.records_checked}",
             f"  last hash       : {self.last_hash}",
         ]
+        lines.append("  audit key       : " + (f"fingerprint {self.key_fingerprint[:16]}" if self.key_fingerprint
+                                                  else "NOT CHECKED (see the findings)"))
         if self.chain_ok:
             lines.append("  chain           : intact")
         else:
             lines.append(f"  chain           : BROKEN at entry {self.first_broken_entry}")
         replay = self.replay_findings
         lines.append("  replay          : " + ("data match the log" if not replay else f"{len(replay)} finding(s)"))
+        guard = self._count(TRIGGERS)
+        lines.append("  append-only     : " + ("triggers in place" if not guard else f"{guard} trigger problem(s)"))
+        times = self._count(TIME_BACKWARDS, CLOCK_SKEW)
+        lines.append("  timestamps      : " + ("in order" if not times else f"{times} finding(s)"))
+        anchors = self._count(ANCHOR_BROKEN, ANCHOR_FORGED)
+        lines.append(f"  anchors         : {self.anchors_checked} checked, "
+                     + ("all held" if not anchors else f"{anchors} finding(s)")
+                     + (f"; this head anchored in {self.anchored_to}" if self.anchored_to else "; not anchored"))
         if self.findings:
             lines.append("")
             lines.append(f"{len(self.findings)} finding(s):")
@@ -134,6 +162,9 @@ class AuditReport:
             "last_hash": self.last_hash,
             "chain_ok": self.chain_ok,
             "first_broken_entry": self.first_broken_entry,
+            "key_fingerprint": self.key_fingerprint,
+            "anchors_checked": self.anchors_checked,
+            "anchored_to": self.anchored_to,
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -147,11 +178,15 @@ def _require_schema(engine: Engine) -> None:
 
 
 def _entry_fields(entry: AuditEntry) -> dict[str, Any]:
-    return {name: getattr(entry, name) for name in HASHED_FIELDS}
+    return {name: getattr(entry, name, None) for name in HASHED_FIELDS}
 
 
-def check_chain(entries: list[AuditEntry]) -> list[Finding]:
-    """Recompute the hash chain over entries in id order; one finding per broken link."""
+def check_chain(entries: list[AuditEntry], key: AuditKey | None = None, *, hashes: bool = True) -> list[Finding]:
+    """Recompute the hash chain over entries in id order; one finding per broken link.
+
+    ``key``: the audit key (HMAC chain); None checks the plain SHA-256 chain of a log not yet keyed.
+    ``hashes=False`` checks only that each entry names its predecessor's hash (no key at hand).
+    """
     findings: list[Finding] = []
     expected_prev = GENESIS_HASH
     previous_id: int | None = None
@@ -167,11 +202,11 @@ def check_chain(entries: list[AuditEntry]) -> list[Finding]:
                 "before it, so an entry was deleted or inserted here, or the one before it was edited",
                 audit_id=entry.id, table=entry.table_name, record_id=entry.record_id,
             ))
-        elif entry_hash(entry.prev_hash, _entry_fields(entry)) != entry.row_hash:
+        elif hashes and entry_hash(entry.prev_hash, _entry_fields(entry), key) != entry.row_hash:
             findings.append(Finding(
                 CHAIN_BROKEN,
                 f"audit entry {entry.id} ({entry.action} {entry.table_name} #{entry.record_id}) does not match "
-                "its own hash: it was edited after it was written, or inserted with a forged hash",
+                "its own hash: it was edited after it was written, or written by someone without the audit key",
                 audit_id=entry.id, table=entry.table_name, record_id=entry.record_id,
             ))
         expected_prev = entry.row_hash
@@ -193,6 +228,8 @@ def replay(entries: list[AuditEntry], current: dict[tuple[str, int], dict[str, A
     known_tables = {model.__tablename__ for model in DATA_TABLES} | set(RETIRED_TABLES)
     for entry in entries:
         key = (entry.table_name, entry.record_id)
+        if entry.action == EVENT:
+            continue  # an event changed no record: the chain covers it, the replay has nothing to do
         if entry.table_name not in known_tables or entry.action not in ("insert", "update", "delete"):
             findings.append(Finding(
                 UNREADABLE,
@@ -295,35 +332,186 @@ def current_values(session) -> dict[tuple[str, int], dict[str, Any]]:
     return values
 
 
-def verify_audit(engine: Engine, *, known_hash: str | None = None) -> AuditReport:
-    """Check the hash chain and replay the log against the data tables (see the module docstring).
+def check_known_hash(known_hash: str) -> str:
+    """A ``--known-hash`` must be a real hash: 64 hexadecimal characters, not the empty log's zeros."""
+    value = known_hash.strip().lower() if isinstance(known_hash, str) else known_hash
+    if not isinstance(value, str) or len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise InputError.single("known_hash", known_hash, "sha256-hex",
+                                "give the 64 hexadecimal characters of a 'last hash' printed by an earlier "
+                                "verification")
+    if value == GENESIS_HASH:
+        raise InputError.single("known_hash", known_hash, "not-genesis",
+                                "all zeros is the hash before the first entry: it would check nothing; give a "
+                                "'last hash' printed by an earlier verification")
+    return value
 
-    ``known_hash`` is a ``last_hash`` reported by an earlier verification and kept outside the
-    database (a printed report, a ticket): the log must still hold it. That catches what the chain
-    alone cannot, the log cut back or rewritten from some point on and re-hashed.
+
+def _key_findings(engine: Engine, key: AuditKey | None, fingerprint: str | None,
+                  has_key_table: bool) -> tuple[list[Finding], AuditKey | None, bool]:
+    """What the key situation says, the key to check hashes with (None: plain chain), and whether to check them."""
+    where = engine.url.render_as_string(hide_password=True)
+    if not has_key_table or fingerprint is None:
+        return [Finding(NOT_KEYED, f"the audit log of {where} is not keyed: anyone with database access could "
+                                   "append entries that verify; run 'earlyphase audit rekey' with its key")], None, True
+    if key is None:
+        return [Finding(KEY_MISSING, "no audit key was given, so the entries' hashes were NOT checked (only their "
+                                     f"order): give the key with {where_keys_are_looked_for(engine)}")], None, False
+    if key.fingerprint != fingerprint:
+        return [Finding(KEY_MISMATCH, f"the audit key from {key.source} (fingerprint {key.fingerprint[:16]}) is not "
+                                      f"the one this database was keyed with ({fingerprint[:16]}): the hashes were "
+                                      "NOT checked; give this database's key")], None, False
+    return [], key, True
+
+
+# A writer's clock further than this from the database server's is named (NTP keeps honest ones within ms).
+CLOCK_SKEW_SECONDS = 300
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return parsed if parsed is None or parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def check_times(entries: list[AuditEntry], server_clock: bool) -> list[Finding]:
+    """Timestamps never go backwards in chain order; with a server clock, the writer's must agree with it."""
+    findings: list[Finding] = []
+    previous: tuple[int, datetime] | None = None
+    for entry in entries:
+        at = _parse_time(entry.at_utc)
+        if at is None:
+            findings.append(Finding(UNREADABLE, f"audit entry {entry.id} has no readable timestamp ({entry.at_utc!r})",
+                                    audit_id=entry.id, table=entry.table_name, record_id=entry.record_id))
+            continue
+        if previous is not None and at < previous[1]:
+            findings.append(Finding(
+                TIME_BACKWARDS,
+                f"audit entry {entry.id} is dated {entry.at_utc}, before entry {previous[0]} "
+                f"({previous[1].isoformat()}): it was written by a writer whose clock was wrong, or inserted later",
+                audit_id=entry.id, table=entry.table_name, record_id=entry.record_id,
+            ))
+        writer = _parse_time(entry.writer_at_utc)
+        if server_clock and writer is not None and abs((writer - at).total_seconds()) > CLOCK_SKEW_SECONDS:
+            findings.append(Finding(
+                CLOCK_SKEW,
+                f"audit entry {entry.id} was written by {entry.username} on a computer whose clock said "
+                f"{entry.writer_at_utc} while the database server's said {entry.at_utc}",
+                audit_id=entry.id, table=entry.table_name, record_id=entry.record_id,
+            ))
+        previous = (entry.id, max(at, previous[1]) if previous else at)
+    return findings
+
+
+def check_anchors(entries: list[AuditEntry], anchors: list[Anchor], problems: list[str],
+                  key_given: bool) -> list[Finding]:
+    """Every anchored head must still be in the log: the entry at the anchored count carries the anchored hash."""
+    findings = [Finding(ANCHOR_FORGED, p) for p in problems]
+    broken = []
+    for anchor in anchors:
+        if key_given and not anchor.authentic:
+            findings.append(Finding(ANCHOR_FORGED, f"the anchor of {anchor.at_utc} (line {anchor.line}) was not "
+                                                   "written with this database's key: someone edited the anchors"))
+            continue
+        held = anchor.entries == 0 or (anchor.entries <= len(entries)
+                                       and entries[anchor.entries - 1].row_hash == anchor.last_hash)
+        if not held:
+            broken.append(anchor)
+    if broken:
+        latest = max(broken, key=lambda a: (a.entries, a.at_utc))
+        now = f"it now holds {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
+        if latest.entries <= len(entries):
+            now += f" and entry {latest.entries} has another hash"
+        findings.append(Finding(
+            ANCHOR_BROKEN,
+            f"the audit log was anchored at {latest.entries} entries ending in {latest.last_hash[:16]}... "
+            f"({latest.event}, {latest.at_utc}), but {now}: the database was restored from an older copy, "
+            f"its last entries were rolled back or rewritten, or it was wiped"
+            + (f" ({len(broken)} anchors disagree)" if len(broken) > 1 else ""),
+        ))
+    return findings
+
+
+def verify_audit(engine: Engine, *, known_hash: str | None = None, key: AuditKey | None = None,
+                 anchor: bool = True) -> AuditReport:
+    """Check the keyed hash chain and replay the log against the data tables (see the module docstring).
+
+    ``key`` is the audit key (default: found as ``audit_key.find_key`` says); without it the hashes
+    cannot be checked and the report says so. ``known_hash`` is a ``last_hash`` reported by an
+    earlier verification and kept outside the database (a printed report, a ticket): the log must
+    still hold it. That catches what the chain alone cannot, the log cut back or rewritten from
+    some point on and re-hashed. All zeros or a malformed hash is refused (``InputError``).
+    The anchors (``audit_anchor``) do the same without anyone keeping a hash: each is checked, and
+    a chain found intact under the key is anchored (``anchor=False``: not).
     """
+    if known_hash is not None:
+        known_hash = check_known_hash(known_hash)
+    if key is None:
+        key = find_key(engine)
+    anchors, anchor_problems = read_anchors(engine, key)
+    if not inspect(engine).has_table(AuditEntry.__tablename__) and any(a.entries for a in anchors):
+        return _wiped(engine, anchors, anchor_problems, key)
     _require_schema(engine)
+    has_key_table = inspect(engine).has_table(AuditKeyRecord.__tablename__)
     with read_session(engine) as session:
         entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
         current = current_values(session)
+        fingerprint = stored_fingerprint(session) if has_key_table else None
+        guard = [Finding(TRIGGERS, problem) for problem in trigger_problems(session.connection())]
         session.expunge_all()
-    chain = check_chain(entries)
-    findings = chain + replay(entries, current)
-    if known_hash is not None and known_hash != GENESIS_HASH and known_hash not in {e.row_hash for e in entries}:
+    findings, hash_key, check_hashes = _key_findings(engine, key, fingerprint, has_key_table)
+    chain = check_chain(entries, hash_key, hashes=check_hashes)
+    times = check_times(entries, server_clock=engine.dialect.name == "postgresql")
+    anchored = check_anchors(entries, anchors, anchor_problems, key is not None)
+    findings = findings + chain + replay(entries, current) + times + guard + anchored
+    if known_hash is not None and known_hash not in _hashes_held(entries):
         findings.append(Finding(
             ANCHOR_MISSING,
             f"the known hash {known_hash} is not in the audit log: entries up to it were removed or "
             "rewritten since it was recorded",
         ))
+    last_hash = entries[-1].row_hash if entries else GENESIS_HASH
+    anchored_to = None
+    if anchor and hash_key is not None and check_hashes and not chain:
+        # Only a chain checked under the key is anchored: an anchor vouches for what it saw.
+        anchored_to = write_anchor(engine, hash_key, len(entries), last_hash, "verify")
     return AuditReport(
         database=engine.url.render_as_string(hide_password=True),
         entries_checked=len(entries),
         records_checked=len(current),
-        last_hash=entries[-1].row_hash if entries else GENESIS_HASH,
+        last_hash=last_hash,
         chain_ok=not chain,
         first_broken_entry=chain[0].audit_id if chain else None,
         findings=tuple(findings),
+        key_fingerprint=hash_key.fingerprint if hash_key is not None and check_hashes else None,
+        anchors_checked=len(anchors),
+        anchored_to=anchored_to,
     )
+
+
+def _wiped(engine: Engine, anchors: list[Anchor], problems: list[str], key: AuditKey | None) -> AuditReport:
+    """A database whose audit log is gone, while anchors say it held entries."""
+    findings = check_anchors([], anchors, problems, key is not None)
+    return AuditReport(
+        database=engine.url.render_as_string(hide_password=True), entries_checked=0, records_checked=0,
+        last_hash=GENESIS_HASH, chain_ok=False, first_broken_entry=None,
+        findings=(Finding(CHAIN_BROKEN, "the audit log is gone (no audit_log table): the database was wiped"),
+                  *findings),
+        anchors_checked=len(anchors),
+    )
+
+
+def _hashes_held(entries: list[AuditEntry]) -> set[str]:
+    """Every entry's hash, and the head a re-keying replaced (kept in its event)."""
+    held = {e.row_hash for e in entries}
+    for e in entries:
+        if e.action == EVENT and e.table_name == "audit_rekey":
+            try:
+                held.add((_load_values(e.new_values) or {}).get("head_before"))
+            except ValueError:
+                pass
+    return held
 
 
 # --- a patient's history -------------------------------------------------------------------

@@ -342,7 +342,9 @@ class DataQuery(Base):
 
 
 class AuditEntry(Base):
-    """Append-only, hash-chained log of every write. Never updated or deleted."""
+    """Append-only, keyed hash-chained log of every write (and of events: logins, identified exports...).
+    Never updated or deleted. ``at_utc`` is the database server's clock where there is a server
+    (PostgreSQL), the writer's on SQLite; ``writer_at_utc`` is always the writer's clock."""
 
     __tablename__ = "audit_log"
     # A patient's history and the replay of one record look entries up by these.
@@ -360,6 +362,18 @@ class AuditEntry(Base):
     software_version: Mapped[str] = mapped_column(String(40))
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    writer_at_utc: Mapped[str | None] = mapped_column(String(32))  # None in entries older than revision 0004
+
+
+class AuditKeyRecord(Base):
+    """The fingerprint of the key the audit chain is keyed with (the key itself is never stored here).
+    Append-only like the log; the newest row is the key in force."""
+
+    __tablename__ = "audit_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at_utc: Mapped[str] = mapped_column(String(32))
+    entries_at_creation: Mapped[int] = mapped_column(Integer)  # log length when keyed (re-keyed entries)
 
 
 # Data tables in dependency order (parents first): the order import, export and replay use.
