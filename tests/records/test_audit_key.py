@@ -180,7 +180,7 @@ def test_events_are_chained_and_not_replayed(engine):
 
 
 @pytest.mark.parametrize("kind, user, detail", [
-    ("Login", "alice", None), ("", "alice", None), ("x" * 41, "alice", None),
+    ("Login", "alice", None), ("", "alice", None), ("x" * 41, "alice", None), ("patients", "alice", None),
     ("login", "", None), ("login", "al\nice", None), ("login", "alice", 3.5),
 ])
 def test_a_bad_event_is_refused_and_nothing_written(engine, kind, user, detail):

@@ -256,6 +256,8 @@ def write_event(
     if not isinstance(kind, str) or not _EVENT_KIND.fullmatch(kind):
         problems.append(("kind", kind, "event-kind",
                          "an event kind is 1 to 40 lowercase letters, digits or '_', starting with a letter"))
+    elif kind in Base.metadata.tables:  # readers find a record's entries by table name
+        problems.append(("kind", kind, "event-kind", "an event kind must not be the name of a table"))
     if not isinstance(user, str) or not user.strip() or len(user) > 80 or any(c in user for c in "\r\n\t\0"):
         problems.append(("user", user, "username", "every event is attributed to a person: a user name of 1 "
                                                    "to 80 characters on one line"))

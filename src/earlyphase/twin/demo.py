@@ -97,7 +97,9 @@ def _fresh_database(out_dir: Path) -> tuple[Path, bool]:
             f"{db} exists and is not an earlyphase demo database (synthetic twin); the demo never overwrites "
             "other data. Choose another --out directory or remove the file yourself",
         )
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    # The old demo's audit anchors go with it: they vouch for a log this fresh database never had.
+    # (Its key file stays and keys the new one.)
+    for suffix in ("", "-wal", "-shm", "-journal", ".audit-anchors"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     return db, True
 
