@@ -146,6 +146,14 @@ class PocrmDesign(Design):
         if N.shape[1] != len(self.skeleton):
             raise InputError.single("n", N.shape[1], "len(skeleton)",
                                     f"The design has {len(self.skeleton)} regimens but the counts have {N.shape[1]}.")
+        # identical count vectors share a fit: compute each once (trials often repeat)
+        key = np.concatenate([N, Y], axis=1)
+        uniq, inverse = np.unique(key, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        if uniq.shape[0] < key.shape[0]:
+            K = N.shape[1]
+            chosen, post, mean, pover = self.fit_orderings(uniq[:, :K], uniq[:, K:])
+            return chosen[inverse], post[inverse], mean[inverse], pover[inverse]
         T = N.shape[0]
         M = len(self.orderings)
         logml = np.empty((T, M))

@@ -127,6 +127,7 @@ DESIGN_PARAMETERS: dict[str, tuple[str, ...]] = {
     "mtpi2": _INTERVAL + ("margin_low", "margin_high"),
     "i3+3": _INTERVAL + ("margin_low", "margin_high"),
     "fixed-allocation": (),
+    "pocrm": ("skeleton", "model", "prior_sd", "safety_cutoff", "no_skip", "no_escalation_after_dlt", "n_earlystop"),
 }
 TITE_DESIGNS = ("boin", "crm")
 
@@ -134,13 +135,19 @@ TITE_DESIGNS = ("boin", "crm")
 class DoseFinding(_Strict):
     """How the next group/level is chosen (the design engine reads this)."""
 
-    design: Literal["3+3", "boin", "crm", "mtpi2", "i3+3", "fixed-allocation"] = Field(
+    design: Literal["3+3", "boin", "crm", "mtpi2", "i3+3", "pocrm", "fixed-allocation"] = Field(
         default="3+3", description="The dose-finding design the next-dose recommendation follows.")
     target_dlt_rate: float = Field(default=0.3, gt=0, lt=1, description="Target probability of a DLT.")
     cohort_size: int = Field(default=3, ge=1, description="Patients per cohort.")
     max_patients: int | None = Field(default=None, ge=1, description="Most patients the design may enrol.")
     parameters: DesignParameters = Field(default_factory=DesignParameters,
                                          description="The design's own parameters (e.g. the CRM skeleton).")
+    toxicity_order: list[tuple[str, str]] | None = Field(
+        default=None, description="Pairs [less toxic, more toxic] of group codes known in advance, when the groups "
+                                  "are only partially ordered (dose x schedule). Unset: the listed order of the groups.")
+    order_from_regimens: bool = Field(
+        default=False, description="Add the pairs the regimens imply: no more administrations, given no more often, and "
+                                   "each planned dose no higher (step-up doses included).")
     evaluable_min_administrations: int = Field(
         default=1, ge=1, description="DLT evaluability: a patient without a DLT counts once the DLT window is over "
                                      "if at least this many administrations were given inside it (the protocol's "
@@ -156,8 +163,11 @@ class DoseFinding(_Strict):
         if self.parameters.tite and self.design not in TITE_DESIGNS:
             raise ValueError(f"parameters.tite: time-to-event weighting is available for "
                              f"{' and '.join(TITE_DESIGNS)}, not {self.design}")
-        if self.design == "crm" and self.parameters.skeleton is None:
-            raise ValueError("parameters.skeleton: the crm design needs a skeleton (prior DLT probability per level)")
+        if self.design in ("crm", "pocrm") and self.parameters.skeleton is None:
+            raise ValueError(f"parameters.skeleton: the {self.design} design needs a skeleton (prior DLT probability per level)")
+        if self.design == "pocrm" and self.toxicity_order is None and not self.order_from_regimens:
+            raise ValueError("toxicity_order: the pocrm design needs the known toxicity pairs (toxicity_order) or "
+                             "order_from_regimens: true")
         return self
 
 

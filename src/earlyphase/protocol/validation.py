@@ -116,6 +116,22 @@ def _dose_finding_problems(study) -> list[tuple[str, str]]:
             problems.append((where, "every prior DLT probability must lie strictly between 0 and 1"))
         elif any(b <= a for a, b in zip(skeleton, skeleton[1:])):
             problems.append((where, "prior DLT probabilities must increase from the lowest level to the highest"))
+    order = study.dose_finding.toxicity_order
+    if order is not None:
+        from earlyphase.protocol.regimen_order import find_cycle, toxicity_relations
+
+        codes = [g.code for g in study.groups]
+        before = len(problems)
+        for j, (a, b) in enumerate(order):
+            for code in (a, b):
+                if code not in codes:
+                    problems.append((f"dose_finding.toxicity_order[{j}]", f"no group {code!r} (groups: {', '.join(codes)})"))
+            if a == b:
+                problems.append((f"dose_finding.toxicity_order[{j}]", "a pair names two different groups"))
+        if len(problems) == before:
+            cycle = find_cycle(codes, toxicity_relations(study))
+            if cycle:
+                problems.append(("dose_finding.toxicity_order", "the pairs contradict each other: " + " < ".join(cycle)))
     regimens = [g.regimen.administrations for g in study.groups]
     need = study.dose_finding.evaluable_min_administrations
     short = [g.code for g, planned in zip(study.groups, regimens) if planned is not None and planned < need]
