@@ -148,3 +148,25 @@ def test_cli_compare_bad_input(trial_db, external_ipd, tmp_path, capsys, case):
     assert json.loads(captured.out)["exit_code"] == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert not (tmp_path / "none.db").exists()
+
+
+def test_cli_compare_takes_several_external_arms(trial_db, external_ipd, tmp_path, capsys):
+    weeks = tmp_path / "weeks.csv"
+    import pandas as pd
+
+    f = pd.read_csv(external_ipd)
+    f["time"] = f["time"] * (365.25 / 12 / 7)
+    f.to_csv(weeks, index=False)
+    code = run_app(app, ["external", "compare", "--db", str(trial_db), "--endpoint", "OS", "--ipd", str(external_ipd),
+                         "--label", "in months", "--ipd", str(weeks), "--label", "in weeks", "--ipd-unit", "months",
+                         "--format", "json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == EXIT_OK
+    assert [c["external_arm"] for c in payload["contrasts"]] == ["in months", "in weeks"]
+    # the same patients in weeks, read as months, live 4.35 times longer: the unit matters and is the user's to give
+    assert payload["arms"][2]["last_follow_up"] == pytest.approx(payload["arms"][1]["last_follow_up"] * 365.25 / 12 / 7)
+    code = run_app(app, ["external", "compare", "--db", str(trial_db), "--endpoint", "OS", "--ipd", str(weeks),
+                         "--ipd-unit", "weeks", "--label", "converted", "--format", "json"])
+    converted = json.loads(capsys.readouterr().out)
+    assert code == EXIT_OK
+    assert converted["arms"][1]["last_follow_up"] == pytest.approx(payload["arms"][1]["last_follow_up"])

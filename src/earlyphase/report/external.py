@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["reconstruction_figure", "comparison_figure", "comparison_plot", "figure_bytes", "external_evidence_items"]
 
-EXTERNAL_COLOR = "#555555"
+EXTERNAL_STYLES = (("#555555", "--"), ("#000000", ":"), ("#888888", "-."), ("#333333", (0, (5, 1, 1, 1, 1, 1))))
 
 
 def figure_bytes(fig, kind: str) -> bytes:
@@ -80,9 +80,13 @@ def comparison_plot(comparison: "Comparison", ylabel: str):
     """Kaplan–Meier curves of the trial's arms (solid) and the external arms (dashed), medians in the legend,
     numbers at risk under the axis, and the non-randomised caveat printed on the figure (a matplotlib Figure)."""
     plt = _mpl()
+    from earlyphase.report.axis import _ticks_to, choose_time_axis
+
     arms = list(comparison.arms)
-    max_t = max(float(a.time.max()) for a in arms if len(a.time))
-    ticks = _ticks(max_t)
+    # Each arm's own axis (the report's rule: a few long survivors do not squeeze the rest); the widest wins.
+    end, ticks = _ticks_to(max(choose_time_axis(a.time.tolist()).end for a in arms))
+    ticks = list(ticks)
+    beyond = [f"{a.label} {int((a.time > end).sum())}" for a in arms if (a.time > end).any()]
     n_rows = len(arms)
     legend_h = 0.35 + 0.2 * n_rows
     plot_h, gap_h = 3.2, 0.5
@@ -97,11 +101,12 @@ def comparison_plot(comparison: "Comparison", ylabel: str):
 
     ax = fig.add_axes(box(legend_h, plot_h))
     handles = []
-    trial_i = 0
+    trial_i = ext_i = 0
     colors = {}
     for arm in arms:
-        if arm.external:
-            color, style = EXTERNAL_COLOR, "--"
+        if arm.external:  # greys and dashes, each external arm its own
+            color, style = EXTERNAL_STYLES[ext_i % len(EXTERNAL_STYLES)]
+            ext_i += 1
         else:
             color, style = PALETTE[trial_i % len(PALETTE)], "-"
             trial_i += 1
@@ -139,8 +144,11 @@ def comparison_plot(comparison: "Comparison", ylabel: str):
             tab.text(tk, i, str(n), ha="center", va="center", fontsize=8, color=colors[arm.label])
         tab.text(-0.03, i, _short(arm.label), ha="right", va="center", fontsize=7.5, color=colors[arm.label],
                  fontweight="bold", transform=tab.get_yaxis_transform())
-    fig.text(0.02, 0.01, "Not randomised: " + comparison.short_caveat, fontsize=7, style="italic", wrap=True,
-             ha="left", va="bottom")
+    cut = (f"Time axis ends at {end:g} months; patients followed longer: {', '.join(beyond)}. " if beyond else "")
+    import textwrap
+
+    fig.text(0.02, 0.01, textwrap.fill(cut + "Not randomised: " + comparison.short_caveat, 125), fontsize=7,
+             style="italic", ha="left", va="bottom")
     return fig
 
 
