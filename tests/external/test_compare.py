@@ -66,6 +66,10 @@ def test_a_curve_at_zero_is_known_after_its_last_death():
 def test_same_labels_and_empty_sides_are_refused():
     a = _arm("x", 1, 10, 5.0, False)
     with pytest.raises(InputError):
+        compare_arms(a, [_arm("y", 2, 10, 5.0, True)], endpoint="OS")
+    with pytest.raises(InputError):
+        compare_arms([a], [(np.ones(3), np.ones(3))], endpoint="OS")
+    with pytest.raises(InputError):
         compare_arms([a], [_arm("x", 2, 10, 5.0, True)], endpoint="OS")
     with pytest.raises(InputError):
         compare_arms([a], [], endpoint="OS")

@@ -139,3 +139,17 @@ def test_total_events_outside_the_arm_is_refused():
         with pytest.raises(InputError) as err:
             reconstruct_ipd(curve, table, total_events=bad)
         assert err.value.problems[0].field == "total_events"
+
+
+def test_the_python_door_names_what_to_pass():
+    curve = DigitisedCurve.from_points([0, 1, 2], [1.0, 0.8, 0.6])
+    table = RiskTable.from_rows([0, 1], [10, 8])
+    for args, kwargs, field in (
+        (([0, 1], [1, 0.5]), {}, "curve"),
+        ((curve, [[0, 10]]), {}, "at_risk"),
+        ((curve, table), {"rise_tolerance": 5}, "rise_tolerance"),
+        ((curve, table), {"total_events": "ten"}, "total_events"),
+    ):
+        with pytest.raises(InputError) as err:
+            reconstruct_ipd(*args, **kwargs)
+        assert err.value.problems[0].field == field

@@ -163,6 +163,10 @@ def compare_arms(trial: Sequence[ComparedArm], external: Sequence[ComparedArm], 
     ``horizon``: RMST restriction time; by default the shortest last follow-up among the arms (the RMST of a
     curve is unknown after its follow-up ends). A horizon after an arm's last follow-up is refused.
     """
+    for name, arms_given in (("trial", trial), ("external", external)):
+        if isinstance(arms_given, ComparedArm) or any(not isinstance(a, ComparedArm) for a in arms_given):
+            raise InputError.single(name, type(arms_given).__name__, "type",
+                                    f"pass {name} as a list of ComparedArm (read_ipd_csv and trial_arms make them)")
     if not trial:
         raise InputError.single("trial", endpoint, "has_patients", f"the trial has no {endpoint} data to compare")
     if not external:

@@ -79,9 +79,20 @@ def reconstruct_ipd(curve: DigitisedCurve, at_risk: RiskTable, *, total_events: 
     ``total_events``: the published number of events, if known (it fixes the censoring after the last
     table time). ``rise_tolerance``: the largest rise between points treated as digitiser noise.
     """
+    if not isinstance(curve, DigitisedCurve):
+        raise InputError.single("curve", type(curve).__name__, "type", "pass a DigitisedCurve (DigitisedCurve.from_points"
+                                "(time, survival) or earlyphase.external.readers.read_curve_csv)")
+    if not isinstance(at_risk, RiskTable):
+        raise InputError.single("at_risk", type(at_risk).__name__, "type", "pass a RiskTable (RiskTable.from_rows"
+                                "(time, n_risk) or earlyphase.external.readers.read_risk_table_csv)")
+    if isinstance(rise_tolerance, bool) or not isinstance(rise_tolerance, (int, float)) or not (0 <= rise_tolerance < 1):
+        raise InputError.single("rise_tolerance", rise_tolerance, "range", "rise_tolerance is a proportion from 0 to below 1")
     if total_events is not None:
-        if isinstance(total_events, bool) or int(total_events) != total_events or not (
-                0 <= total_events <= int(at_risk.n_risk[0])):
+        import numbers
+
+        if (isinstance(total_events, bool) or not isinstance(total_events, numbers.Real)
+                or not np.isfinite(total_events) or int(total_events) != total_events
+                or not (0 <= total_events <= int(at_risk.n_risk[0]))):
             raise InputError.single("total_events", total_events, "range",
                                     f"the total number of events must be a whole number from 0 to the "
                                     f"{int(at_risk.n_risk[0])} patients at time 0")
