@@ -16,7 +16,7 @@ from earlyphase.errors import InputError
 
 app = typer.Typer(help="Dose finding: decisions, decision tables, MTD selection and simulation.", no_args_is_help=True)
 
-DESIGN_HELP = "3+3, boin, crm, mtpi2 (= keyboard), i3+3, pocrm (with --partial-order or --orderings), or table (with --table FILE)."
+DESIGN_HELP = "3+3, boin, crm, mtpi2 (= keyboard), i3+3, pocrm (with --partial-order or --orderings), boin-grid (with --grid RxC), or table (with --table FILE)."
 
 
 def _floats(name: str, text: Optional[str]) -> Optional[list[float]]:
@@ -52,7 +52,8 @@ def _pending(specs: Optional[list[str]], n_levels: int) -> Optional[list[list[fl
 def _build_design(design: str, target: Optional[float], *, skeleton=None, model=None, prior_mtd=None, halfwidth=None,
                   n_levels=None, prior_sd=None, safety_cutoff=None, allow_skip=False, allow_escalation_after_dlt=False,
                   n_earlystop=None, extrasafe=None, cutoff_eli=None, offset=None, no_deescalation=False, bound_mtd=None,
-                  p_saf=None, p_tox=None, margin_low=None, margin_high=None, table=None, partial_order=None, orderings=None):
+                  p_saf=None, p_tox=None, margin_low=None, margin_high=None, table=None, partial_order=None, orderings=None,
+                  grid=None):
     from earlyphase.design import getprior, make_design
 
     key = design.strip().lower()
@@ -79,6 +80,12 @@ def _build_design(design: str, target: Optional[float], *, skeleton=None, model=
         return make_design("crm", target, skeleton=sk, model=model, prior_sd=prior_sd,
                            safety_cutoff=(None if safety_cutoff is not None and safety_cutoff >= 1 else safety_cutoff),
                            no_skip=not allow_skip, no_escalation_after_dlt=not allow_escalation_after_dlt, n_earlystop=n_earlystop)
+    if key in ("boin-grid", "boingrid"):
+        rows, sep, cols = (grid or "").lower().partition("x")
+        if not sep or not rows.strip().isdigit() or not cols.strip().isdigit():
+            raise typer.BadParameter("give the grid as ROWSxCOLS (doses x schedules), e.g. 2x2", param_hint="--grid")
+        return make_design("boin-grid", target, n_rows=int(rows), n_cols=int(cols), cutoff_eli=cutoff_eli,
+                           n_earlystop=n_earlystop, p_saf=p_saf, p_tox=p_tox)
     if key == "pocrm":
         sk = _floats("skeleton", skeleton)
         if sk is None:
@@ -369,6 +376,7 @@ def simulate_cmd(
     table: Optional[Path] = _table,
     partial_order: Optional[str] = typer.Option(None, "--partial-order", help="POCRM: toxicity relations between regimens, e.g. 1<2,2<3,4<3 (every ordering keeping them is used)."),
     orderings: Optional[str] = typer.Option(None, "--orderings", help="POCRM: the orderings to consider, e.g. 1,2,4,3;1,4,2,3 (instead of --partial-order)."),
+    grid: Optional[str] = typer.Option(None, "--grid", help="boin-grid: ROWSxCOLS (doses x schedules); --truth lists the cells row by row."),
     interval: Optional[float] = typer.Option(None, "--interval", help="Days between arrivals: simulate staggered accrual with DLT windows (time to event)."),
     arrival: str = typer.Option("fixed", "--arrival", help="With --interval: 'fixed' (every interval days) or 'poisson' (exponential gaps of that mean)."),
     window: float = typer.Option(28.0, "--window", help="With --interval: DLT window in days."),
@@ -387,7 +395,7 @@ def simulate_cmd(
                       allow_escalation_after_dlt=allow_escalation_after_dlt, n_earlystop=n_earlystop, extrasafe=extrasafe,
                       cutoff_eli=cutoff_eli, offset=offset, no_deescalation=no_deescalation, bound_mtd=bound_mtd,
                       p_saf=p_saf, p_tox=p_tox, margin_low=margin_low, margin_high=margin_high, table=table,
-                      partial_order=partial_order, orderings=orderings)
+                      partial_order=partial_order, orderings=orderings, grid=grid)
     show = sys.stderr.isatty() if progress is None else progress
     truth_arg = scenarios if len(scenarios) > 1 else scenarios[0]
     if interval is not None:

@@ -76,6 +76,11 @@ class Design:
         idx = np.arange(N.shape[0])
         return (N[idx, level] > 0) & ~st.eliminated[idx, level] & (st.raw >= 0) & ~st.safety
 
+    def known_below(self, cur: np.ndarray, n_levels: int) -> np.ndarray:
+        """trials x levels: True where a level is known to be less toxic than the trial's
+        current level (on a line: every lower level). Backfill goes only there."""
+        return np.arange(n_levels)[None, :] < np.asarray(cur)[:, None]
+
     def tite_counts(self, n: np.ndarray, y: np.ndarray, pending: list[list[float]]) -> tuple[np.ndarray, np.ndarray] | None:
         """Effective counts with pending patients weighted by follow-up (TITE), if supported."""
         return None

@@ -217,6 +217,12 @@ class PocrmDesign(Design):
         np.put_along_axis(out, orders, pt, axis=1)
         return out
 
+    def known_below(self, cur, n_levels):
+        """Regimens before the current one in every ordering (known less toxic)."""
+        ranks = self._ranks()  # orderings x regimens
+        cur = np.asarray(cur)
+        return np.all(ranks[None, :, :] < ranks[:, cur].T[:, :, None], axis=1)
+
     def cleared_many(self, N, Y, level) -> np.ndarray:
         """Open for backfill: tried, and estimated DLT probability at most the target."""
         N = np.asarray(N, dtype=float)

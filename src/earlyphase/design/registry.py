@@ -8,7 +8,7 @@ from earlyphase.design._common import Decision
 from earlyphase.design.base import Design
 from earlyphase.errors import InputError
 
-DESIGN_NAMES = ("3+3", "boin", "crm", "mtpi2", "keyboard", "i3+3", "pocrm")
+DESIGN_NAMES = ("3+3", "boin", "crm", "mtpi2", "keyboard", "i3+3", "pocrm", "boin-grid")
 
 
 def make_design(name: str, target: float | None = None, **options: Any) -> Design:
@@ -47,6 +47,11 @@ def make_design(name: str, target: float | None = None, **options: Any) -> Desig
         opts["skeleton"] = tuple(opts["skeleton"])
     elif key == "pocrm":
         return _make_pocrm(target, opts)
+    elif key in ("boin-grid", "boingrid"):
+        from earlyphase.design.boin_grid import BoinGridDesign
+
+        cls = BoinGridDesign
+        allowed = {"n_rows", "n_cols", "cutoff_eli", "n_earlystop", "p_saf", "p_tox"}
     else:
         raise InputError.single("design", name, "known-design", "Choose one of: " + ", ".join(DESIGN_NAMES) + ".")
     unknown = set(opts) - allowed

@@ -37,20 +37,19 @@ def _check_truth(truth: Sequence[float], n_levels: int | None = None) -> np.ndar
 
 def backfill_levels(design: Design, N: np.ndarray, Y: np.ndarray, cur: np.ndarray, cap: int | None) -> np.ndarray:
     """Per trial, the level (0-based) that takes backfill patients, or -1: the highest level
-    below the current one that the design calls cleared and that has fewer than ``cap``
-    patients (no cap when None)."""
-    T = N.shape[0]
+    known to be less toxic than the current one (``design.known_below``) that the design
+    calls cleared and that has fewer than ``cap`` patients (no cap when None)."""
+    T, L = N.shape
     out = np.full(T, -1)
-    idx = np.arange(T)
-    for j in range(1, N.shape[1]):
-        cand = cur - j
-        look = np.flatnonzero((out < 0) & (cand >= 0))
+    below = design.known_below(np.asarray(cur), L)
+    for lv in range(L - 1, -1, -1):
+        look = np.flatnonzero((out < 0) & below[:, lv])
         if look.size == 0:
-            break
-        ok = design.cleared_many(N[look], Y[look], cand[look])
+            continue
+        ok = design.cleared_many(N[look], Y[look], np.full(look.size, lv))
         if cap is not None:
-            ok &= N[look, cand[look]] < cap
-        out[look[ok]] = cand[look[ok]]
+            ok &= N[look, lv] < cap
+        out[look[ok]] = lv
     return out
 
 
