@@ -236,6 +236,10 @@ def _key_results(ds, analyses) -> list:
     return out
 
 
+# in print, a table of at most this many rows moves to the next page whole; a longer one flows on with its header
+SHORT_TABLE_ROWS = 8
+
+
 def render_html(ds, sections, analyses, methods, all_tables) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
     from markupsafe import Markup
@@ -258,6 +262,7 @@ def render_html(ds, sections, analyses, methods, all_tables) -> str:
             if hasattr(item, "rows"):
                 n_table += 1
                 blocks.append({"kind": "table", "number": n_table, "title": item.title, "key": item.key,
+                               "short": len(item.rows) <= SHORT_TABLE_ROWS,
                                "html": Markup(item.to_html(anchor_map))})
             else:
                 n_fig += 1
