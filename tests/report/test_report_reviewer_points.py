@@ -285,3 +285,16 @@ def test_a_tiny_trial_is_not_truncated_and_names_keep_their_capitals():
     assert not choose_time_axis([1.4, 2.8, 7.1]).truncated  # one of three is not an outlier
     assert in_sentence("Progression-free survival (RECIST 1.1)") == "progression-free survival (RECIST 1.1)"
     assert in_sentence("PFS by investigator") == "PFS by investigator"
+
+
+def test_km_legend_reads_in_group_order_row_by_row(twin):
+    from earlyphase.report.figures import km_figure, row_major
+    from earlyphase.report.survival import analyse_endpoint
+
+    assert row_major(list("ABCDE"), 3) == list("ADBEC")  # columns A D | B E | C: rows read A B C / D E
+    ea = analyse_endpoint(twin.adtte, twin.study, "PFS", "Progression-free survival")
+    fig = km_figure(ea, twin.study, "PFS")
+    fig.canvas.draw()
+    texts = fig.axes[0].get_legend().get_texts()
+    placed = sorted(texts, key=lambda t: (-round(t.get_window_extent().y0), t.get_window_extent().x0))
+    assert [t.get_text().split(" ")[0] for t in placed] == list(ea.groups)

@@ -42,6 +42,17 @@ def group_colors(groups: Sequence[str], study: "Study") -> dict[str, str]:
     return {g: PALETTE[(study.level_of(g) - 1) % len(PALETTE)] for g in groups}
 
 
+def row_major(handles: list, ncol: int) -> list:
+    """Handles reordered so that a legend of ``ncol`` columns reads left to right, row by row, in their order.
+
+    matplotlib fills a multi-column legend column by column; groups listed A, B, C, D in two columns would
+    read "A C / B D" across the rows.
+    """
+    nrow = math.ceil(len(handles) / ncol) if handles else 0
+    rows = [handles[i * ncol:(i + 1) * ncol] for i in range(nrow)]
+    return [r[c] for c in range(ncol) for r in rows if c < len(r)]
+
+
 def number_at_risk(times: Sequence[float], ticks: Sequence[float]) -> list[int]:
     """Patients still at risk at each tick: #(T >= t), the count R's survival prints."""
     return [int(sum(1 for x in times if x >= t)) for t in ticks]
@@ -136,7 +147,7 @@ def km_figure(ea: "EndpointAnalysis", study: "Study", ylabel: str, axis: TimeAxi
                  f" · permutation P = {_fmt_p(ea.permutation.permutation_p_value)} "
                  f"({ea.permutation.permutations:,} perm.)\n" + title)
     # the legend sits above the plot, so it can never hide a curve
-    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.02, 1.0, 0.1), mode="expand", ncol=2,
+    ax.legend(handles=row_major(handles, 2), loc="lower left", bbox_to_anchor=(0.0, 1.02, 1.0, 0.1), mode="expand", ncol=2,
               frameon=False, title=title, title_fontsize=8, fontsize=8, borderaxespad=0.0)
     # number at risk: a second axes with the same x scale, one count per tick, right under the tick
     tab = fig.add_axes(box(legend_h + plot_h + gap_h, table_h), sharex=ax)
@@ -302,7 +313,7 @@ def waterfall_figure(adrs: "pd.DataFrame", study: "Study") -> "Figure":
     from matplotlib.patches import Patch
 
     handles = [Patch(color=colors[g], label=f"Group {g}") for g in colors] + ax.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, fontsize=7, loc="upper right", ncol=2)
+    ax.legend(handles=row_major(handles, 2), fontsize=7, loc="upper right", ncol=2)
     lo = min(-40.0, float(best["PCHG"].min()) - 10 if len(best) else -40.0)
     hi = max(40.0, float(best["PCHG"].max()) + 10 if len(best) else 40.0)
     ax.set_ylim(lo, hi + 25)
@@ -383,7 +394,7 @@ def spider_figure(adrs: "pd.DataFrame", study: "Study") -> "Figure":
     handles.append(Line2D([], [], color="#D55E00", ls="--", label=f"+{up:g}%: progression while the nadir is the baseline"))
     if any_nadir:
         handles.append(Line2D([], [], color="grey", ls=":", label=f"nadir + {up:g}%: the patient's progression threshold"))
-    ax.legend(handles=handles, fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.01, 1.0, 0.1), mode="expand",
+    ax.legend(handles=row_major(handles, 3), fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.01, 1.0, 0.1), mode="expand",
               ncol=3, frameon=False, borderaxespad=0.0)
     ax.grid(alpha=0.25)
     fig.tight_layout()
