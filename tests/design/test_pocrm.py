@@ -38,8 +38,13 @@ def test_bad_partial_orders_are_named():
         PocrmDesign(orderings=((0, 1, 2),), skeleton=(0.1, 0.2, 0.3), target=0.25, ordering_prior=(1, 2))
 
 
-def _random_counts(rng, T, K):
+def _random_counts(rng, T, K, contiguous=False):
     N = rng.integers(0, 7, (T, K))
+    if contiguous:  # tried levels 1..top, as a trial started at level 1 has them
+        top = rng.integers(0, K, T)
+        N = np.where(np.arange(K)[None, :] <= top[:, None], np.maximum(N, 1), 0)
+        cur = np.array([rng.integers(0, t + 1) for t in top])
+        return N, np.minimum(rng.binomial(N, 0.25), N), cur
     Y = rng.binomial(N, 0.25)
     cur = rng.integers(0, K, T)
     N[np.arange(T), cur] = np.maximum(N[np.arange(T), cur], 1)
@@ -51,7 +56,7 @@ def test_one_ordering_is_exactly_the_crm(model):
     crm = CrmDesign(skeleton=SKELETON, target=0.25, model=model)
     po = PocrmDesign(orderings=(tuple(range(5)),), skeleton=SKELETON, target=0.25, model=model)
     rng = np.random.default_rng(2)
-    N, Y, cur = _random_counts(rng, 500, 5)
+    N, Y, cur = _random_counts(rng, 500, 5, contiguous=True)
     last = rng.integers(0, 2, 500)
     a, b = crm.step_many(N, Y, cur, last), po.step_many(N, Y, cur, last)
     for f in ("move", "stop", "safety", "raw"):
@@ -69,7 +74,9 @@ def test_one_relabelled_ordering_is_the_crm_on_relabelled_regimens():
     po = PocrmDesign(orderings=(order,), skeleton=SKELETON, target=0.25)
     crm = CrmDesign(skeleton=SKELETON, target=0.25)
     rng = np.random.default_rng(4)
-    N, Y, cur = _random_counts(rng, 300, 5)
+    N, Y, cur = _random_counts(rng, 300, 5, contiguous=True)
+    N, Y = N[:, np.argsort(order)], Y[:, np.argsort(order)]  # tried contiguously along the ordering
+    cur = np.asarray(order)[cur]
     rank = np.argsort(order)
     a = crm.step_many(N[:, list(order)], Y[:, list(order)], rank[cur], np.zeros(300, int))
     b = po.step_many(N, Y, cur, np.zeros(300, int))
@@ -103,6 +110,10 @@ def _brute_force(n, y, cur, orderings, skeleton, target, sd=math.sqrt(1.34)):
     tried = [k for k, r in enumerate(order) if n[r] > 0]
     ceiling = max(max(tried), cur_rank) + 1
     nxt = min(rec, ceiling, cur_rank + 1, len(order) - 1)
+    # an untried regimen only when every regimen before it in all orderings was tried
+    while nxt > 0 and n[order[nxt]] == 0 and any(
+            n[r] == 0 and all(o.index(r) < o.index(order[nxt]) for o in orderings) for r in range(len(n))):
+        nxt -= 1
     return m, order[nxt]
 
 

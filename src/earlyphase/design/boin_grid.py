@@ -6,7 +6,9 @@ decision functions see one index per regimen. At the current cell (r, c), with B
 boundaries for the target:
 
 * DLT rate <= lambda_e: escalate to the cell of {(r + 1, c), (r, c + 1)} (inside the grid,
-  not eliminated) with the largest posterior probability that its DLT rate lies in
+  not eliminated, and, if untried, with every cell of no more dose and no more
+  administrations already tried: our rule against untested skips, which Lin & Yin do not
+  state) with the largest posterior probability that its DLT rate lies in
   (lambda_e, lambda_d) (Beta(1, 1) prior); a tie goes to the first listed (more dose
   before more administrations); none: stay;
 * DLT rate >= lambda_d: de-escalate likewise to {(r - 1, c), (r, c - 1)}; none: stay;
@@ -131,6 +133,9 @@ class BoinGridDesign(Design):
                 inside = (rr >= 0) & (rr < R) & (cc >= 0) & (cc < C)
                 lv = np.where(inside, rr * C + cc, 0)
                 ok = inside & ~eliminated[idx, lv]
+                # never an untested skip: an untried cell only when every cell with no more of
+                # either (dose, administrations) has been tried
+                ok &= (N[idx, lv] > 0) | ~(self.known_below(lv, L) & (N == 0)).any(axis=1)
                 s = np.where(ok, score[idx, lv], -np.inf)
                 take = ok & (s > best_s)  # strict: a tie keeps the first listed
                 best = np.where(take, lv, best)

@@ -12,7 +12,10 @@ uses the ordering with the largest posterior probability
 
 then applies the CRM's rules along that ordering (closest estimated DLT rate to the
 target, no skipping an untried regimen in that ordering, no escalation after a DLT,
-safety stop at its lowest regimen). With one ordering it is exactly the CRM.
+safety stop at its lowest regimen). An untried regimen is given only when every regimen
+known to be less toxic (earlier in every ordering) has been tried; otherwise the next one
+steps down the chosen ordering. With one ordering it is exactly the CRM (for trials whose
+tried levels are contiguous from level 1, as they are when a trial starts at level 1).
 
 Regimens are indexed 0..K-1 in the order the study lists them; the simulator's levels are
 these indices, so a "move" is the difference of two indices, not a step along a line.
@@ -193,7 +196,17 @@ class PocrmDesign(Design):
         N_rank = np.take_along_axis(N, orders, axis=1)
         cur_rank = ranks[idx, cur]
         st = self.crm._rules(N_rank, cur_rank, np.asarray(last_dlt), mean, p_over)
-        nxt = orders[idx, cur_rank + st.move]
+        nxt_rank = cur_rank + st.move
+        # Never an untested skip in the partial order: an untried regimen is given only when
+        # every regimen known to be less toxic has been tried; otherwise step down the ordering.
+        for _ in range(K):
+            nxt = orders[idx, nxt_rank]
+            below = self.known_below(nxt, K)
+            skip = (N[idx, nxt] == 0) & (below & (N == 0)).any(axis=1) & (nxt_rank > 0)
+            if not skip.any():
+                break
+            nxt_rank = np.where(skip, nxt_rank - 1, nxt_rank)
+        nxt = orders[idx, nxt_rank]
         return Step(move=nxt - cur, stop=st.stop, safety=st.safety, raw=st.raw, eliminated=np.zeros((T, K), dtype=bool))
 
     def select_many(self, N, Y) -> np.ndarray:
