@@ -103,11 +103,15 @@ def reconstruct_ipd(curve: DigitisedCurve, at_risk: RiskTable, *, total_events: 
     table_n = at_risk.n_risk[used].astype(int)
     events, early, cens_times = _rebuild(t, s, table_t, table_n, total_events)
     n0 = int(table_n[0])
-    # Events read as just before a table time are put a hundredth of the interval before it.
+    # Events read as just before a table time are put a hundredth of the shortest table interval before it,
+    # or half-way to the point before when that is closer (the order of the steps is kept).
     t_event = t.copy()
     if early.any():
         gap = np.diff(table_t).min() if len(table_t) > 1 else 1.0
-        t_event[early] = np.maximum(t[early] - 0.01 * gap, 0.0)
+        idx = np.nonzero(early)[0]
+        prev = t[np.maximum(np.searchsorted(t, t[idx], side="left") - 1, 0)]
+        moved = t[idx] - 0.01 * gap
+        t_event[idx] = np.where(moved > prev, moved, (prev + t[idx]) / 2)
     ev_times = np.repeat(t_event, events)
     still_at_risk = n0 - len(ev_times) - len(cens_times)
     time = np.concatenate([ev_times, np.asarray(cens_times, dtype=float), np.full(still_at_risk, t[-1])])
