@@ -81,10 +81,10 @@ def test_unknown_term_in_the_403_subset_points_to_nci_file(engine, tmp_path):
 
 def test_correcting_the_verbatim_term_is_audited(treated):
     ae = treated.record_adverse_event("P01", **{**OK, "term": GI_OTHER, "term_specify": "Gastric varix"})
-    fixed = treated.correct_record("adverse_events", ae.id, {"term_specify": "Gastric varices"}, "spelling")
+    fixed = treated.correct_record("adverse_events", ae.id, {"term_specify": "Gastric varices"}, "data-entry error: spelling of the term")
     assert fixed.term_specify == "Gastric varices"
     with pytest.raises(CheckFailed) as info:
-        treated.correct_record("adverse_events", ae.id, {"term": "Nausea"}, "recoded")
+        treated.correct_record("adverse_events", ae.id, {"term": "Nausea"}, "data-entry error: term recoded to CTCAE")
     assert rules(info.value) == ["specify-only-for-other"]
-    recoded = treated.correct_record("adverse_events", ae.id, {"term": "Nausea", "term_specify": None}, "recoded")
+    recoded = treated.correct_record("adverse_events", ae.id, {"term": "Nausea", "term_specify": None}, "data-entry error: term recoded to CTCAE")
     assert (recoded.term, recoded.term_specify) == ("Nausea", None)

@@ -24,11 +24,11 @@ def last_audit(engine) -> AuditEntry:
 def test_correction_audited_with_old_and_new_values(treated):
     ae = treated.record_adverse_event("P01", **FEVER)
     before = counts(treated.engine)
-    fixed = treated.correct_record("adverse_events", ae.id, {"grade": 2, "term": "chills"}, "source document: grade 2 chills")
+    fixed = treated.correct_record("adverse_events", ae.id, {"grade": 2, "term": "chills"}, "source document updated: grade 2 chills")
     assert (fixed.grade, fixed.term) == (2, "Chills")
     entry = last_audit(treated.engine)
     assert entry.action == "update" and entry.table_name == "adverse_events" and entry.record_id == ae.id
-    assert entry.reason == "source document: grade 2 chills" and entry.username == "tester"
+    assert entry.reason == "source document updated: grade 2 chills" and entry.username == "tester"
     assert entry.subject_id == "P01"
     old, new = json.loads(entry.old_values), json.loads(entry.new_values)
     assert (old["grade"], old["term"]) == (1, "Fever") and (new["grade"], new["term"]) == (2, "Chills")
@@ -61,7 +61,7 @@ def test_correction_needs_reason(treated, reason):
 def test_correction_reruns_checks(treated, table, record_id, changes, rule):
     before = counts(treated.engine)
     with pytest.raises(CheckFailed) as info:
-        treated.correct_record(table, record_id, changes, "typo")
+        treated.correct_record(table, record_id, changes, "data-entry error: typo on the form")
     assert rule in rules(info.value)
     assert counts(treated.engine) == before
 
@@ -69,7 +69,7 @@ def test_correction_reruns_checks(treated, table, record_id, changes, rule):
 def test_correct_ae_grade_that_does_not_exist(treated):
     ae = treated.record_adverse_event("P01", **{**FEVER, "term": "Nausea"})
     with pytest.raises(CheckFailed) as info:
-        treated.correct_record("adverse_events", ae.id, {"grade": 4}, "typo")
+        treated.correct_record("adverse_events", ae.id, {"grade": 4}, "data-entry error: typo on the form")
     assert rules(info.value) == ["grade-exists"]
 
 
@@ -92,10 +92,10 @@ def test_administration_correction_with_deviation_writes_deviation(treated):
 def test_correct_lesion(treated):
     treated.record_tumour_assessment("P01", "2015-01-08", "CT", [{"label": "T1", "kind": "target",
                                                                   "viable_diameter_mm": 20}], baseline=True)
-    lesion = treated.correct_record("lesions", 1, {"viable_diameter_mm": 22.5}, "remeasured")
+    lesion = treated.correct_record("lesions", 1, {"viable_diameter_mm": 22.5}, "source document updated: lesion remeasured")
     assert lesion.viable_diameter_mm == 22.5
     with pytest.raises(CheckFailed) as info:
-        treated.correct_record("lesions", 1, {"viable_diameter_mm": 999}, "remeasured")
+        treated.correct_record("lesions", 1, {"viable_diameter_mm": 999}, "source document updated: lesion remeasured")
     assert rules(info.value) == ["diameter-0-400-mm"]
 
 

@@ -132,7 +132,7 @@ def test_soft_range_and_warning_check_kept_when_confirmed(forms):
     forms.correct_record("form_records", record.id, {"notes": "smoker since age 15"}, "source document")
     # but a new value outside the soft range must be confirmed again
     with pytest.raises(CheckFailed) as info:
-        forms.correct_record("form_records", record.id, {"lesion_count": 14}, "recount")
+        forms.correct_record("form_records", record.id, {"lesion_count": 14}, "source document updated: lesions recounted")
     assert rules(info.value) == ["soft-range"]
 
 
@@ -182,7 +182,8 @@ def test_unknown_form_patient_and_visit(forms):
 def test_correction_rechecks_the_whole_form_and_is_audited(forms):
     record = forms.record_form("F01", "screening", GOOD)
     before = counts(forms.engine)
-    forms.correct_record("form_records", record.id, {"lesion_count": 4, "symptoms": ["fatigue"]}, "CT re-read")
+    forms.correct_record("form_records", record.id, {"lesion_count": 4, "symptoms": ["fatigue"]},
+                         "source document updated: CT re-read")
     after = counts(forms.engine)
     stored = values_of(forms.engine, record.id)
     assert stored[("lesion_count", 0)].value_int == 4 and stored[("symptoms", 1)].value_text == "fatigue"
@@ -191,13 +192,13 @@ def test_correction_rechecks_the_whole_form_and_is_audited(forms):
     assert after["audit_log"] == before["audit_log"] + 3
     with read_session(forms.engine) as s:
         entries = list(s.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(3)).scalars())
-    assert {e.reason for e in entries} == {"CT re-read"} and {e.action for e in entries} == {"update", "delete"}
+    assert {e.reason for e in entries} == {"source document updated: CT re-read"} and {e.action for e in entries} == {"update", "delete"}
     with pytest.raises(CheckFailed) as info:
         forms.correct_record("form_records", record.id, {"smoker": "no"}, "wrong box")
     assert rules(info.value) == ["hidden-field"]  # pack_years would have to go too
     forms.correct_record("form_records", record.id, {"smoker": "no", "pack_years": None}, "wrong box")
     with pytest.raises(CheckFailed) as info:
-        forms.correct_record("form_records", record.id, {"lesion_count": 4}, "again")
+        forms.correct_record("form_records", record.id, {"lesion_count": 4}, "data-entry error: lesion count entered again")
     assert rules(info.value) == ["no-change"]
     n = len(values_of(forms.engine, record.id))
     before_delete = counts(forms.engine)
@@ -237,9 +238,9 @@ def test_fields_added_to_core_forms(forms):
     assert (ext.form, ext.core_id, value.field, value.value_int) == ("administration", adm.id, "duration_min", 60)
     # corrected like any field of the core record, with every check again
     with pytest.raises(CheckFailed) as info:
-        forms.correct_record("administrations", adm.id, {"duration_min": 15}, "pump log")
+        forms.correct_record("administrations", adm.id, {"duration_min": 15}, "source document updated: the pump log")
     assert rules(info.value) == ["long-infusion-at-high-dose"]
-    forms.correct_record("administrations", adm.id, {"duration_min": 45}, "pump log")
+    forms.correct_record("administrations", adm.id, {"duration_min": 45}, "source document updated: the pump log")
     ae = forms.record_adverse_event("F01", "Chills", 1, "2020-03-04", "probable", "recovered",
                                     resolution="2020-03-05", extra={"infusion_reaction": "yes"})
     with pytest.raises(CheckFailed) as info:
@@ -323,5 +324,5 @@ def test_the_seed_studys_disease_form(trial):
     assert record.visit == "SCR"
     # a corrected consent date that breaks the form's check is refused on the enrolment
     with pytest.raises(CheckFailed) as info:
-        trial.correct_record("patients", 1, {"consent_date": "2014-11-01"}, "typo")
+        trial.correct_record("patients", 1, {"consent_date": "2014-11-01"}, "data-entry error: typo on the form")
     assert [(p.field, p.rule) for p in info.value.problems] == [("consent_date", "consent-after-recurrence")]

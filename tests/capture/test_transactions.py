@@ -58,8 +58,8 @@ def test_every_write_is_audited(treated):
     lambda t: t.record_follow_up("P01", "2030-01-01", "alive"),
     lambda t: t.record_death("P01", "2014-01-01", "unknown"),
     lambda t: t.withdraw_patient("P01", "2015-01-14", "x"),
-    lambda t: t.correct_record("patients", 1, {"sex": "Q"}, "typo"),
-    lambda t: t.delete_record("patients", 1, "oops"),
+    lambda t: t.correct_record("patients", 1, {"sex": "Q"}, "data-entry error: typo on the form"),
+    lambda t: t.delete_record("patients", 1, "data-entry error: entered by mistake"),
 ])
 def test_failed_action_writes_nothing(treated, action):
     before = counts(treated.engine)

@@ -448,7 +448,7 @@ def test_weekly_reimport_applies_only_new_and_changed_rows_as_audited_correction
     assert {p.file for p in caught.value.problems} == {"administrations.csv", "patients.csv", "baseline_disease.csv"}
     assert _dump(url) == before
 
-    week3 = import_trial(url, d, username=USER, reason="site spreadsheet week 3: source documents checked")
+    week3 = import_trial(url, d, username=USER, reason="source document updated: site spreadsheet week 3, source documents checked")
     assert week3.written == {"administrations": 1}
     assert week3.corrected == {"patients": 1, "form_records": 1, "administrations": 1}
     sha = hashlib.sha256((d / "administrations.csv").read_bytes()).hexdigest()
@@ -459,7 +459,7 @@ def test_weekly_reimport_applies_only_new_and_changed_rows_as_audited_correction
         second_dose = list(inserted)[-1]
     fixed_lot = next(u for u in updates if u.table_name == "administrations")
     assert json_module.loads(fixed_lot.old_values)["lot"] == "L1" and json_module.loads(fixed_lot.new_values)["lot"] == "L1-A"
-    assert fixed_lot.reason == (f"site spreadsheet week 3: source documents checked "
+    assert fixed_lot.reason == (f"source document updated: site spreadsheet week 3, source documents checked "
                                 f"(import of administrations.csv, sha256 {sha})")
     assert second_dose.reason == f"import of administrations.csv (sha256 {sha})"
     assert {u.table_name for u in updates} == {"patients", "form_values", "administrations"}
@@ -467,7 +467,7 @@ def test_weekly_reimport_applies_only_new_and_changed_rows_as_audited_correction
     _write(d / "administrations.csv", "subject_id,number,actual_date,dose,lot\n"
                                       "P-01,1,2016-01-10,5e9,L1-A\nP-01,2,2016-01-24,7e9,L2")
     with pytest.raises(InputError) as caught:
-        import_trial(url, d, username=USER, reason="week 4")
+        import_trial(url, d, username=USER, reason="source document updated: week 4 spreadsheet")
     (problem,) = caught.value.problems
     assert (problem.file, problem.row, problem.field, problem.rule) == ("administrations.csv", 3, "dose",
                                                                         "dose-within-schedule")

@@ -95,3 +95,28 @@ def test_unopenable_databases_are_explained_not_tracebacks(tmp_path, capsys):
     # port 1: nothing listens there, the connection is refused at once
     code, _, err = run(["audit", "log", "P-01", "--db", "postgresql://nobody@127.0.0.1:1/none"], capsys)
     assert code == 1 and "cannot open postgresql+psycopg://nobody@127.0.0.1:1/none" in err
+
+
+def test_export_and_report_anchor_the_head_and_verify_checks_it(tmp_path, capsys):
+    """After an export, cutting the log back is found by a plain verify (no --known-hash)."""
+    from earlyphase.capture import initialise
+    from earlyphase.records import make_engine
+    from earlyphase.records.audit_anchor import anchor_path, read_anchors
+    from earlyphase.records.audit_guard import create_triggers, drop_triggers
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'trial.db'}"
+    initialise(url, "nk-hcc-ltx", "dm").close()
+    code, _, err = run(["export", "--db", url, "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    engine = make_engine(url)
+    anchors, problems = read_anchors(engine, None)
+    assert [a.event for a in anchors] == ["export"] and problems == [] and anchor_path(engine).is_file()
+    with engine.begin() as conn:  # roll the last entry back
+        drop_triggers(conn, ("audit_log",))
+        conn.execute(text("DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)"))
+        create_triggers(conn, ("audit_log",))
+    engine.dispose()
+    code, out, _ = run(["audit", "verify", "--db", url, "--format", "json"], capsys)
+    data = json.loads(out)
+    assert code == 1 and "anchored_head_missing" in [f["kind"] for f in data["findings"]]

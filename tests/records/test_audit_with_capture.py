@@ -28,7 +28,7 @@ def captured_trial(engine):
         {"label": "T1", "kind": "target", "viable_diameter_mm": 31.0},
     ], baseline=True)
     trial.correct_record("adverse_events", fever.id, {"grade": 2}, "source document says grade 2")
-    trial.delete_record("adverse_events", chills.id, "entered twice")
+    trial.delete_record("adverse_events", chills.id, "data-entry error: entered twice")
     return trial, {"fever": fever.id, "chills": chills.id, "visit": visit.id}
 
 
@@ -54,7 +54,7 @@ def test_history_of_a_captured_patient(engine):
         ("update", "adverse_events"), ("delete", "adverse_events"),
     ]
     assert history.entries[-2].changes == {"grade": {"old": 1, "new": 2}}
-    assert history.entries[-1].reason == "entered twice"
+    assert history.entries[-1].reason == "data-entry error: entered twice"
     assert {e.username for e in history.entries} == {"coordinator"}
 
 

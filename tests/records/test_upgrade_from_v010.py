@@ -158,5 +158,5 @@ def test_an_upgraded_trial_reports_as_before_and_takes_new_data(upgraded, tmp_pa
                              "WHERE d.id IS NULL")[0]["subject_id"]
     contact = trial.record_follow_up(survivor, "2026-01-20", "alive")
     assert contact.protocol_version == 2
-    trial.correct_record("administrations", 1, {"lot": "SYN-LOT-001-01B"}, "relabelled")
+    trial.correct_record("administrations", 1, {"lot": "SYN-LOT-001-01B"}, "source document updated: vial relabelled")
     assert verify_audit(engine).ok

@@ -36,11 +36,14 @@ class CaptureContext:
     reason: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.username, str) or not self.username.strip() or len(self.username) > 80:
+        if (not isinstance(self.username, str) or not self.username.strip() or len(self.username) > 80
+                or any(not c.isprintable() for c in self.username) or self.username != self.username.strip()):
+            # A newline or control character would let one name pass for two lines of the audit trail.
             from earlyphase.errors import InputError
 
             raise InputError.single("username", self.username, "username",
-                                    "every change is attributed to a person: give a user name of 1 to 80 characters")
+                                    "every change is attributed to a person: give a user name of 1 to 80 "
+                                    "printable characters on one line, without leading or trailing spaces")
         if self.ctcae is None:
             self.ctcae = ctcae_for_study(self.study)
 

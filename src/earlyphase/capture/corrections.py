@@ -1,5 +1,6 @@
-"""Correct or delete a record already captured: the same edit checks as at entry, a reason always,
-and an audit entry holding the old and new values.
+"""Correct or delete a record already captured: the same edit checks as at entry, a reason always
+(a category from the controlled list and a few words, ``capture.reasons``), and an audit entry holding
+the old and new values.
 
 Core records are corrected field by field (the fields a study adds to a core form too); a study form's
 record (``form_records``) by its field names (and ``visit_date``); every check of the form runs again on
@@ -37,6 +38,7 @@ from earlyphase.capture.outcomes import (
     validate_other_therapy,
 )
 from earlyphase.capture.patients import validate_allocation, validate_patient, validate_withdrawal
+from earlyphase.capture.reasons import reason_for_change
 from earlyphase.capture.safety import validate_adverse_event
 from earlyphase.capture.treatment import validate_administration, write_deviations
 from earlyphase.records.audit import row_values, write_audit
@@ -164,10 +166,10 @@ def correct_record(ctx: CaptureContext, table: str, record_id: int, changes: Map
 
     ``changes`` maps field names (as the capture action names them, e.g. ``site``, ``group``, ``label``;
     column names are accepted too; the study's own fields by their names) to new values. ``reason`` is
-    required and kept in the audit trail. ``confirm_warnings`` keeps new values outside a soft range.
+    required, ``"category: detail"`` (``capture.reasons``), and kept in the audit trail. ``confirm_warnings`` keeps new values outside a soft range.
     """
     checks = Checks(f"correct {table} record {record_id}")
-    reason_text = checks.text("reason", reason)
+    reason_text = reason_for_change(checks, reason)
     record = find_record(ctx, checks, table, record_id)
     if record is None:
         checks.raise_if_failed()
@@ -364,7 +366,7 @@ def delete_record(ctx: CaptureContext, table: str, record_id: int, reason: str) 
     values and the study's fields of a core record go with it.
     """
     checks = Checks(f"delete {table} record {record_id}")
-    reason_text = checks.text("reason", reason)
+    reason_text = reason_for_change(checks, reason)
     record = find_record(ctx, checks, table, record_id)
     dependents: list[Base] = []
     if record is not None:

@@ -107,3 +107,19 @@ def log(
     finally:
         engine.dispose()
     emit(history, fmt)
+
+
+def anchor_after(db, event: str) -> None:
+    """Anchor the audit chain's head after an export or report (a warning on stderr when it cannot be)."""
+    from earlyphase.errors import EarlyPhaseError
+    from earlyphase.records import make_engine
+    from earlyphase.records.audit_anchor import anchor_head
+
+    engine = make_engine(db, must_exist=True) if isinstance(db, str) else db
+    try:
+        anchor_head(engine, event)
+    except EarlyPhaseError as exc:
+        typer.echo(f"warning: the audit chain's head was not anchored after this {event}: {exc}", err=True)
+    finally:
+        if isinstance(db, str):
+            engine.dispose()

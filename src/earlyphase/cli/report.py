@@ -24,7 +24,10 @@ def register(app: typer.Typer) -> None:
         """Derive the analysis datasets and write the trial report (HTML, optional PDF, figures, tables)."""
         from earlyphase.report import report_from_database
 
+        from earlyphase.cli.audit import anchor_after
+
         result = report_from_database(db, out, pdf=pdf, time_axis=parse_time_axis(time_axis))
+        anchor_after(db, "report")  # the head this report was built from, kept outside the database
         emit(result, fmt)
 
 

@@ -114,6 +114,9 @@ def export_command(
     try:
         result = export_trial(engine, out, identified=identified, key_file=key_file, free_text=free_text,
                               username=user or _default_user())
+        from earlyphase.cli.audit import anchor_after
+
+        anchor_after(engine, "export")  # the head this export was read from, kept outside the database
     finally:
         engine.dispose()
     emit(result, fmt)

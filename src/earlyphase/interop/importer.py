@@ -819,12 +819,23 @@ def import_trial(target: str | Path | Engine, source: str | Path | Iterable[str 
     """
     from earlyphase.capture import Trial
 
+    from earlyphase.capture.checks import Checks
+    from earlyphase.capture.reasons import reason_for_change
+    from earlyphase.records.audit import write_event
+
     files = read_files(source)
     names = ", ".join(f.path.name for f in files)
+    if reason is not None and (not isinstance(reason, str) or reason.strip()):
+        # The person's reason must say something by itself (the file's name and SHA-256 are added to it).
+        checks = Checks(f"import {names}")
+        reason = reason_for_change(checks, reason)
+        checks.raise_if_failed()
+    else:
+        reason = None
     trial = Trial.open(target, username)
     try:
         with trial.batch() as batch:
-            importer = _Importer(batch, files, reason.strip() if isinstance(reason, str) and reason.strip() else None)
+            importer = _Importer(batch, files, reason)
             importer.run()
             if importer.problems:
                 n = len(importer.problems)
@@ -832,6 +843,11 @@ def import_trial(target: str | Path | Engine, source: str | Path | Iterable[str 
                 raise InputError(importer.problems,
                                  summary=f"import of {names} failed: {n} problem{'s' if n != 1 else ''}"
                                          f"{more}; nothing was written")
+            # The import as a whole, in the same transaction: its files, their SHA-256, the reason and counts.
+            write_event(batch.context.session, "import", username, {
+                "files": {f.path.name: f.sha256 for f in files}, "reason": reason,
+                "written": dict(importer.written), "corrected": dict(importer.corrected),
+            })
     finally:
         if not isinstance(target, Engine):
             trial.close()
