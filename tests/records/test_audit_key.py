@@ -199,3 +199,15 @@ def test_known_hash_of_zeros_or_malformed_is_refused(sample_trial, capsys, bad):
         verify_audit(engine, known_hash=bad)
     code, _, err = run(["audit", "verify", "--db", url, "--known-hash", bad], capsys)
     assert code == 1 and "known_hash" in err and "Traceback" not in err
+
+
+def test_init_takes_a_key_file_and_verify_needs_it(tmp_path, no_env_key, capsys):
+    db, key_file = tmp_path / "trial.db", tmp_path / "keys" / "trial.key"
+    code, _, err = run(["init", "--db", str(db), "--study", "nk-hcc-ltx", "--user", "dm", "--key-file",
+                        str(key_file)], capsys)
+    assert code == 0, err
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600 and not (tmp_path / "trial.db.audit-key").exists()
+    code, out, _ = run(["audit", "verify", "--db", str(db)], capsys)
+    assert code == 1 and "NOT checked" in out
+    code, out, _ = run(["audit", "verify", "--db", str(db), "--key-file", str(key_file)], capsys)
+    assert code == 0 and "OK: no finding." in out

@@ -28,12 +28,27 @@ def init(
     db: str = typer.Option(..., "--db", help="Database URL (postgresql+psycopg://...) or SQLite file path."),
     study: str = typer.Option(..., "--study", help="A study YAML file or the name of a bundled study."),
     user: str = typer.Option(None, "--user", help="Who initialises (kept in the audit trail); default: login name."),
+    key_file: str = typer.Option(None, "--key-file", metavar="PATH",
+                                 help="The audit key file (created, mode 0600, when missing). Default: "
+                                      "EARLYPHASE_AUDIT_KEY(_FILE), else beside a SQLite file or in "
+                                      "~/.config/earlyphase/audit/."),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Create a trial database: schema, the study protocol (with its SHA-256) and its sites, all audited."""
     from earlyphase.capture import initialise
 
-    trial = initialise(db, study, user or _default_user())
+    target = db
+    if key_file is not None:
+        from pathlib import Path
+
+        from earlyphase.records import make_engine
+        from earlyphase.records.audit_key import create_key_file, read_key_file, use_key
+
+        path = Path(key_file).expanduser()
+        key = read_key_file(path) if path.exists() else create_key_file(path)
+        target = make_engine(db)
+        use_key(target, key)
+    trial = initialise(target, study, user or _default_user())
     try:
         result = {
             "db": db,

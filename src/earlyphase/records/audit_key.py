@@ -169,7 +169,5 @@ def find_or_create_key(engine: Engine) -> AuditKey:
 def where_keys_are_looked_for(engine: Engine) -> str:
     """A sentence for messages: the places a key would be found."""
     path = default_path(engine, KEY_SUFFIX)
-    places = [f"--key-file", KEY_ENV, KEY_FILE_ENV]
-    if path is not None:
-        places.append(str(path))
-    return ", ".join(places)
+    text = f"--key-file, {KEY_ENV} or {KEY_FILE_ENV}"
+    return text + (f", or put the key file at {path}" if path is not None else "")

@@ -120,7 +120,9 @@ class AuditReport:
         ]
         lines.append("  audit key       : " + (f"fingerprint {self.key_fingerprint[:16]}" if self.key_fingerprint
                                                   else "NOT CHECKED (see the findings)"))
-        if self.chain_ok:
+        if self.chain_ok and self.key_fingerprint is None:
+            lines.append("  chain           : links intact, hashes NOT checked")
+        elif self.chain_ok:
             lines.append("  chain           : intact")
         else:
             lines.append(f"  chain           : BROKEN at entry {self.first_broken_entry}")
