@@ -97,7 +97,7 @@ def test_simulate_time_to_event_contract():
 
 
 @pytest.mark.parametrize("args", [["--arrival", "weekly"], ["--window", "-3"], ["--tite"], ["--pending-rule", "skip"],
-                                  ["--backfill", "2"]])
+                                  ["--backfill", "-2"]])
 def test_simulate_time_to_event_bad_options(args):
     res = runner.invoke(app, ["design", "simulate", "--design", "3+3", "--truth", "0.1,0.2,0.3", "--trials", "20",
                               "--interval", "7", *args])

@@ -59,7 +59,8 @@ DESIGNS = [
 def test_every_simulated_decision_keeps_the_rules(design, truth):
     w = watched(design)
     simulate(w, truth, trials=150, seed=1, n_cohorts=8, backfill_size=2, backfill_cap=9)
-    simulate_time_to_event(w, truth, trials=60, seed=2, n_cohorts=10, cohort_size=2, interval=6, tite=False)
+    simulate_time_to_event(w, truth, trials=60, seed=2, n_cohorts=10, cohort_size=2, interval=6, tite=False,
+                           backfill_max=6, backfill_cap=8)
     assert type(w).checks[0] > 100
 
 

@@ -175,3 +175,25 @@ def test_tite_refused_for_a_design_without_weights():
     with pytest.raises(InputError) as e:
         simulate_time_to_event(ThreePlusThreeDesign(), TRUTH, trials=10, seed=1, tite=True)
     assert "TITE" in str(e.value)
+
+
+@pytest.mark.parametrize("design,kw", [(ThreePlusThreeDesign(), dict(pending_rule="suspend")),
+                                       (BoinDesign(target=0.25), dict(tite=False)),
+                                       (BoinDesign(target=0.25), dict(tite=True))])
+def test_backfill_while_waiting_uses_the_waiting_time(design, kw):
+    # BF-BOIN: patients who arrive while the trial waits are treated at a cleared lower level
+    base = dict(trials=400, seed=3, cohort_size=3, n_cohorts=8, window=28, interval=4, **kw)
+    plain = simulate_time_to_event(design, TRUTH, **base)
+    bf = simulate_time_to_event(design, TRUTH, backfill_max=9, backfill_cap=9, **base)
+    assert 0 < bf.extra["mean_backfill_patients"] <= 9
+    assert bf.extra["mean_suspended_days"] < plain.extra["mean_suspended_days"]
+    assert "while the trial waits" in bf.summary()
+    # backfill patients go below the levels the trials reach: more patients at levels 1-2
+    assert bf.mean_patients[0] + bf.mean_patients[1] > plain.mean_patients[0] + plain.mean_patients[1]
+
+
+def test_backfill_options_are_checked():
+    for bad in (dict(backfill_max=-1), dict(backfill_max=2, backfill_cap=0), dict(backfill_max=1.5)):
+        with pytest.raises(InputError) as e:
+            simulate_time_to_event(BoinDesign(target=0.25), TRUTH, trials=5, seed=1, **bad)
+        assert "backfill" in str(e.value)

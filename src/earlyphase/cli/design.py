@@ -349,7 +349,7 @@ def simulate_cmd(
     trials: int = typer.Option(10000, "--trials", help="Number of simulated trials per scenario."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (printed in the result when not given)."),
     start_level: int = typer.Option(1, "--start-level", help="1-based starting level."),
-    backfill: int = typer.Option(0, "--backfill", help="Backfill patients per cohort at the cleared level below the current one."),
+    backfill: int = typer.Option(0, "--backfill", help="Backfill patients per cohort at a cleared level below the current one (with --interval: at most this many per trial, enrolled while the trial waits)."),
     backfill_cap: Optional[int] = typer.Option(None, "--backfill-cap", help="With --backfill: no more backfill at a level once it has this many patients."),
     chunk_size: int = typer.Option(5000, "--chunk-size", help="Trials per chunk (part of the seed's meaning: keep it fixed to reproduce)."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal)."),
@@ -401,12 +401,10 @@ def simulate_cmd(
     if interval is not None:
         from earlyphase.design.time_to_event import simulate_time_to_event
 
-        if backfill:
-            raise InputError.single("--backfill", backfill, "cohort-simulation",
-                                    "Backfill is simulated per cohort; leave out --interval or --backfill.")
         onset = _floats("dlt-onset", dlt_onset)
         res = simulate_time_to_event(d, truth_arg, window=window, arrival=arrival, interval=interval, dlt_time=tuple(onset),
                                      tite=tite, pending_rule=pending_rule, cohort_size=cohort_size, n_cohorts=n_cohorts,
+                                     backfill_max=backfill, backfill_cap=backfill_cap,
                                      trials=trials, seed=seed, start_level=start_level, chunk_size=chunk_size,
                                      progress=show, scheduler=scheduler, workers=workers)
     else:

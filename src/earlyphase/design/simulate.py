@@ -35,11 +35,14 @@ def _check_truth(truth: Sequence[float], n_levels: int | None = None) -> np.ndar
     return p
 
 
-def backfill_levels(design: Design, N: np.ndarray, Y: np.ndarray, cur: np.ndarray, cap: int | None) -> np.ndarray:
+def backfill_levels(design: Design, N: np.ndarray, Y: np.ndarray, cur: np.ndarray, cap: int | None,
+                    counts_for_cap: np.ndarray | None = None) -> np.ndarray:
     """Per trial, the level (0-based) that takes backfill patients, or -1: the highest level
     known to be less toxic than the current one (``design.known_below``) that the design
-    calls cleared and that has fewer than ``cap`` patients (no cap when None)."""
+    calls cleared and that has fewer than ``cap`` patients (no cap when None; the patients
+    counted are ``counts_for_cap`` when given, e.g. including those still pending)."""
     T, L = N.shape
+    capped = N if counts_for_cap is None else counts_for_cap
     out = np.full(T, -1)
     below = design.known_below(np.asarray(cur), L)
     for lv in range(L - 1, -1, -1):
@@ -48,7 +51,7 @@ def backfill_levels(design: Design, N: np.ndarray, Y: np.ndarray, cur: np.ndarra
             continue
         ok = design.cleared_many(N[look], Y[look], np.full(look.size, lv))
         if cap is not None:
-            ok &= N[look, lv] < cap
+            ok &= capped[look, lv] < cap
         out[look[ok]] = lv
     return out
 
@@ -190,8 +193,10 @@ class SimulationResult:
         lines.append(f"Mean total patients: {self.mean_total_patients:.2f}   mean total DLTs: {self.mean_total_dlt:.2f}")
         if "mean_backfill_patients" in self.extra:
             cap = self.extra.get("backfill_cap")
+            how = (f"up to {self.extra['backfill_max']} per trial while the trial waits" if "backfill_max" in self.extra
+                   else f"{self.extra['backfill_size']} per cohort")
             lines.append(f"Backfill: {self.extra['mean_backfill_patients']:.2f} patients per trial on average "
-                         f"({self.extra['backfill_size']} per cohort, " + ("no cap" if cap is None else f"cap {cap} per level") + ")")
+                         f"({how}, " + ("no cap" if cap is None else f"cap {cap} per level") + ")")
         if "mean_duration_days" in self.extra:
             x = self.extra
             lines.append(f"Mean trial duration: {x['mean_duration_days']:.1f} days "

@@ -44,38 +44,60 @@ def _gaps(rng, arrival: str, interval: float, size: int) -> np.ndarray:
     return rng.exponential(interval, size)
 
 
-def _observed(lev, arr, dlt, dtime, t, k, L, window):
-    """What is known at times ``t`` (one per trial) about slots 0..k-1: counts per level
-    (pending included), observed DLTs per level, pending levels and weights, and the time
-    each outcome becomes known."""
-    T = lev.shape[0]
-    lv, a, d, dt = lev[:, :k], arr[:, :k], dlt[:, :k], dtime[:, :k]
-    follow = t[:, None] - a
-    known = a + np.where(d, dt, window)  # when the outcome becomes known
+def _observed(lev, arr, dlt, dtime, t, used, L, window):
+    """What is known at times ``t`` (one per trial) about each trial's first ``used`` slots:
+    counts per level (pending included), observed DLTs per level, pending levels and
+    weights, the time each outcome becomes known, and the pending / seen-DLT masks."""
+    T, k = lev.shape
+    inside = np.arange(k)[None, :] < used[:, None]
+    follow = t[:, None] - arr
+    known = arr + np.where(dlt, dtime, window)  # when the outcome becomes known
     # compared as times (not follow-up) so that waiting until ``known`` always resolves it
-    pending = t[:, None] < known
-    seen_dlt = d & ~pending
-    rows = np.repeat(np.arange(T), k)
-    flat = rows * L + lv.ravel()
-    N = np.bincount(flat, minlength=T * L).reshape(T, L)
+    pending = inside & (t[:, None] < known)
+    seen_dlt = inside & dlt & ~pending
+    flat = (np.arange(T)[:, None] * L + lev).ravel()
+    N = np.bincount(flat, weights=inside.ravel().astype(float), minlength=T * L).reshape(T, L).astype(np.int64)
     Y = np.bincount(flat, weights=seen_dlt.ravel().astype(float), minlength=T * L).reshape(T, L).astype(np.int64)
-    plev = np.where(pending, lv, -1)
+    plev = np.where(pending, lev, -1)
     pw = np.clip(follow / window, 0.0, 1.0)
     return N, Y, plev, pw, known, pending, seen_dlt
 
 
+def _enrol(rng, rows, level, when, truth, lev, arr, dlt, dtime, enrolled, window, dlt_time):
+    """One patient for each trial in ``rows``, at ``level`` and time ``when``."""
+    s = enrolled[rows]
+    arr[rows, s] = when
+    lev[rows, s] = level
+    d = rng.random(rows.size) < truth[level]
+    dlt[rows, s] = d
+    onset = rng.beta(dlt_time[0], dlt_time[1], rows.size) * window
+    dtime[rows, s] = np.where(d, np.maximum(onset, 1e-9), np.inf)
+    enrolled[rows] += 1
+
+
 def simulate_tte_chunk(design: Design, truth: np.ndarray, cohort_size: int, n_cohorts: int, start_level: int,
                        n_trials: int, seed_entropy: int, scenario: int, chunk: int, window: float, arrival: str,
-                       interval: float, dlt_time: tuple[float, float], tite: bool, pending_rule: str) -> dict[str, np.ndarray]:
-    """Simulate ``n_trials`` trials with staggered accrual; integer aggregates plus summed durations."""
+                       interval: float, dlt_time: tuple[float, float], tite: bool, pending_rule: str,
+                       backfill_cap: int | None = None, backfill_max: int = 0) -> dict[str, np.ndarray]:
+    """Simulate ``n_trials`` trials with staggered accrual; integer aggregates plus summed durations.
+
+    With ``backfill_max`` > 0, a patient who arrives while the trial must wait is treated at
+    the highest cleared level known to be less toxic than the current one (complete data;
+    fewer than ``backfill_cap`` patients there), up to ``backfill_max`` such patients per
+    trial, instead of accrual being suspended (BF-BOIN, Zhao et al. 2024)."""
+    from earlyphase.design.simulate import backfill_levels
+
     rng = np.random.default_rng(np.random.SeedSequence(seed_entropy, spawn_key=(scenario, chunk)))
     L, T = truth.size, n_trials
-    P = cohort_size * n_cohorts
+    P = cohort_size * n_cohorts + backfill_max
     lev = np.zeros((T, P), dtype=np.int64)
     arr = np.zeros((T, P))
     dlt = np.zeros((T, P), dtype=bool)
     dtime = np.full((T, P), np.inf)
     enrolled = np.zeros(T, dtype=np.int64)
+    cohort_start = np.zeros(T, dtype=np.int64)
+    backfilled = np.zeros(T, dtype=np.int64)
+    bf_at = np.zeros((T, L), dtype=np.int64)  # backfill patients per level
     clock = np.zeros(T)  # when the next patient arrives
     stop_time = np.zeros(T)
     suspended = np.zeros(T)
@@ -83,51 +105,72 @@ def simulate_tte_chunk(design: Design, truth: np.ndarray, cohort_size: int, n_co
     active = np.ones(T, dtype=bool)
     safety = np.zeros(T, dtype=bool)
     early = np.zeros(T, dtype=bool)
-    k = 0
     for c in range(n_cohorts):
         if c > 0:
             todo = np.flatnonzero(active)
             while todo.size:
                 t = clock[todo]
-                N, Y, plev, pw, known, pending, seen = _observed(lev[todo], arr[todo], dlt[todo], dtime[todo], t, k, L, window)
-                last = seen[:, k - cohort_size:k].sum(axis=1)
+                k = int(enrolled[todo].max())
+                N, Y, plev, pw, known, pending, seen = _observed(lev[todo, :k], arr[todo, :k], dlt[todo, :k],
+                                                                 dtime[todo, :k], t, enrolled[todo], L, window)
+                cohort = cohort_start[todo][:, None] + np.arange(cohort_size)[None, :]
+                last = np.take_along_axis(seen, np.minimum(cohort, k - 1), axis=1).sum(axis=1)
                 st, wait = pending_step(design, N, Y, cur[todo], last, plev, pw, tite=tite, pending_rule=pending_rule)
                 go = ~wait
                 g = todo[go]
-                cur[g] = cur[g] + st.move[go]
+                nxt = cur[g] + st.move[go]
+                if backfill_max:
+                    # BF-BOIN's safety rule: a backfilled level its complete data no longer
+                    # clear caps the next level at that level
+                    Nc = N[go] - _pending_per_level(plev[go], L)
+                    for lv in range(L):
+                        has = (bf_at[g, lv] > 0) & (lv < nxt)
+                        if has.any():
+                            rows = np.flatnonzero(has)
+                            bad = ~design.cleared_many(Nc[rows], Y[go][rows], np.full(rows.size, lv))
+                            nxt[rows[bad]] = lv
+                cur[g] = nxt
                 halted = g[st.stop[go]]
                 safety[g[st.safety[go]]] = True
                 early[halted] = True
                 active[halted] = False
                 stop_time[halted] = clock[halted]
                 w = todo[wait]
+                pend_w, known_w = pending[wait], known[wait]
+                again = np.empty(0, dtype=np.int64)
+                if w.size and backfill_max:
+                    # a patient arriving now is backfilled instead of waiting, where a level is open
+                    Nw = N[wait]
+                    Nc = Nw - _pending_per_level(plev[wait], L)
+                    bl = backfill_levels(design, Nc, Y[wait], cur[w], backfill_cap, counts_for_cap=Nw)
+                    room = (bl >= 0) & (backfilled[w] < backfill_max)
+                    again = w[room]
+                    if again.size:
+                        _enrol(rng, again, bl[room], clock[again], truth, lev, arr, dlt, dtime, enrolled, window, dlt_time)
+                        bf_at[again, bl[room]] += 1
+                        backfilled[again] += 1
+                        clock[again] += _gaps(rng, arrival, interval, again.size)
+                    w, pend_w, known_w = w[~room], pend_w[~room], known_w[~room]
                 if w.size:
-                    # next moment a pending outcome becomes known
-                    nxt = np.where(pending[wait], known[wait], np.inf).min(axis=1)
-                    if not np.all(np.isfinite(nxt)):
+                    # accrual suspended until the next moment a pending outcome becomes known
+                    nxt_t = np.where(pend_w, known_w, np.inf).min(axis=1)
+                    if not np.all(np.isfinite(nxt_t)):
                         raise AssertionError(f"{design.name} waits with no pending patient")
-                    suspended[w] += nxt - clock[w]
-                    clock[w] = nxt
-                todo = w
+                    suspended[w] += np.maximum(nxt_t - clock[w], 0.0)
+                    clock[w] = np.maximum(nxt_t, clock[w])
+                todo = np.concatenate([again, w])
         a = np.flatnonzero(active)
         if a.size == 0:
             break
+        cohort_start[a] = enrolled[a]
         for i in range(cohort_size):
-            s = k + i
             if i > 0:
                 clock[a] += _gaps(rng, arrival, interval, a.size)
-            arr[a, s] = clock[a]
-            lev[a, s] = cur[a]
-            dlt[a, s] = rng.random(a.size) < truth[cur[a]]
-            onset = rng.beta(dlt_time[0], dlt_time[1], a.size) * window
-            dtime[a, s] = np.where(dlt[a, s], np.maximum(onset, 1e-9), np.inf)
+            _enrol(rng, a, cur[a], clock[a], truth, lev, arr, dlt, dtime, enrolled, window, dlt_time)
         clock[a] += _gaps(rng, arrival, interval, a.size)
-        enrolled[a] += cohort_size
-        k += cohort_size
     # complete data: every enrolled patient followed to a DLT or the end of the window
     mask = np.arange(P)[None, :] < enrolled[:, None]
-    rows = np.repeat(np.arange(T), P)
-    flat = rows * L + lev.ravel()
+    flat = (np.arange(T)[:, None] * L + lev).ravel()
     N = np.bincount(flat, weights=mask.ravel().astype(float), minlength=T * L).reshape(T, L).astype(np.int64)
     Y = np.bincount(flat, weights=(mask & dlt).ravel().astype(float), minlength=T * L).reshape(T, L).astype(np.int64)
     end = np.where(mask, arr + np.where(dlt, dtime, window), 0.0).max(axis=1)
@@ -143,7 +186,16 @@ def simulate_tte_chunk(design: Design, truth: np.ndarray, cohort_size: int, n_co
         "trials": np.int64(T),
         "duration": float(duration.sum()),
         "suspended": float(suspended.sum()),
+        "backfilled": np.int64(backfilled.sum()),
     }
+
+
+def _pending_per_level(plev, L):
+    T = plev.shape[0]
+    out = np.zeros((T, L), dtype=np.int64)
+    rows, cols = np.nonzero(plev >= 0)
+    np.add.at(out, (rows, plev[rows, cols]), 1)
+    return out
 
 
 def simulate_time_to_event(
@@ -161,6 +213,8 @@ def simulate_time_to_event(
     trials: int = 10000,
     seed: int | None = None,
     start_level: int = 1,
+    backfill_max: int = 0,
+    backfill_cap: int | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: bool = False,
     scheduler: str | None = None,
@@ -174,12 +228,25 @@ def simulate_time_to_event(
     ``tite`` uses TITE weights (default: when the design has them: CRM, BOIN); otherwise
     ``pending_rule`` "wait" (decide when pending outcomes cannot change the decision) or
     "suspend" (wait until every window is complete). Other arguments as in ``simulate``.
-    The result's ``extra`` holds ``mean_duration_days`` and ``mean_suspended_days``.
+    ``backfill_max`` > 0: a patient arriving while the trial waits is backfilled (BF-BOIN) at
+    the highest cleared level known to be less toxic than the current one with fewer than
+    ``backfill_cap`` patients, up to ``backfill_max`` backfill patients per trial.
+    The result's ``extra`` holds ``mean_duration_days``, ``mean_suspended_days`` and, with
+    backfill, ``mean_backfill_patients``.
     """
     scenarios, single = _scenarios(truth)
     problems = _check_options(window, arrival, interval, dlt_time, pending_rule, trials, cohort_size, n_cohorts, chunk_size)
     if problems:
         raise problems
+    for name, v, lo in (("backfill_max", backfill_max, 0), ("backfill_cap", backfill_cap, 1)):
+        if v is None and name == "backfill_cap":
+            continue
+        try:
+            ok = int(v) == float(v) and int(v) >= lo
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise InputError.single(name, v, f"integer>={lo}", f"{name} must be a whole number of at least {lo}.")
     if tite is None:
         tite = bool(design.supports_tite)
     if tite and not design.supports_tite:
@@ -200,7 +267,8 @@ def simulate_time_to_event(
     chunks = [(s, c, min(chunk_size, trials - c * chunk_size)) for s in range(len(ps)) for c in range(-(-trials // chunk_size))]
     args = dict(cohort_size=int(cohort_size), n_cohorts=int(n_cohorts), start_level=int(start_level), window=float(window),
                 arrival=arrival, interval=float(interval), dlt_time=(float(dlt_time[0]), float(dlt_time[1])), tite=bool(tite),
-                pending_rule=pending_rule)
+                pending_rule=pending_rule, backfill_max=int(backfill_max),
+                backfill_cap=None if backfill_cap is None else int(backfill_cap))
     results = _run_chunks(design, ps, chunks, seed, args, progress=progress, scheduler=scheduler, workers=workers,
                           chunk_fn=simulate_tte_chunk)
     out = []
@@ -215,6 +283,10 @@ def simulate_time_to_event(
             "dlt_time_beta": [float(dlt_time[0]), float(dlt_time[1])], "tite": bool(tite),
             "pending_rule": None if tite else pending_rule,
         })
+        if backfill_max:
+            res.extra.update({"mean_backfill_patients": float(agg["backfilled"]) / trials, "backfill_size": "on arrival",
+                              "backfill_max": int(backfill_max),
+                              "backfill_cap": None if backfill_cap is None else int(backfill_cap)})
         out.append(res)
     return out[0] if single else out
 
