@@ -51,6 +51,8 @@ def main() -> None:
         "BOIN + backfill 3/cohort, cap 12": lambda: simulate(boin, TRUTH, cohort_size=3, n_cohorts=12, trials=n, seed=1,
                                                              chunk_size=n, backfill_size=3, backfill_cap=12),
         "TITE-BOIN, 1 patient/7 d, window 28 d": lambda: simulate_time_to_event(boin, TRUTH, **tte),
+        "TITE-BOIN + backfill while waiting (max 9, cap 12)": lambda: simulate_time_to_event(
+            boin, TRUTH, backfill_max=9, backfill_cap=12, **tte),
         "BOIN waiting (no TITE), same accrual": lambda: simulate_time_to_event(boin, TRUTH, tite=False, **tte),
         "3+3 suspending, same accrual": lambda: simulate_time_to_event(ThreePlusThreeDesign(), TRUTH, pending_rule="suspend", **tte),
         "TITE-CRM, same accrual": lambda: simulate_time_to_event(crm, TRUTH, **tte),
