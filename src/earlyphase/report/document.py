@@ -39,9 +39,11 @@ class ReportResult:
     tables: tuple[Path, ...]
     datasets: tuple[Path, ...]
     seconds: dict[str, float] = field(default_factory=dict)
+    mode: str = "identified"  # or "de-identified" (earlyphase.report.deidentify)
 
     def summary(self) -> str:
-        lines = [f"Report written to {self.html}"]
+        lines = [f"Report written to {self.html} ({self.mode.upper() if self.mode == 'identified' else self.mode}; "
+                 f"rules in {self.out_dir / 'manifest.json'})"]
         if self.pdf:
             lines.append(f"PDF: {self.pdf}")
         lines.append(f"{len(self.figures)} figure files in {self.out_dir / 'figures'}, {len(self.tables)} tables in "
@@ -52,7 +54,7 @@ class ReportResult:
         return {
             "out_dir": str(self.out_dir), "html": str(self.html), "pdf": str(self.pdf) if self.pdf else None,
             "figures": [str(p) for p in self.figures], "tables": [str(p) for p in self.tables],
-            "datasets": [str(p) for p in self.datasets], "seconds": self.seconds,
+            "datasets": [str(p) for p in self.datasets], "seconds": self.seconds, "mode": self.mode,
         }
 
 
@@ -69,26 +71,63 @@ def software_versions() -> dict[str, str]:
 
 
 def report_from_database(db: Any, out_dir: str | Path, pdf: bool = False,
-                         time_axis: str | float | None = None) -> ReportResult:
+                         time_axis: str | float | None = None, *, identified: bool = False,
+                         key_file: str | Path | None = None, small_cells: int | None = None,
+                         username: str | None = None) -> ReportResult:
     """Read the trial database (engine, URL or SQLite path), derive the datasets, write the report.
 
     ``time_axis`` ("bulk", "full" or months) overrides the study file's ``analysis.time_axis``.
+    De-identified unless ``identified=True`` (see :mod:`earlyphase.report.deidentify`): pseudonyms under
+    the key of ``key_file`` (or ``$EARLYPHASE_EXPORT_KEY``, else a key used once), counts below
+    ``small_cells`` (default 3) suppressed. ``username``: who builds it (the build is an audited event).
     """
     from earlyphase.derive import derive_datasets
+    from earlyphase.report.deidentify import ReportPrivacy, pseudonymise_datasets
 
+    privacy = _privacy(identified, key_file, small_cells)
     t0 = time.perf_counter()
     ds = derive_datasets(db)
-    result = build_report(ds, out_dir, pdf=pdf, time_axis=time_axis)
+    if not identified:
+        ds = pseudonymise_datasets(ds, privacy.pseudonyms)
+    result = build_report(ds, out_dir, pdf=pdf, time_axis=time_axis, privacy=privacy)
     result.seconds["derive"] = time.perf_counter() - t0 - sum(result.seconds.values())
     return result
 
 
+def _privacy(identified: bool, key_file, small_cells):
+    """The report's mode, checked before any work (a bad key or threshold writes nothing)."""
+    from earlyphase.errors import InputError
+    from earlyphase.privacy import DEFAULT_SMALL_CELL, pseudonymiser_from
+    from earlyphase.report.deidentify import ReportPrivacy
+
+    k = DEFAULT_SMALL_CELL if small_cells is None else small_cells
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 100:
+        raise InputError.single("small_cells", small_cells, "range",
+                                "the small-cell threshold is a whole number of patients from 1 (no suppression) to 100")
+    if identified:
+        return ReportPrivacy(identified=True, small_cells=k)
+    return ReportPrivacy(identified=False, pseudonyms=pseudonymiser_from(key_file), small_cells=k)
+
+
 def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False,
-                 time_axis: str | float | None = None) -> ReportResult:
+                 time_axis: str | float | None = None, privacy=None) -> ReportResult:
     """Write the whole report for the analysis datasets ``ds`` into ``out_dir``.
 
     ``time_axis`` ("bulk", "full" or months) overrides the study file's ``analysis.time_axis``.
+    ``privacy`` (:class:`earlyphase.report.deidentify.ReportPrivacy`): the mode; None writes ``ds`` as given,
+    labelled identified (``report_from_database`` pseudonymises the datasets first for the de-identified mode).
+    Files and folders written are private to the user (0600 / 0700).
     """
+    from earlyphase.privacy.files import private_output
+    from earlyphase.report.deidentify import ReportPrivacy
+
+    privacy = privacy or ReportPrivacy(identified=True)
+    with private_output(out_dir):
+        return _build_report(ds, out_dir, pdf, time_axis, privacy)
+
+
+def _build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool, time_axis: str | float | None,
+                  privacy) -> ReportResult:
     from earlyphase.report import figures as F
     from earlyphase.report import tables as T
     from earlyphase.report.axis import choose_time_axis
@@ -113,7 +152,9 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False,
         from earlyphase.report.pdf import find_chromium
 
         find_chromium()
-    dataset_paths = tuple(ds.write_csv(out / "adam").values())
+    from earlyphase.report.deidentify import write_adam, write_manifest
+
+    dataset_paths = tuple(write_adam(ds, out / "adam", privacy).values())
     analyses = [a for a in (
         analyse_endpoint(ds.adtte, ds.study, "PFS", endpoint_label(ds.study, "PFS", "Progression-free survival")),
         analyse_endpoint(ds.adtte, ds.study, "OS", endpoint_label(ds.study, "OS", "Overall survival")))
@@ -191,13 +232,14 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False,
     if pub is not None:
         sections.append(("published", "Published versus reproduced (digital twin)", [pub]))
 
+    sections = privacy.apply(sections)  # de-identified: small counts suppressed, no patient row ids
     table_paths = []
     all_tables = [item for _, _, items in sections for item in items if hasattr(item, "rows")]
     for t in all_tables:
         p = out / "tables" / f"{t.key}.csv"
         t.write_csv(p)
         table_paths.append(p)
-    html_text = render_html(ds, sections, analyses, methods_paragraphs(ds), all_tables)
+    html_text = render_html(ds, sections, analyses, privacy.methods(methods_paragraphs(ds)), all_tables, privacy)
     html_path = out / "report.html"
     html_path.write_text(html_text, encoding="utf-8")
     lap("html")
@@ -208,7 +250,11 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False,
         pdf_path = html_to_pdf(html_path, out / "report.pdf")
         lap("pdf")
     fig_paths = tuple(sorted((out / "figures").glob("*.*")))
-    return ReportResult(out, html_path, pdf_path, fig_paths, tuple(table_paths), dataset_paths, seconds)
+    written = [html_path, *([pdf_path] if pdf_path else []), *fig_paths, *table_paths, *dataset_paths,
+               out / "adam" / "README.txt"]
+    write_manifest(out, privacy.manifest(ds, written, out))
+    return ReportResult(out, html_path, pdf_path, fig_paths, tuple(table_paths), dataset_paths, seconds,
+                        mode="identified" if privacy.identified else "de-identified")
 
 
 def _key_results(ds, analyses) -> list:
@@ -240,7 +286,7 @@ def _key_results(ds, analyses) -> list:
 SHORT_TABLE_ROWS = 8
 
 
-def render_html(ds, sections, analyses, methods, all_tables) -> str:
+def render_html(ds, sections, analyses, methods, all_tables, privacy=None) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
     from markupsafe import Markup
 
@@ -276,5 +322,9 @@ def render_html(ds, sections, analyses, methods, all_tables) -> str:
         ids=lambda subjects: compact_ids([short.get(u, u) for u in subjects]),
         versions=software_versions(), generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         key_results=_key_results(ds, analyses), synthetic=ds.synthetic,
+        privacy_label=privacy.label if privacy is not None else None,
+        # de-identified: the calendar cut-off with each patient's cut-off study day would give their dates back
+        cutoff=ds.cutoff if privacy is None or privacy.identified else "(date withheld: de-identified report)",
+        identified=privacy is None or privacy.identified,
         groups=[(g.code, g.label) for g in s.groups],
     )

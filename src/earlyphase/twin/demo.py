@@ -110,12 +110,19 @@ def run_demo(out_dir: str | Path = DEFAULT_DEMO_DIR, *, seed: int = DEFAULT_SEED
     ``pdf``: True prints report.pdf (fails clearly without Chromium), False never does, None does it
     when Chromium is installed and otherwise says how to get it.
     """
+    from earlyphase.privacy.files import private_output
+
+    out = Path(out_dir).expanduser().resolve()
+    with private_output(out):  # the database, summary and report: readable by the user only
+        return _run_demo(out, seed, pdf)
+
+
+def _run_demo(out: Path, seed: int, pdf: bool | None) -> DemoResult:
     from earlyphase.capture import initialise
     from earlyphase.records import verify_audit
     from earlyphase.twin.load import load_twin
     from earlyphase.twin.summary import summarise_trial
 
-    out = Path(out_dir).expanduser().resolve()
     db, replaced = _fresh_database(out)
     trial = initialise(db, DEMO_STUDY, DEMO_USER)
     engine = trial.engine
@@ -157,7 +164,9 @@ def _write_report(engine, out: Path, pdf: bool | None) -> tuple[list[Path], dict
         except ConfigurationError:
             pdf = False
             note = "headless Chromium is not installed; install it (Debian: apt-get install chromium) for report.pdf"
-    result = report_from_database(engine, out, pdf=pdf)
+    # the twin is synthetic (no real person in it) and the demo shows every patient-level feature: its report is
+    # the identified one, labelled so on its first page and in manifest.json
+    result = report_from_database(engine, out, pdf=pdf, identified=True, username=DEMO_USER)
     extra: dict[str, Any] = {"report": str(result.html), "pdf": str(result.pdf) if result.pdf else None}
     if note:
         extra["pdf_note"] = note
