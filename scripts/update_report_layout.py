@@ -31,9 +31,9 @@ def main() -> int:
         db = Path(tmp) / "trial.db"
         initialise(db, "nk-hcc-ltx", "tester").close()  # as the tests' fixture
         load_twin(db)
-        result = report_from_database(str(db), Path(tmp) / "report", pdf=True)
+        result = report_from_database(str(db), Path(tmp) / "report", pdf=True, identified=True)  # as the fixture
         pages = render_pages(result.pdf, ARTEFACTS)
-    write_manifest(pages, ARTEFACTS, "the nk-hcc-ltx twin (default seed), report_from_database(pdf=True)")
+    write_manifest(pages, ARTEFACTS, "the nk-hcc-ltx twin (default seed), report_from_database(pdf=True, identified=True)")
     print(f"{len(pages)} pages written to {ARTEFACTS}")
     return 0
 
