@@ -86,7 +86,8 @@ def test_counts_link_to_the_same_pseudonyms_as_the_export(deid_report, twin_db, 
     named = {u for t in titles for u in t.split(", ")}
     assert named and named <= exported
     appendix = html[html.index('id="evidence"'):]
-    assert set(re.findall(r'<span class="subj">([^<]*)</span>', appendix)) <= exported
+    listed = set(re.findall(r'<dt id="pt-([^"]+)"', appendix))
+    assert listed and listed <= exported
     assert "patients#" not in appendix  # the database's patient rows are not named
 
 
