@@ -211,3 +211,42 @@ def test_init_takes_a_key_file_and_verify_needs_it(tmp_path, no_env_key, capsys)
     assert code == 1 and "NOT checked" in out
     code, out, _ = run(["audit", "verify", "--db", str(db), "--key-file", str(key_file)], capsys)
     assert code == 0 and "OK: no finding." in out
+
+
+def test_a_second_anchor_database_keeps_the_head_when_the_anchor_file_is_gone(tmp_path, monkeypatch):
+    from earlyphase.records.audit_anchor import ANCHOR_DB_ENV, anchor_path
+    from earlyphase.records.audit_guard import create_triggers, drop_triggers
+    from earlyphase.records.audit_verify import ANCHOR_BROKEN
+
+    monkeypatch.setenv(ANCHOR_DB_ENV, f"sqlite:///{tmp_path / 'anchors.db'}")
+    engine = make_engine(tmp_path / "trial.db")
+    migrate(engine)
+    write_sample_trial(engine)
+    report = verify_audit(engine)
+    assert report.ok and "second anchor database" in report.anchored_to
+    anchor_path(engine).unlink()  # the attacker removes the file beside the database ...
+    with engine.begin() as conn:  # ... and rolls the last entry back
+        drop_triggers(conn, ("audit_log",))
+        conn.execute(text("DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)"))
+        create_triggers(conn, ("audit_log",))
+    kinds = [f.kind for f in verify_audit(engine).findings]
+    assert ANCHOR_BROKEN in kinds
+    engine.dispose()
+
+
+def test_rotating_the_key_needs_the_old_one(tmp_path, no_env_key, capsys):
+    engine = make_engine(tmp_path / "trial.db")
+    migrate(engine)
+    write_sample_trial(engine)
+    assert verify_audit(engine).ok
+    engine.dispose()
+    old, new = tmp_path / "trial.db.audit-key", tmp_path / "rotated.key"
+    code, out, err = run(["audit", "rekey", "--db", str(tmp_path / "trial.db"), "--key-file", str(new),
+                          "--old-key-file", str(old)], capsys)
+    assert code == 0, err
+    engine = make_engine(tmp_path / "trial.db")
+    assert KEY_MISMATCH in [f.kind for f in verify_audit(engine).findings]  # the old key no longer fits
+    use_key(engine, new)
+    report = verify_audit(engine)
+    assert report.ok, report.summary()  # the anchors of the old key's era are superseded by the re-keying
+    engine.dispose()

@@ -85,6 +85,10 @@ def rekey(
         with transaction(engine) as session:
             count = rekey_log(session.connection(), key, old_key)
         use_key(engine, key)
+        # The old anchors hold hashes that no longer exist: a 'rekey' anchor starts the new series.
+        from earlyphase.records.audit_anchor import anchor_head
+
+        anchor_head(engine, "rekey")
     finally:
         engine.dispose()
     result = {"db": db, "entries_rekeyed": count, "key_file": key.source, "fingerprint": key.fingerprint}
