@@ -186,3 +186,17 @@ def test_bad_input_is_named(bad):
     assert str(e.value)
     with pytest.raises(InputError):
         Boin12Design(u2=140)
+
+
+def test_one_trial_decision_for_live_use():
+    d = Boin12Design()
+    dec = d.decide([3, 3, 0], [0, 0, 0], [0, 2, 0], [0, 0, 0], 2)
+    want = _one_trial(d, [3, 3, 0], [0, 0, 0], [0, 2, 0], [0, 0, 0], 1)
+    assert dec.next_level == want + 1 and dec.decision in ("escalate", "stay", "de-escalate")
+    assert len(dec.details["desirability"]) == 3 and "desirability" in dec.reason
+    stop = d.decide([6, 0], [5, 0], [1, 0], [1, 0], 1)
+    assert stop.decision == "stop" and stop.next_level is None and 1 in stop.eliminated
+    with pytest.raises(InputError):
+        d.decide([3, 3], [0, 1], [0, 1], [0, 2], 2)
+    with pytest.raises(InputError):
+        d.decide([3, 3], [0, 1], [0, 4], [0, 0], 2)

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import beta as beta_dist
 
-from earlyphase.design._common import check_probability
+from earlyphase.design._common import Decision, check_counts, check_probability
 from earlyphase.design.boin import boin_lambdas
 from earlyphase.design.isotonic import isotonic_many
 from earlyphase.errors import InputError
@@ -182,6 +182,40 @@ class Boin12Design:
         below = usable & (np.arange(L)[None, :] <= mtd[:, None])
         obd = np.argmax(np.where(below, util, -np.inf), axis=1)
         return np.where(usable.any(axis=1), obd, -1)
+
+    def decide(self, n, dlt, responses, both, current: int) -> Decision:
+        """Next-dose decision for one trial: per level (level 1 first) patients ``n``, DLTs
+        ``dlt``, responses ``responses`` and patients with both ``both``; ``current`` 1-based."""
+        n_arr, t_arr = check_counts(n, dlt, current)
+        _, e_arr = check_counts(n, responses)
+        _, b_arr = check_counts(n, both)
+        bad = [i + 1 for i in range(n_arr.size)
+               if b_arr[i] > min(t_arr[i], e_arr[i]) or t_arr[i] + e_arr[i] - b_arr[i] > n_arr[i]]
+        if bad:
+            raise InputError.single(f"both[{bad[0]}]", int(b_arr[bad[0] - 1]), "consistent-counts",
+                                    f"At level {bad[0]} the patients with both a DLT and a response must be at most each "
+                                    "count, and DLTs + responses - both at most the patients.")
+        cur = int(current) - 1
+        nxt, stop, safety = self.step_many(n_arr[None], t_arr[None], e_arr[None], b_arr[None], np.array([cur]))
+        ok, tox = self.admissible(n_arr[None], t_arr[None], e_arr[None])
+        rds = self.rds(n_arr[None], t_arr[None], e_arr[None], b_arr[None])[0]
+        eliminated = tuple(int(i) + 1 for i in np.flatnonzero(tox[0]))
+        details = {"desirability": [float(v) for v in rds], "admissible": [bool(v) for v in ok[0]], **self.describe()}
+        if bool(stop[0]):
+            obd = int(self.select_many(n_arr[None], t_arr[None], e_arr[None])[0])
+            why = ("level 1 is too toxic (P(DLT rate > target) > c_T): the trial stops" if bool(safety[0])
+                   else "no admissible level to treat next: the trial stops")
+            return Decision(design=self.name, decision="stop", current_level=cur + 1, next_level=None,
+                            eliminated=eliminated, reason=why, mtd=None if bool(safety[0]) or obd < 0 else obd + 1,
+                            details=details)
+        nx = int(nxt[0])
+        word = {1: "escalate", 0: "stay", -1: "de-escalate"}[int(np.sign(nx - cur))]
+        p = t_arr[cur] / n_arr[cur] if n_arr[cur] else 0.0
+        reason = (f"{int(t_arr[cur])}/{int(n_arr[cur])} DLTs at level {cur + 1} (rate {p:.3f}; lambda_e "
+                  f"{self.lambdas[0]:.3f}, lambda_d {self.lambdas[1]:.3f}); desirability "
+                  + ", ".join(f"{v:.3f}" for v in rds) + f"; next level {nx + 1}")
+        return Decision(design=self.name, decision=word, current_level=cur + 1, next_level=nx + 1,
+                        eliminated=eliminated, reason=reason, details=details)
 
     def describe(self) -> dict[str, Any]:
         lam_e, lam_d = self.lambdas
