@@ -67,3 +67,14 @@ def test_bad_orders_are_named(change, where):
     with pytest.raises(StudyFileError) as e:
         parse_study(yaml.safe_dump(d), "grid.yaml")
     assert where in str(e.value)
+
+
+def test_the_study_design_for_live_decisions_is_pocrm_with_the_declared_order():
+    from earlyphase.design.live_recommendation import study_design
+
+    s = load_study("nk-hcc-ltx-grid")
+    design, choice = study_design(s)
+    assert design.name == "pocrm" and len(design.orderings) == 8
+    assert s.toxicity_pairs() == level_relations(s)
+    dec = design.decide([3, 0, 0, 0, 0], [0, 0, 0, 0, 0], 1, last_cohort_dlt=0)
+    assert dec.next_level in (2, 3, 5)  # E, B or the step-up D: each known to follow only A

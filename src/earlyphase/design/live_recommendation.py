@@ -86,6 +86,8 @@ def study_design(study: Any, *, override: Design | None = None, override_tite: b
                                     "weighted (dose_finding.parameters.tite); name a design to override it")
         target = None if df.design == "3+3" else protocol_options["target"]
         options = {k: v for k, v in protocol_options.items() if k != "target"}
+        if df.design == "pocrm":  # regimens only partially ordered: the study file's known pairs
+            options["partial_order"] = study.toxicity_pairs()
         design = make_design(df.design, target, **options)
         used = ({"target": target} if target is not None else {}) | options
         return design, DesignChoice(design=design.name, source=STUDY_FILE, study_design=df.design,

@@ -254,6 +254,13 @@ class Study(_Strict):
         """1-based escalation level of group ``code`` (its position in the intensity order)."""
         return [g.code for g in self.groups].index(code) + 1
 
+    def toxicity_pairs(self) -> list[tuple[int, int]]:
+        """Known (less toxic, more toxic) pairs of 1-based levels: the listed order, or what
+        ``dose_finding.toxicity_order`` / ``order_from_regimens`` declare (dose x schedule)."""
+        from earlyphase.protocol.regimen_order import level_relations
+
+        return level_relations(self)
+
     @property
     def group_codes(self) -> list[str]:
         return [g.code for g in self.groups]
