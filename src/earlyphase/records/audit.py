@@ -17,6 +17,7 @@ import hmac
 import json
 import re
 from datetime import date, datetime, time, timezone
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import inspect, select, text
@@ -38,7 +39,9 @@ EVENT = "event"
 _EVENT_KIND = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
+@lru_cache(maxsize=1)
 def software_version() -> str:
+    # Once per process: reading the package metadata costs milliseconds, and every audited write asks.
     from earlyphase import __version__
 
     return f"earlyphase {__version__}"

@@ -55,6 +55,7 @@ class AuditKey:
 
 
 _given: "weakref.WeakKeyDictionary[Engine, AuditKey]" = weakref.WeakKeyDictionary()
+_read_cache: dict[tuple, AuditKey] = {}
 
 
 def config_dir() -> Path:
@@ -99,11 +100,19 @@ def read_key_file(path: str | Path) -> AuditKey:
             f"the audit key file {path} is readable by other users (mode {stat.S_IMODE(info.st_mode):o}): "
             f"run 'chmod 600 {path}'"
         )
+    # Every audited write looks its key up: read the file again only when it changed.
+    stamp = (str(path), info.st_ino, info.st_mtime_ns, info.st_size)
+    if stamp in _read_cache:
+        return _read_cache[stamp]
     try:
         text = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"cannot read the audit key file {path}: {exc}") from None
-    return AuditKey(_parse_hex(text, str(path)), str(path))
+    key = AuditKey(_parse_hex(text, str(path)), str(path))
+    if len(_read_cache) > 64:
+        _read_cache.clear()
+    _read_cache[stamp] = key
+    return key
 
 
 def _parse_hex(text: str, source: str) -> bytes:
