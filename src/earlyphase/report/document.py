@@ -166,6 +166,11 @@ def _build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool, time_a
               T.ae_max_grade_table(ds), T.ae_max_grade_table(ds, related=True), T.dlt_table(ds),
               *T.special_interest_tables(ds)]
     response = [T.best_response_table(ds)]
+    df = ds.study.dose_finding
+    if df.toxicity_order is not None or df.order_from_regimens:  # dose x schedule declared: the grid panel
+        grid_table = T.dose_schedule_table(ds)
+        if grid_table is not None:
+            response.append(grid_table)
     survival = [T.median_table(analyses, ds), T.landmark_table(analyses, ds), T.cox_table(analyses, ds),
                 T.followup_table(analyses, ds)] if analyses else []
     survival = [t for t in survival if t.rows]  # a table is never a header without rows

@@ -607,3 +607,57 @@ def followup_table(analyses: Sequence["EndpointAnalysis"], ds: "AnalysisDatasets
                "as the event, deaths censor follow-up. NA where R prints NA: the reverse curve or its confidence band "
                "never falls to 0.5 (e.g. nobody in the group is censored, or only one patient is)."],
     )
+
+
+def dose_schedule_table(ds: "AnalysisDatasets") -> TraceTable | None:
+    """DLT and response over the dose x administrations grid of a study whose groups vary in both
+    (rows in grid order: dose, then number of administrations; step-up groups after the grid)."""
+    from earlyphase.capture.treatment import dose_text
+    from earlyphase.protocol.regimen_order import regimen_grid
+
+    study = ds.study
+    grid = regimen_grid(study)
+    if not grid["doses"]:
+        return None
+    safety = ds.adsl[ds.adsl["SAFFL"] == "Y"]
+    ae = ds.adae
+    dlt = ae[(ae["AEDLTFL"] == "Y") & (ae["SAFFL"] == "Y") & (ae["DLTWINFL"] == "Y")]
+    bor = ds.adrs[(ds.adrs["PARAMCD"] == "BOR") & (ds.adrs["RSPFL"] == "Y")]
+    unit = study.product.dose_unit
+    nouns = administration(study, plural=True)
+    order: list[tuple[str, str, str]] = []
+    for dose, row in zip(grid["doses"], grid["cells"]):
+        for count, code in zip(grid["administrations"], row):
+            if code is not None:
+                order.append((code, f"{dose_text(dose)} {unit}", f"{count}"))
+    for code in grid["off_grid"]:
+        g = study.group(code)
+        order.append((code, f"{g.regimen.doses_text(dose_text)} {unit}", f"{g.regimen.administrations or '—'}"))
+    rows: list[list[Cell]] = []
+    for code, doses, count_text in order:
+        ids = set(safety.loc[safety["TRT01P"] == code, "USUBJID"])
+        d = dlt[dlt["USUBJID"].isin(ids)]
+        r = bor[bor["USUBJID"].isin(ids)]
+        d_ev: dict[str, tuple[str, ...]] = defaultdict(tuple)
+        for u, s in zip(d["USUBJID"], d["SRCSEQ"]):
+            d_ev[u] += (f"adverse_events#{int(s)}",)
+        r_ev = {u: ((f"tumour_assessments#{int(s)}",) if s is not None and str(s) != "<NA>" and not
+                    (isinstance(s, float) and math.isnan(s)) else ()) for u, s in zip(r["USUBJID"], r["SRCSEQ"])}
+        n = len(ids)
+        rows.append([text(study.group(code).label), text(doses, "right"), text(count_text, "right"),
+                     count_cell(dict(d_ev), n) if n else text("—", "right"),
+                     count_cell(r_ev, n) if n else text("—", "right")])
+    return TraceTable(
+        "dose_schedule", "DLT and objective response over dose and schedule (safety population)",
+        ["Group", "Dose per " + administration(study), "Number of " + nouns, "Patients with a DLT in the window",
+         "Objective response"], rows,
+        notes=["The groups vary in dose and in the number of " + nouns + "; they are listed dose by dose, then by "
+               "number, and a group with step-up doses after them. Only some pairs are ordered in toxicity: "
+               + ", ".join(f"{a} < {b}" for a, b in _toxicity_pairs(study)) + "."],
+    )
+
+
+def _toxicity_pairs(study) -> list[tuple[str, str]]:
+    from earlyphase.protocol.regimen_order import toxicity_relations
+
+    return toxicity_relations(study)
