@@ -197,3 +197,15 @@ def test_backfill_options_are_checked():
         with pytest.raises(InputError) as e:
             simulate_time_to_event(BoinDesign(target=0.25), TRUTH, trials=5, seed=1, **bad)
         assert "backfill" in str(e.value)
+
+
+@pytest.mark.slow
+def test_dask_gives_identical_result_with_backfill_and_pocrm():
+    from earlyphase.design.pocrm import pocrm_from_partial_order
+
+    kw = dict(trials=400, seed=3, chunk_size=100, backfill_max=6, backfill_cap=9, tite=False)
+    d = BoinDesign(target=0.25)
+    assert simulate_time_to_event(d, TRUTH, **kw).to_dict() == simulate_time_to_event(d, TRUTH, workers=2, **kw).to_dict()
+    p = pocrm_from_partial_order(5, [(0, 1), (1, 2), (2, 4), (3, 4)], SKELETON, 0.25)
+    kw2 = dict(trials=300, seed=2, chunk_size=100, backfill_size=2)
+    assert simulate(p, TRUTH, **kw2).to_dict() == simulate(p, TRUTH, workers=2, **kw2).to_dict()
