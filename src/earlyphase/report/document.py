@@ -319,7 +319,10 @@ def render_html(ds, sections, analyses, methods, all_tables, privacy=None) -> st
                 n_fig += 1
                 uri = "data:image/svg+xml;base64," + base64.b64encode(item.svg).decode("ascii")
                 blocks.append({"kind": "figure", "number": n_fig, "title": item.title, "key": item.key,
-                               "caption": item.caption, "src": uri})
+                               "caption": item.caption, "src": uri,
+                               # Kaplan-Meier figures are tall (curves + number at risk): printed a little
+                               # smaller, two of them and a table share fewer pages
+                               "css": "block tall" if item.key.startswith("km_") else "block"})
         rendered_sections.append({"anchor": anchor, "heading": heading, "blocks": blocks})
     s = ds.study
     return tmpl.render(

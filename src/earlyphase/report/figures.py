@@ -354,7 +354,7 @@ def spider_figure(adrs: "pd.DataFrame", study: "Study") -> "Figure":
 
     plt = _mpl()
     v = adrs[(adrs["PARAMCD"] == "OVRLRESP") & adrs["PCHG"].notna()].sort_values("ADT")
-    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 3.6))
+    fig, ax = plt.subplots(figsize=(FIGURE_WIDTH_IN, 4.0))
     groups = sorted(v["TRT01P"].unique(), key=study.level_of)
     colors = group_colors(groups, study)
     dpm = study.analysis.days_per_month
@@ -390,14 +390,20 @@ def spider_figure(adrs: "pd.DataFrame", study: "Study") -> "Figure":
     ax.set_ylabel("Change in target sum from baseline (%)")
     handles = [Line2D([], [], color=colors[g], label=f"Group {g}") for g in groups]
     handles.append(Line2D([], [], marker="X", ls="", color="#D55E00", mec="black", label="Progression"))
-    handles.append(Line2D([], [], color="#009E73", ls="--", label=f"−{-down:g}% from baseline: partial response"))
-    handles.append(Line2D([], [], color="#D55E00", ls="--", label=f"+{up:g}%: progression while the nadir is the baseline"))
+    # groups above the plot; the reference lines (longer labels) in one column under it, so nothing overlaps
+    ncol = min(len(handles), 5)
+    ax.add_artist(ax.legend(handles=row_major(handles, ncol), fontsize=7, loc="lower left",
+                            bbox_to_anchor=(0.0, 1.01), ncol=ncol, frameon=False, borderaxespad=0.0))
+    refs = [Line2D([], [], color="#009E73", ls="--", label=f"−{-down:g}% from baseline: partial response"),
+            Line2D([], [], color="#D55E00", ls="--", label=f"+{up:g}% from baseline: progression while the nadir is the baseline")]
     if any_nadir:
-        handles.append(Line2D([], [], color="grey", ls=":", label=f"nadir + {up:g}%: the patient's progression threshold"))
-    ax.legend(handles=row_major(handles, 3), fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.01, 1.0, 0.1), mode="expand",
-              ncol=3, frameon=False, borderaxespad=0.0)
+        refs.append(Line2D([], [], color="grey", ls=":", label=f"nadir + {up:g}%: the patient's own progression threshold"))
+    ax.legend(handles=refs, fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.17), ncol=1, frameon=False,
+              borderaxespad=0.0)
     ax.grid(alpha=0.25)
-    fig.tight_layout()
+    # tight_layout sees only the last legend: keep room above the plot for the groups' rows
+    rows = math.ceil(len(handles) / ncol)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.1 + 0.17 * rows) / fig.get_figheight()))
     return fig
 
 
