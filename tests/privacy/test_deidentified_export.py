@@ -179,3 +179,53 @@ def test_the_cli_exports_with_a_key_file(twin_db, tmp_path):
     bad = runner.invoke(app, ["export", "--db", twin_db, "--out", str(tmp_path / "d"), "--free-text", "keep"])
     assert bad.exit_code in (1, 2) and "scrub" in bad.output and "Traceback" not in bad.output
     assert not (tmp_path / "d").exists()
+
+
+def _events(url, kind):
+    from sqlalchemy import select
+
+    from earlyphase.records import make_engine, read_session
+    from earlyphase.records.tables import AuditEntry
+
+    engine = make_engine(url)
+    try:
+        with read_session(engine) as session:
+            return [(e.username, json.loads(e.new_values)) for e in session.execute(
+                select(AuditEntry).where(AuditEntry.action == "event", AuditEntry.table_name == kind)
+                .order_by(AuditEntry.id)).scalars()]
+    finally:
+        engine.dispose()
+
+
+def test_an_identified_export_is_an_audited_event_and_a_deidentified_one_is_not(twin_db, tmp_path):
+    import hashlib
+
+    from earlyphase.records import make_engine, verify_audit
+
+    before = _events(twin_db, "identified_export")
+    _export(twin_db, tmp_path / "deid")
+    assert _events(twin_db, "identified_export") == before
+    _export(twin_db, tmp_path / "ident", identified=True, username="auditor7")
+    after = _events(twin_db, "identified_export")
+    assert len(after) == len(before) + 1
+    who, detail = after[-1]
+    assert who == "auditor7" and detail["out_dir"] == str((tmp_path / "ident").resolve())
+    assert detail["manifest_sha256"] == hashlib.sha256((tmp_path / "ident" / "manifest.json").read_bytes()).hexdigest()
+    engine = make_engine(twin_db)
+    try:
+        assert verify_audit(engine).ok
+    finally:
+        engine.dispose()
+
+
+def test_an_identified_export_that_cannot_be_audited_is_taken_back(twin_db, tmp_path, monkeypatch):
+    import earlyphase.records.audit as audit
+    from earlyphase.errors import ConfigurationError
+
+    def refuse(*args, **kwargs):
+        raise ConfigurationError("no audit key here")
+
+    monkeypatch.setattr(audit, "write_event", refuse)
+    with pytest.raises(ConfigurationError):
+        _export(twin_db, tmp_path / "ident", identified=True, username="auditor7")
+    assert not list((tmp_path / "ident").glob("*"))

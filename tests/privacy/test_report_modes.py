@@ -210,3 +210,49 @@ def test_demo_outputs_are_private(tmp_path):
     for path in out.rglob("*"):
         assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
     assert json.loads((out / "manifest.json").read_text())["mode"] == "identified"  # synthetic twin, labelled
+
+
+def test_every_report_build_is_an_audited_event(twin_db, tmp_path):
+    import hashlib
+
+    from sqlalchemy import select
+
+    from earlyphase.records import make_engine, read_session, verify_audit
+    from earlyphase.records.tables import AuditEntry
+
+    def events():
+        engine = make_engine(twin_db)
+        try:
+            with read_session(engine) as session:
+                return [(e.username, json.loads(e.new_values)) for e in session.execute(
+                    select(AuditEntry).where(AuditEntry.action == "event", AuditEntry.table_name == "report_build")
+                    .order_by(AuditEntry.id)).scalars()]
+        finally:
+            engine.dispose()
+
+    before = events()
+    ident = _report(twin_db, tmp_path / "i", identified=True, username="statistician")
+    deid = _report(twin_db, tmp_path / "d", username="statistician", small_cells=4)
+    after = events()[len(before):]
+    assert [(w, d["mode"], d["small_cells"]) for w, d in after] == [("statistician", "identified", None),
+                                                                   ("statistician", "de-identified", 4)]
+    assert after[0][1]["html_sha256"] == hashlib.sha256(ident.html.read_bytes()).hexdigest()
+    assert after[1][1]["out_dir"] == str(deid.out_dir.resolve())
+    engine = make_engine(twin_db)
+    try:
+        assert verify_audit(engine).ok
+    finally:
+        engine.dispose()
+
+
+def test_a_report_that_cannot_be_audited_is_taken_back(twin_db, tmp_path, monkeypatch):
+    import earlyphase.records.audit as audit
+    from earlyphase.errors import ConfigurationError
+
+    def refuse(*args, **kwargs):
+        raise ConfigurationError("no audit key here")
+
+    monkeypatch.setattr(audit, "write_event", refuse)
+    with pytest.raises(ConfigurationError):
+        _report(twin_db, tmp_path / "r", identified=True)
+    assert not [p for p in (tmp_path / "r").rglob("*") if p.is_file()]

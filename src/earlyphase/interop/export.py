@@ -322,7 +322,39 @@ def export_trial(engine: Engine, out_dir: str | Path, *, identified: bool = Fals
                                 "table; the small-cell rule applies to the report's tables"},
             }
         (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    if identified:
+        _audit_identified_export(engine, out, files, username)
     return ExportResult(out, identified, files, manifest)
+
+
+def login_name() -> str:
+    """Who runs this process (the default person an output is attributed to)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers)
+        return "system"
+
+
+def _audit_identified_export(engine: Engine, out: Path, files: dict[str, int], username: str | None) -> None:
+    """An identified export is an audited event; when it cannot be audited, the export is taken back."""
+    import hashlib
+
+    from earlyphase.records import transaction
+    from earlyphase.records.audit import write_event
+
+    written = [out / name for name in files] + [out / MANIFEST_NAME]
+    manifest_sha = hashlib.sha256((out / MANIFEST_NAME).read_bytes()).hexdigest()
+    try:
+        with transaction(engine) as session:
+            write_event(session, "identified_export", username or login_name(), {
+                "out_dir": str(out.resolve()), "files": len(files), "rows": sum(files.values()),
+                "manifest_sha256": manifest_sha})
+    except BaseException:
+        for path in written:  # identified data that left no trace in the audit log must not stay behind
+            path.unlink(missing_ok=True)
+        raise
 
 
 def _write_form(session, study, form, path: Path, identified: bool, refs: dict[int, date],

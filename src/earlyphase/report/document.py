@@ -90,8 +90,44 @@ def report_from_database(db: Any, out_dir: str | Path, pdf: bool = False,
     if not identified:
         ds = pseudonymise_datasets(ds, privacy.pseudonyms)
     result = build_report(ds, out_dir, pdf=pdf, time_axis=time_axis, privacy=privacy)
+    _audit_build(db, result, privacy, username)
     result.seconds["derive"] = time.perf_counter() - t0 - sum(result.seconds.values())
     return result
+
+
+def _audit_build(db: Any, result: ReportResult, privacy, username: str | None) -> None:
+    """A report build is an audited event (its mode, where it went, the HTML's SHA-256). When it cannot be
+    audited, the report is taken back: no patient data leaves the database without a trace.
+
+    (The one place the report layer writes through records: the audit log's own API, not trial data.)
+    """
+    import getpass
+    import hashlib
+
+    from earlyphase.records import make_engine, transaction
+    from earlyphase.records.audit import write_event
+
+    engine = db if hasattr(db, "connect") else make_engine(str(db), must_exist=True)
+    try:
+        with transaction(engine) as session:
+            try:
+                who = username or getpass.getuser()
+            except Exception:  # no login name (some containers)
+                who = "system"
+            write_event(session, "report_build", who, {
+                "mode": result.mode, "out_dir": str(result.out_dir.resolve()),
+                "html_sha256": hashlib.sha256(result.html.read_bytes()).hexdigest(),
+                "small_cells": None if privacy.identified else privacy.small_cells})
+    except BaseException:
+        out = result.out_dir
+        for path in [result.html, result.pdf, *result.figures, *result.tables, *result.datasets,
+                     out / "adam" / "README.txt", out / "manifest.json"]:
+            if path is not None:
+                Path(path).unlink(missing_ok=True)
+        raise
+    finally:
+        if engine is not db:
+            engine.dispose()
 
 
 def _privacy(identified: bool, key_file, small_cells):
