@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ANSWERER, LEAKS, USER
+from privacy_helpers import LEAKS
 
 
 def _export(url, out, **kwargs):
