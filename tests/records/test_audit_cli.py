@@ -120,3 +120,20 @@ def test_export_and_report_anchor_the_head_and_verify_checks_it(tmp_path, capsys
     code, out, _ = run(["audit", "verify", "--db", url, "--format", "json"], capsys)
     data = json.loads(out)
     assert code == 1 and "anchored_head_missing" in [f["kind"] for f in data["findings"]]
+
+
+def test_events_are_listed_by_kind(sample_trial, capsys):
+    from earlyphase.records import transaction
+    from earlyphase.records.audit import write_event
+
+    engine, _ = sample_trial
+    with transaction(engine) as session:
+        write_event(session, "identified_export", "alice", {"folder": "/secure/out", "files": 12})
+        write_event(session, "login", "bob", "signed in")
+    url = engine.url.render_as_string(hide_password=False)
+    code, out, _ = run(["audit", "events", "--db", url], capsys)
+    assert code == 0 and "identified_export" in out and "bob  login  signed in" in out
+    code, out, _ = run(["audit", "events", "--db", url, "--kind", "identified_export", "--format", "json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and [(e["kind"], e["username"], e["detail"]) for e in data["events"]] == [
+        ("identified_export", "alice", {"files": 12, "folder": "/secure/out"})]

@@ -1,4 +1,4 @@
-"""CLI commands: earlyphase audit verify | log | rekey."""
+"""CLI commands: earlyphase audit verify | log | events | rekey."""
 
 from __future__ import annotations
 
@@ -94,6 +94,25 @@ def rekey(
     result = {"db": db, "entries_rekeyed": count, "key_file": key.source, "fingerprint": key.fingerprint}
     emit(result, fmt, text=f"re-keyed {count} audit entries of {db} with the key in {key.source} "
                            f"(fingerprint {key.fingerprint[:16]})")
+
+
+@app.command("events")
+def events(
+    db: str = DB_OPTION,
+    kind: str = typer.Option(None, "--kind", metavar="KIND",
+                             help="Only events of this kind (import, identified_export, report_build, login...)."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """List the audit log's events (imports, identified exports, report builds...), oldest first."""
+    from earlyphase.records import make_engine
+    from earlyphase.records.audit_verify import audit_events
+
+    engine = make_engine(db, must_exist=True)
+    try:
+        result = audit_events(engine, kind)
+    finally:
+        engine.dispose()
+    emit(result, fmt)
 
 
 @app.command("log")

@@ -645,3 +645,50 @@ def patient_history(engine: Engine, subject_id: str) -> PatientHistory:
         history.append(HistoryEntry(e.id, e.at_utc, e.username, e.action, e.table_name, e.record_id,
                                     e.reason, changes))
     return PatientHistory(subject_id=subject_id, entries=tuple(history))
+
+
+# --- events --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventList:
+    """The audit log's events (imports, identified exports, report builds, logins...), oldest first."""
+
+    database: str
+    events: tuple[HistoryEntry, ...]
+
+    def summary(self) -> str:
+        lines = [f"Audit events of {self.database}: {len(self.events)}"]
+        for e in self.events:
+            detail = e.changes.get("detail", {}).get("new") if set(e.changes) == {"detail"} else \
+                ", ".join(f"{k}={c['new']!r}" for k, c in e.changes.items())
+            lines.append(f"#{e.audit_id}  {e.at_utc}  {e.username}  {e.table}" + (f"  {detail}" if detail else ""))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"database": self.database,
+                "events": [{"audit_id": e.audit_id, "at_utc": e.at_utc, "username": e.username, "kind": e.table,
+                            "reason": e.reason, "detail": {k: c["new"] for k, c in e.changes.items()}}
+                           for e in self.events]}
+
+
+def audit_events(engine: Engine, kind: str | None = None) -> EventList:
+    """Every event entry (optionally of one ``kind``), oldest first."""
+    _require_schema(engine)
+    query = select(AuditEntry).where(AuditEntry.action == EVENT).order_by(AuditEntry.id)
+    if kind is not None:
+        query = query.where(AuditEntry.table_name == kind)
+    with read_session(engine) as session:
+        entries = list(session.scalars(query))
+        session.expunge_all()
+    events = []
+    for e in entries:
+        try:
+            changes = _changes(e)
+        except ValueError:
+            changes = {}
+        events.append(HistoryEntry(e.id, e.at_utc, e.username, e.action, e.table_name, e.record_id, e.reason, changes))
+    return EventList(engine.url.render_as_string(hide_password=True), tuple(events))
