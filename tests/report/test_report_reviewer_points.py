@@ -251,7 +251,7 @@ def test_cox_table_says_why_there_is_no_model(tmp_path):
 # ---------------------------------------------------------------------------------------- appendix for paper
 def test_appendix_lines_name_patients_by_table_row_and_column_without_repeating_them():
     from earlyphase.report.appendix import compact_ids, number_lines, patient_records, short_column
-    from earlyphase.report.trace import TraceTable, count_cell, text
+    from earlyphase.report.trace import Cell, TraceTable, count_cell, text
 
     ev = {"S-001": ("adverse_events#3",), "S-002": ("adverse_events#4", "adverse_events#5")}
     t = TraceTable("x", "X", ["What", "A (N=2)", "B (N=3)", "Total (N=5)"], [
@@ -272,6 +272,9 @@ def test_appendix_lines_name_patients_by_table_row_and_column_without_repeating_
     sectioned = TraceTable("y", "Y", ["What", "A (N=2)"], [[text("ECOG"), text("")], [text("0"), count_cell(ev, 2)]],
                            section_rows=frozenset({0}))
     assert number_lines([sectioned])[0].row == "ECOG: 0"
+    three = {"S-001": (), "S-002": (), "S-003": ()}
+    again = TraceTable("w", "W", ["What", "P"], [[text("All"), Cell("3", three)], [text("P (log-rank)"), Cell("0.04", three)]])
+    assert [(ln.row, ln.spans[0].same_as) for ln in number_lines([again])] == [("All", None), ("P (log-rank)", "All, P")]
     indented = TraceTable("z", "Z", ["What", "A (N=2)"], [[text("Sex, n (%)"), text("")], [text("   Male"), count_cell(ev, 2)]])
     assert number_lines([indented])[0].row == "Sex, n (%): Male"
     assert compact_ids(["S-001", "S-002", "S-003", "S-005", "T-1"]) == "S-001–003, S-005, T-1"
@@ -298,3 +301,16 @@ def test_km_legend_reads_in_group_order_row_by_row(twin):
     texts = fig.axes[0].get_legend().get_texts()
     placed = sorted(texts, key=lambda t: (-round(t.get_window_extent().y0), t.get_window_extent().x0))
     assert [t.get_text().split(" ")[0] for t in placed] == list(ea.groups)
+
+
+def test_report_with_pdf_into_a_relative_folder(twin_db_path, tmp_path, monkeypatch):
+    """`earlyphase report --out rel --pdf` once failed comparing the PDF's absolute path with the relative folder."""
+    from report_test_helpers import chromium_or_skip
+
+    from earlyphase.report import report_from_database
+
+    chromium_or_skip()
+    monkeypatch.chdir(tmp_path)
+    result = report_from_database(str(twin_db_path), "rel", pdf=True)
+    assert (tmp_path / "rel" / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert result.pdf is not None and result.pdf.resolve() == (tmp_path / "rel" / "report.pdf")

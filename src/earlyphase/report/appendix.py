@@ -45,6 +45,10 @@ class PatientRecords:
     records: tuple[tuple[str, str], ...]  # (source table, "#3, #5") or ("", a described record), first seen first
 
 
+# a set of at least this many patients is written out once per table; later cells with the same set refer to it
+LIST_ONCE = 3
+
+
 def short_column(column: str) -> str:
     """'A (N=3)' -> 'A', 'A (N=3) Any grade' -> 'A any grade': the column as a reader names it."""
     m = re.fullmatch(r"(.*?)\s*\(N=\d+\)\s*(.*)", column)
@@ -78,6 +82,7 @@ def number_lines(tables: Sequence[TraceTable]) -> list[Line]:
         labels = column_labels(table)
         section = ""  # a sub-heading row ('ECOG performance status') names the rows under it ('0', '1')
         parent = ""
+        listed: dict[tuple[str, ...], str] = {}  # patient sets written out in this table -> where
         for i, row in enumerate(table.rows):
             first = row[0].text if row else ""
             if i in table.section_rows:
@@ -87,6 +92,11 @@ def number_lines(tables: Sequence[TraceTable]) -> list[Line]:
             indented = first.startswith(" ")
             if not indented and first.strip():
                 parent = first.strip()
+            label = " · ".join(c.text.strip() for c in row[:1 if table.columns[0] != "Endpoint" else 2] if c.text)
+            label = label or f"row {i + 1}"
+            if indented and parent:
+                label = f"{parent}: {label}"
+            label = f"{section}: {label}" if section else label
             spans: list[Span] = []
             seen: dict[tuple[str, ...], str] = {}
             for j, cell in enumerate(row):
@@ -97,14 +107,14 @@ def number_lines(tables: Sequence[TraceTable]) -> list[Line]:
                 earlier = set().union(*(sp.subjects for sp in spans)) if len(spans) >= 2 else None
                 same = seen.get(subjects) or ("all of the above" if earlier == set(subjects) else None)
                 everyone = column_size(labels[j]) == len(subjects)
+                if same is None and not everyone and subjects in listed:
+                    same = listed[subjects]  # listed in full on an earlier row of this table
                 spans.append(Span(f"{table.key}-r{i}c{j}", column, cell.text, subjects, same, everyone))
                 seen.setdefault(subjects, column)
+                if same is None and not everyone and len(subjects) >= LIST_ONCE:
+                    listed.setdefault(subjects, f"{label}, {column}")
             if spans:
-                label = " · ".join(c.text.strip() for c in row[:1 if table.columns[0] != "Endpoint" else 2] if c.text)
-                label = label or f"row {i + 1}"
-                if indented and parent:
-                    label = f"{parent}: {label}"
-                lines.append(Line(number, f"{section}: {label}" if section else label, tuple(spans)))
+                lines.append(Line(number, label, tuple(spans)))
     return lines
 
 

@@ -43,8 +43,9 @@ def find_chromium() -> str:
 def html_to_pdf(html_path: str | Path, pdf_path: str | Path, timeout: float = 120.0) -> Path:
     """Print ``html_path`` to ``pdf_path`` (A4, the page CSS of the report) with headless Chromium."""
     exe = find_chromium()
+    given = Path(pdf_path)  # returned as the caller named it (relative stays relative: paths are compared later)
     html_path = Path(html_path).resolve()
-    pdf_path = Path(pdf_path).resolve()
+    pdf_path = given.resolve()
     if pdf_path.exists():
         pdf_path.unlink()
     with tempfile.TemporaryDirectory(prefix="earlyphase-chromium-") as profile:
@@ -58,4 +59,4 @@ def html_to_pdf(html_path: str | Path, pdf_path: str | Path, timeout: float = 12
         raise ConfigurationError(
             f"Chromium ({exe}) did not write {pdf_path} (exit code {proc.returncode}): {proc.stderr.strip()[-500:]}"
         )
-    return pdf_path
+    return given
