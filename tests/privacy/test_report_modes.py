@@ -256,3 +256,15 @@ def test_a_report_that_cannot_be_audited_is_taken_back(twin_db, tmp_path, monkey
     with pytest.raises(ConfigurationError):
         _report(twin_db, tmp_path / "r", identified=True)
     assert not [p for p in (tmp_path / "r").rglob("*") if p.is_file()]
+
+
+def test_a_relative_output_folder_with_the_pdf(twin_db, tmp_path, monkeypatch):
+    """The PDF's path comes back absolute while --out is relative: the manifest still lists every file."""
+    import shutil
+
+    if not any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")):
+        pytest.skip("headless Chromium not installed")
+    monkeypatch.chdir(tmp_path)
+    result = _report(twin_db, "rel", pdf=True)
+    manifest = json.loads((tmp_path / "rel" / "manifest.json").read_text())
+    assert "report.pdf" in manifest["files"] and "report.html" in manifest["files"] and result.pdf.is_file()

@@ -128,7 +128,7 @@ class ReportPrivacy:
             "label": self.label,
             "synthetic": bool(ds.synthetic),
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "files": sorted(str(p.relative_to(out)) for p in files),
+            "files": sorted(_relative(p, out) for p in files),
         }
         if self.identified:
             return body
@@ -147,6 +147,14 @@ class ReportPrivacy:
             "reidentification": uniqueness(rows, ("sex", "age_band", "site", "group")).to_dict(),
         }
         return body
+
+
+def _relative(path: Path, out: Path) -> str:
+    """``path`` as written under ``out`` (one may be relative, the other absolute: the PDF's path is)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(out).resolve()))
+    except ValueError:
+        return str(path)
 
 
 def pseudonymise_datasets(ds: "AnalysisDatasets", pseudonyms: Pseudonymiser) -> "AnalysisDatasets":
