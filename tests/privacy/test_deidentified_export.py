@@ -229,3 +229,38 @@ def test_an_identified_export_that_cannot_be_audited_is_taken_back(twin_db, tmp_
     with pytest.raises(ConfigurationError):
         _export(twin_db, tmp_path / "ident", identified=True, username="auditor7")
     assert not list((tmp_path / "ident").glob("*"))
+
+
+def test_wider_age_bands_leave_fewer_patients_unique(deid, twin_db, tmp_path):
+    _, _, ten = deid
+    twenty = _export(twin_db, tmp_path / "twenty", age_band_width=20)
+    bands = {r["age_band"] for r in _rows(twenty.out_dir / "patients.csv")}
+    assert all(re.fullmatch(r"\d+-\d+|90\+", b) and (b == "90+" or int(b.split("-")[0]) % 20 == 0) for b in bands)
+    risk10 = ten.manifest["deidentification"]["reidentification"]["unique_subjects"]
+    risk20 = twenty.manifest["deidentification"]["reidentification"]["unique_subjects"]
+    assert risk20 <= risk10 and twenty.manifest["deidentification"]["age_band_years"] == 20
+    from earlyphase.errors import InputError
+
+    for bad in (0, 51, 2.5, True):
+        with pytest.raises(InputError, match="age band"):
+            _export(twin_db, tmp_path / f"bad{bad}", age_band_width=bad)
+
+
+def test_the_study_file_path_keeps_only_its_name(tmp_path):
+    """A study file under someone's home folder: the de-identified export does not carry the folder."""
+    import shutil
+    from importlib.resources import files
+
+    from earlyphase.capture import initialise
+
+    home = tmp_path / "home" / "alice.wong" / "trials"
+    home.mkdir(parents=True)
+    study = home / "my-study.yaml"
+    shutil.copy(files("earlyphase.protocol") / "studies" / "nk-hcc-ltx.yaml", study)
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    initialise(url, str(study), "tester").close()
+    result = _export(url, tmp_path / "out")
+    assert {r["source"] for r in _rows(result.out_dir / "study.csv")} == {"my-study.yaml"}
+    assert "alice.wong" not in _patient_text(result.out_dir) + (result.out_dir / "protocol_versions.csv").read_text()
+    ident = _export(url, tmp_path / "ident", identified=True)
+    assert {r["source"] for r in _rows(ident.out_dir / "study.csv")} == {str(study)}

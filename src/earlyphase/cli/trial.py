@@ -117,6 +117,8 @@ def export_command(
                                  "$EARLYPHASE_EXPORT_KEY, else a key used once."),
     free_text: str = typer.Option("scrub", "--free-text", metavar="scrub|drop",
                                   help="De-identified free text: scrubbed by the named scrubber, or dropped."),
+    age_band: int = typer.Option(10, "--age-band", metavar="YEARS", help="De-identified: width of the age bands "
+                                 "that replace the birth year (1 to 50; wider bands, fewer unique patients)."),
     user: str = typer.Option(None, "--user", help="Who exports (an identified export is audited); default: login name."),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
@@ -128,7 +130,7 @@ def export_command(
     engine = make_engine(db, must_exist=True)
     try:
         result = export_trial(engine, out, identified=identified, key_file=key_file, free_text=free_text,
-                              username=user or _default_user())
+                              age_band_width=age_band, username=user or _default_user())
         from earlyphase.cli.audit import anchor_after
 
         anchor_after(engine, "export")  # the head this export was read from, kept outside the database

@@ -202,6 +202,9 @@ def _plan_columns(cls: type[t.Base], identified: bool, free_text: str = "scrub",
                 replaced[name] = [f"{name}_study_day", f"{name}_time"]
             else:
                 removed.append(name)
+        elif info.get("file_path"):
+            plan.append((name, "file_name", name))
+            replaced[name] = [name]
         elif info.get("free_text") and (table.name, name) not in _FREE_TEXT_EXEMPT:
             if free_text == "drop":
                 removed.append(name)
@@ -236,7 +239,7 @@ def export_trial(engine: Engine, out_dir: str | Path, *, identified: bool = Fals
     if free_text not in FREE_TEXT_POLICIES:
         raise InputError.single("free_text", free_text, "choice",
                                 f"free text is handled by one of: {', '.join(FREE_TEXT_POLICIES)}")
-    if not 1 <= int(age_band_width) <= 50:
+    if isinstance(age_band_width, bool) or not isinstance(age_band_width, int) or not 1 <= age_band_width <= 50:
         raise InputError.single("age_band_width", age_band_width, "range", "an age band is 1 to 50 years wide")
     study, _ = stored_study(engine)  # a clear error for a database that was never initialised
     pseudonyms = None if identified else pseudonymiser_from(key_file)
@@ -421,6 +424,8 @@ def _output_row(cls: type[t.Base], row: Any, plan: Plan, refs: dict[int, date], 
             values.append(_split_iso(value)[1])
         elif treatment == "timestamp":
             values.append(study_day(timestamp_date(value), reference))
+        elif treatment == "file_name":  # '/home/alice/trial.yaml' -> 'trial.yaml'; 'bundled:x' stays
+            values.append(re.split(r"[\\/]", value)[-1] if isinstance(value, str) else value)
         elif treatment == "scrub":
             values.append(deid.scrub(file, source, value, patient_id))
         else:  # pragma: no cover - every treatment comes from _plan_columns

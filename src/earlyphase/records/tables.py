@@ -13,7 +13,8 @@ Conventions (the contract for capture, derive, interop and the web app; ``docs/d
 - Every data row is written only through ``earlyphase.capture`` and audited in ``audit_log``.
 - Fields marked ``IDENTIFYING`` (``info={"identifying": True}``) are removed by de-identified exports (dates
   become study days). ``FREE_TEXT`` columns are scrubbed or dropped there, ``USER_REF`` columns (a username)
-  become pseudonyms, and ``TIMESTAMP`` columns (UTC ISO text) become the study day of the record's patient.
+  become pseudonyms, ``TIMESTAMP`` columns (UTC ISO text) become the study day of the record's patient, and
+  ``FILE_PATH`` columns keep only the file's name.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ IDENTIFYING = {"identifying": True}
 FREE_TEXT = {"free_text": True}
 USER_REF = {"user": True}
 TIMESTAMP = {"timestamp": True}
+FILE_PATH = {"file_path": True}
 
 
 # Every constraint and index gets a predictable name, so later Alembic revisions can drop or
@@ -67,7 +69,7 @@ class StudyRecord(Base):
     study_id: Mapped[str] = mapped_column(String(40), unique=True)
     protocol_yaml: Mapped[str] = mapped_column(Text)
     protocol_sha256: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(String(400))
+    source: Mapped[str] = mapped_column(String(400), info=FILE_PATH)  # a path may name a person's home folder
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     protocol_version: Mapped[int] = mapped_column(Integer, default=1)  # the version in force (protocol_versions)
 
@@ -80,7 +82,7 @@ class ProtocolVersion(Base):
     version: Mapped[int] = mapped_column(Integer, unique=True)
     protocol_yaml: Mapped[str] = mapped_column(Text)
     protocol_sha256: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(String(400))
+    source: Mapped[str] = mapped_column(String(400), info=FILE_PATH)  # a path may name a person's home folder
     reason: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
     created_by: Mapped[str] = mapped_column(String(80), info=USER_REF)
     created_at: Mapped[str] = mapped_column(String(32), info=TIMESTAMP)  # UTC ISO 8601
