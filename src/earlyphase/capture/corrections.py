@@ -255,7 +255,10 @@ def _correct_form(ctx: CaptureContext, checks: Checks, record: FormRecord, chang
         checks.raise_if_failed()
     patient = ctx.session.get(Patient, record.patient_id)
     stored, confirmed = stored_values(ctx, record, form.fields)
-    merged = {**stored, **{k: v for k, v in changes.items() if k != "visit_date"}}
+    # a derived field (a grade from the signs) is derived again from the corrected values, not carried over
+    derived = {f.name for f in form.fields if f.derived_from is not None}
+    merged = {**{k: v for k, v in stored.items() if k not in derived},
+              **{k: v for k, v in changes.items() if k != "visit_date"}}
     clean = check_values(ctx, checks, f"{form.name}.", form.fields, form.checks, merged,
                          enrolment_values(ctx, patient), confirm_warnings=confirm_warnings, already_confirmed=confirmed)
     visit_date = record.visit_date

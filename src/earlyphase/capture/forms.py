@@ -183,6 +183,7 @@ def check_values(ctx: CaptureContext, checks: Checks, where: str, fields: list[F
                 checks.fail(ref, raw.get(f.name), "soft-range",
                             f"{ref} = {_shown(value)}{_unit(f)} is outside the expected range "
                             f"({f.soft_range.text()}{_unit(f)}): check it, and confirm it to keep it")
+    _derive(checks, where, fields, values, raw)
     scope = {**context_values, **values}
     for c in checks_of:
         expression = parse_expression(c.expression)
@@ -208,6 +209,37 @@ def check_values(ctx: CaptureContext, checks: Checks, where: str, fields: list[F
 
 
 _NOT_GIVEN = object()
+
+
+def _derive(checks: Checks, where: str, fields: list[FormField], values: dict[str, Any], raw: Mapping[str, Any]) -> None:
+    """Compute each derived field (a grade from the recorded signs) into ``values``.
+
+    A value given for a derived field is accepted only when it equals the derived one (a correction or a
+    re-import carries the stored grade back); any other is refused, naming the grade and why.
+    """
+    from earlyphase.errors import InputError
+    from earlyphase.protocol.standard_forms import derive_value
+
+    for f in fields:
+        if f.derived_from is None:
+            continue
+        ref = f"{where}{f.name}"
+        given = values.get(f.name)
+        values[f.name] = None
+        wrong = {p.field for p in checks.problems if p.rule != "soft-range"}
+        if any(f"{where}{other.name}" in wrong for other in fields if other is not f):
+            continue  # a sign is already refused: that problem says enough
+        try:
+            result = derive_value(f.derived_from, {k: v for k, v in values.items() if k != f.name})
+        except InputError as exc:
+            for problem in exc.problems:
+                checks.fail(f"{where}{problem.field}", problem.value, problem.rule,
+                            f"{where.rstrip('.') or 'the form'}: {problem.message}")
+            continue
+        values[f.name] = result.grade
+        if given is not None and given != result.grade:
+            checks.fail(ref, raw.get(f.name), "derived",
+                        f"{ref} is derived from the recorded signs ({result.summary()}); leave it blank")
 
 
 def _shown(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""CLI commands for running a trial: init, import, export, status, twin, demo."""
+"""CLI commands for running a trial: init, import, export, status, twin, synthetic, demo."""
 
 from __future__ import annotations
 
@@ -150,25 +150,62 @@ def twin_command(
     emit(load_twin(db, DEFAULT_SEED if seed is None else seed), fmt)
 
 
+def synthetic_command(
+    db: str = typer.Option(..., "--db", help="An empty trial database initialised with a bundled study (or one a "
+                                             "profile is written for)."),
+    profile: str = typer.Option(None, "--profile", help="A synthetic profile: a bundled name or a YAML file "
+                                                        "(default: the bundled profile of the database's study)."),
+    seed: int = typer.Option(None, "--seed", help="Seed (default: the profile's)."),
+    user: str = typer.Option(None, "--user", help="Who loads (kept in the audit trail); default: synthetic-generator."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Load a labelled SYNTHETIC data set of the database's study through capture, in one transaction (the study is
+    marked synthetic; the dose-finding design decides each cohort's level)."""
+    import sys
+
+    from earlyphase.synthetic import load_synthetic, read_profile
+    from earlyphase.synthetic.load import SYNTHETIC_USERNAME
+
+    chosen = read_profile(profile) if profile is not None else None
+    if chosen is not None and seed is not None:
+        chosen = chosen.model_copy(update={"seed": seed})
+    elif seed is not None:
+        from earlyphase.capture import stored_study
+        from earlyphase.records import make_engine
+
+        engine = make_engine(db)
+        try:
+            chosen = read_profile(stored_study(engine)[0].study_id).model_copy(update={"seed": seed})
+        finally:
+            engine.dispose()
+    emit(load_synthetic(db, chosen, username=user or SYNTHETIC_USERNAME, progress=sys.stderr.isatty()), fmt)
+
+
 def demo_command(
     out: str = typer.Option("earlyphase-demo", "--out", help="Directory for trial.db and the summary files."),
-    seed: int = typer.Option(None, "--seed", help="Twin seed (default: the seed that matches the publication)."),
+    seed: int = typer.Option(None, "--seed", help="Seed of the synthetic data (default: the bundled one; for the seed study, the one that matches the publication)."),
     pdf: Optional[bool] = typer.Option(
         None, "--pdf/--no-pdf", help="Print report.pdf with headless Chromium (default: when Chromium is installed)."
     ),
+    study: str = typer.Option(None, "--study", help="A bundled study with synthetic data, e.g. oral-3plus3 or "
+                                                     "cart-boin (default: the seed trial and its digital twin)."),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """The main job: a fresh DIR/trial.db with the seed study and its SYNTHETIC twin, its summary and full report."""
-    from earlyphase.twin import DEFAULT_SEED
+    """The main job: a fresh DIR/trial.db with a bundled study and its SYNTHETIC data, its summary and full report."""
+    import sys
+
     from earlyphase.twin.demo import run_demo
 
-    emit(run_demo(out, seed=DEFAULT_SEED if seed is None else seed, pdf=pdf), fmt)
+    from earlyphase.twin.demo import DEMO_STUDY
+
+    emit(run_demo(out, seed=seed, pdf=pdf, study=study or DEMO_STUDY, progress=sys.stderr.isatty()), fmt)
 
 
 def register_data_commands(app: typer.Typer) -> None:
-    """import, export, twin, demo (called from ``register``)."""
+    """import, export, status, twin, synthetic, demo (called from ``register``)."""
     app.command("import")(import_command)
     app.command("export")(export_command)
     app.command("status")(status_command)
     app.command("twin")(twin_command)
+    app.command("synthetic")(synthetic_command)
     app.command("demo")(demo_command)

@@ -128,10 +128,21 @@ class FormField(_Strict):
     max_length: int | None = PydanticField(default=None, ge=1, le=10000, description="Longest text allowed.")
     allow_future: bool = PydanticField(default=False, description="A date may lie after the day of entry.")
     adam: AdamVariable | None = PydanticField(default=None, description="ADSL variable holding the baseline value.")
+    derived_from: str | None = PydanticField(
+        default=None, description="A grading that computes this integer field from the form's other fields when "
+                                  "the form is saved (astct_crs, astct_icans); it is never typed in.")
 
     @model_validator(mode="after")
     def _consistent(self) -> "FormField":
         problems = []
+        if self.derived_from is not None:
+            from earlyphase.protocol.standard_forms import derivations
+
+            if self.derived_from not in derivations():
+                problems.append(f"field {self.name}: derived_from {self.derived_from!r} is not a known grading "
+                                f"({', '.join(derivations())})")
+            if self.type != "integer" or self.required:
+                problems.append(f"field {self.name}: a derived field is an integer field, not required")
         if self.type in CHOICE_TYPES:
             if (self.codes is None) == (self.codelist is None):
                 problems.append(f"field {self.name}: a {self.type} field needs codes or a codelist (exactly one)")
@@ -209,8 +220,12 @@ class FormCheck(_Strict):
 
 
 class Form(_Strict):
-    """A study-defined form (case report form page)."""
+    """A study-defined form (case report form page), written out or taken from a bundled definition."""
 
+    standard: str | None = PydanticField(
+        default=None, description="A bundled form to take (astct_crs, astct_icans): its fields, and the grade "
+                                  "derived from them; name and label default to the bundled ones, fields given "
+                                  "here are added after them.")
     name: str = PydanticField(pattern=NAME_PATTERN, description="Form name (also the import sheet/CSV name).")
     label: str = PydanticField(min_length=1, description="Title shown to people.")
     repeating: bool = PydanticField(default=False, description="Entered any number of times (labs, con-meds).")
@@ -220,8 +235,28 @@ class Form(_Strict):
     fields: list[FormField] = PydanticField(min_length=1, description="The fields, in the order the form asks them.")
     checks: list[FormCheck] = PydanticField(default_factory=list, description="Conditions across the form's fields.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _take_standard(cls, data):
+        if isinstance(data, dict) and data.get("standard") is not None:
+            from earlyphase.protocol.standard_forms import expand_standard_form
+
+            return expand_standard_form(data)
+        return data
+
     @model_validator(mode="after")
     def _names(self) -> "Form":
+        derived = [f for f in self.fields if f.derived_from is not None]
+        if len(derived) > 1:
+            raise ValueError(f"form {self.name}: at most one derived field ({', '.join(f.name for f in derived)})")
+        if derived and derived[0].derived_from is not None:
+            from earlyphase.vocab import bundled_form
+
+            grading = bundled_form(derived[0].derived_from).derived
+            missing = [n for n in (grading.inputs if grading else ()) if n not in self.field_names]
+            if missing:
+                raise ValueError(f"form {self.name}: field {derived[0].name} is derived by {derived[0].derived_from}, "
+                                 f"which reads fields the form lacks: {', '.join(missing)}")
         return _check_fields(self, self.name, self.fields, self.checks, extra_names=ENROLMENT_VALUES)
 
     def field(self, name: str) -> FormField:

@@ -167,6 +167,7 @@ def _build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool, time_a
     from earlyphase.report import figures as F
     from earlyphase.report import tables as T
     from earlyphase.report.axis import choose_time_axis
+    from earlyphase.report.graded import graded_form_tables
     from earlyphase.report.methods import methods_paragraphs
     from earlyphase.report.publication import published_vs_reproduced
     from earlyphase.report.survival import analyse_endpoint
@@ -200,7 +201,7 @@ def _build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool, time_a
     sections: list[tuple[str, str, list]] = []  # (anchor, heading, items: TraceTable | Figure | str)
     safety = [T.ae_overview_table(ds), T.ae_soc_term_table(ds), T.ae_soc_term_table(ds, related=True),
               T.ae_max_grade_table(ds), T.ae_max_grade_table(ds, related=True), T.dlt_table(ds),
-              *T.special_interest_tables(ds)]
+              *T.special_interest_tables(ds), *graded_form_tables(ds)]
     response = [T.best_response_table(ds)]
     df = ds.study.dose_finding
     if df.toxicity_order is not None or df.order_from_regimens:  # dose x schedule declared: the grid panel
@@ -327,6 +328,16 @@ def _key_results(ds, analyses) -> list:
 SHORT_TABLE_ROWS = 8
 
 
+def synthetic_kind(ds) -> str:
+    """What the synthetic data are: a twin of a publication (when the study has one bundled) or a data set
+    generated from a seeded profile."""
+    from earlyphase.report.publication import load_publication
+
+    if load_publication(ds.study.study_id) is not None:
+        return "a digital twin generated to be consistent with the published abstract"
+    return "a synthetic data set generated from a seeded profile of the study"
+
+
 def render_html(ds, sections, analyses, methods, all_tables, privacy=None) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
     from markupsafe import Markup
@@ -365,7 +376,7 @@ def render_html(ds, sections, analyses, methods, all_tables, privacy=None) -> st
         study=s, ds=ds, sections=rendered_sections, methods=methods, lines=lines, patients=patients, short=short,
         ids=lambda subjects: compact_ids([short.get(u, u) for u in subjects]),
         versions=software_versions(), generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        key_results=_key_results(ds, analyses), synthetic=ds.synthetic,
+        key_results=_key_results(ds, analyses), synthetic=ds.synthetic, synthetic_kind=synthetic_kind(ds),
         privacy_label=privacy.label if privacy is not None else None,
         # de-identified: the calendar cut-off with each patient's cut-off study day would give their dates back
         cutoff=ds.cutoff if privacy is None or privacy.identified else "(date withheld: de-identified report)",

@@ -34,7 +34,7 @@ def methods_paragraphs(ds: "AnalysisDatasets") -> list[tuple[str, str]]:
     cutoff = f"{ds.cutoff} ({ds.cutoff_source})"
     return [
         ("Data", f"All records up to the data cut-off {cutoff} were analysed; later records were ignored, and patients known "
-                 f"alive after it were censored at it. {'The data are SYNTHETIC (a digital twin), not real patients.' if ds.synthetic else ''}"),
+                 f"alive after it were censored at it. {_synthetic_sentence(ds)}"),
         ("Populations", f"Enrolled: every registered patient. Safety population: patients who received at least one {noun} "
                         "(denominator of every safety percentage). Time-to-event population: "
                         + (f"treated patients, from the first {noun}." if r.start == "first_dose" else "allocated patients, from allocation.")),
@@ -88,3 +88,11 @@ def methods_paragraphs(ds: "AnalysisDatasets") -> list[tuple[str, str]]:
                      "matplotlib. Every count and median in this report links to the patients (USUBJID) and source "
                      "records (table#id in the trial database) behind it: hover over it, or follow the link to the appendix."),
     ]
+
+
+def _synthetic_sentence(ds) -> str:
+    if not ds.synthetic:
+        return ""
+    from earlyphase.report.document import synthetic_kind
+
+    return f"The data are SYNTHETIC ({synthetic_kind(ds)}), not real patients."

@@ -1,11 +1,13 @@
-"""The main job: a fresh SQLite trial database holding the seed study and its digital twin, summarised.
+"""The main job: a fresh SQLite trial database holding a bundled study and its synthetic data, summarised.
 
-``run_demo(out_dir)`` does, in order:
+``run_demo(out_dir, study=...)`` does, in order:
 
 1. prepare ``out_dir`` and a fresh ``out_dir/trial.db`` (an existing demo database, i.e. one whose
    study is marked synthetic, is replaced; any other file there is refused, never overwritten);
-2. initialise it with the bundled study ``nk-hcc-ltx`` (capture: schema, protocol, sites, audited);
-3. load the twin through capture in one transaction (``load_twin``);
+2. initialise it with the bundled study (default: the seed study ``nk-hcc-ltx``; capture: schema,
+   protocol, sites, audited);
+3. load its synthetic data through capture in one transaction: the seed study's digital twin
+   (``load_twin``), or another bundled study's labelled synthetic data set (``earlyphase.synthetic``);
 4. verify the audit trail (hash chain and replay);
 5. summarise (``summarise_trial``) and write ``summary.txt`` and ``summary.json``;
 6. write the full report (``earlyphase.report``): report.html, figures/, tables/, adam/, and
@@ -39,13 +41,15 @@ class DemoResult:
     replaced: bool
     audit_ok: bool
     files: list[Path]
-    summary_result: TrialSummary
+    summary_result: Any  # TrialSummary (the seed study) or StudySummary (any other)
     extra: dict[str, Any] = field(default_factory=dict)
+    study_id: str = DEMO_STUDY
 
     def summary(self) -> str:
         lines = [self.summary_result.summary(), ""]
         verb = "replaced" if self.replaced else "created"
-        lines.append(f"Database {verb}: {self.database} (SQLite; twin seed {self.seed}; audit trail "
+        what = "twin seed" if self.study_id == DEMO_STUDY else "synthetic data seed"
+        lines.append(f"Database {verb}: {self.database} (SQLite; {what} {self.seed}; audit trail "
                      f"{'verified' if self.audit_ok else 'HAS FINDINGS: run earlyphase audit verify'})")
         if "report" in self.extra:
             lines.append(f"Report: {self.extra['report']}")
@@ -59,7 +63,8 @@ class DemoResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "synthetic": True,
-            "banner": SYNTHETIC_BANNER,
+            "study_id": self.study_id,
+            "banner": getattr(self.summary_result, "banner", None) or SYNTHETIC_BANNER,
             "out_dir": str(self.out_dir),
             "database": str(self.database),
             "seed": self.seed,
@@ -104,41 +109,69 @@ def _fresh_database(out_dir: Path) -> tuple[Path, bool]:
     return db, True
 
 
-def run_demo(out_dir: str | Path = DEFAULT_DEMO_DIR, *, seed: int = DEFAULT_SEED, pdf: bool | None = None) -> DemoResult:
-    """Build the demo in ``out_dir`` (see the module docstring for the steps) and return what was made.
+def demo_studies() -> list[str]:
+    """The bundled studies the demo runs: the seed study, and every bundled study with a synthetic profile."""
+    from earlyphase.protocol import bundled_studies
+    from earlyphase.synthetic import bundled_profiles
 
-    ``pdf``: True prints report.pdf (fails clearly without Chromium), False never does, None does it
-    when Chromium is installed and otherwise says how to get it.
+    return [DEMO_STUDY] + [s for s in bundled_studies() if s != DEMO_STUDY and s in bundled_profiles()]
+
+
+def run_demo(out_dir: str | Path = DEFAULT_DEMO_DIR, *, seed: int | None = None, pdf: bool | None = None,
+             study: str = DEMO_STUDY, progress: bool = False) -> DemoResult:
+    """Build the demo of bundled ``study`` in ``out_dir`` (see the module docstring for the steps) and
+    return what was made.
+
+    ``seed``: the twin's seed (seed study) or the synthetic profile's (other studies); default: the
+    bundled one. ``pdf``: True prints report.pdf (fails clearly without Chromium), False never does, None
+    does it when Chromium is installed and otherwise says how to get it.
     """
     from earlyphase.privacy.files import private_output
 
+    if study not in demo_studies():
+        raise InputError.single("study", study, "demo-study",
+                                f"the demo runs the bundled studies {', '.join(demo_studies())}; for another study "
+                                "use earlyphase init and import")
     out = Path(out_dir).expanduser().resolve()
     with private_output(out):  # the database, summary and report: readable by the user only
-        return _run_demo(out, seed, pdf)
+        return _run_demo(out, seed, pdf, study, progress)
 
 
-def _run_demo(out: Path, seed: int, pdf: bool | None) -> DemoResult:
+def _run_demo(out: Path, seed: int | None, pdf: bool | None, study: str, progress: bool) -> DemoResult:
     from earlyphase.capture import initialise
     from earlyphase.records import verify_audit
-    from earlyphase.twin.load import load_twin
-    from earlyphase.twin.summary import summarise_trial
 
     db, replaced = _fresh_database(out)
-    trial = initialise(db, DEMO_STUDY, DEMO_USER)
+    trial = initialise(db, study, DEMO_USER)
     engine = trial.engine
     try:
-        load_twin(engine, seed)
+        if study == DEMO_STUDY:
+            from earlyphase.twin.load import load_twin
+            from earlyphase.twin.summary import summarise_trial
+
+            seed = DEFAULT_SEED if seed is None else seed
+            load_twin(engine, seed)
+            result = summarise_trial(engine)
+        else:
+            from earlyphase.synthetic import load_synthetic, read_profile
+            from earlyphase.synthetic.summary import summarise_study
+
+            profile = read_profile(study)
+            if seed is not None:
+                profile = profile.model_copy(update={"seed": seed})
+            seed = profile.seed
+            loaded = load_synthetic(engine, profile, progress=progress)
+            result = summarise_study(engine, loaded.to_dict()["decisions"], banner=profile.note)
         audit = verify_audit(engine)
-        result = summarise_trial(engine)
         files = _write_summary(out, result)
         report_files, extra = _write_report(engine, out, pdf)
         files += report_files
     finally:
         trial.close()
-    return DemoResult(out, db, seed, replaced, bool(audit.ok), files, result, extra)
+    return DemoResult(out, db, seed, replaced, bool(audit.ok), files, result, extra, study)
 
 
-def _write_summary(out: Path, result: TrialSummary) -> list[Path]:
+def _write_summary(out: Path, result: Any) -> list[Path]:
     text_path = out / "summary.txt"
     json_path = out / "summary.json"
     text_path.write_text(result.summary() + "\n", encoding="utf-8")
