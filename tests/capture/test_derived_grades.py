@@ -77,7 +77,7 @@ def test_a_correction_of_a_sign_re_derives_the_grade(cart):
     cart.correct_record("form_records", record.id, {"vasopressors": 2}, reason="second vasopressor charted late")
     assert _grade(cart.engine, record.id, "crs_grade") == 4
     with pytest.raises(CheckFailed) as info:
-        cart.correct_record("form_records", record.id, {"crs_grade": 1}, reason="typed")
+        cart.correct_record("form_records", record.id, {"crs_grade": 1}, reason="data-entry error: grade typed by hand")
     assert "derived" in rules(info.value)
     assert _grade(cart.engine, record.id, "crs_grade") == 4
 

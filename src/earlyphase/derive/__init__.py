@@ -29,11 +29,12 @@ from earlyphase.derive.adtte import (
 from earlyphase.derive.dates import impute_end, impute_start, parse_partial
 from earlyphase.derive.datasets import AnalysisDatasets, derive_datasets, derive_from_source
 from earlyphase.derive.forms import baseline_values, extension_frame, form_frame
+from earlyphase.derive.graded import GradedForm, graded_episodes, graded_forms
 from earlyphase.derive.ledger import Ledger, LedgerEntry, expected_forms, ledger_from_database
 from earlyphase.derive.source import SourceData, data_cutoff, read_source, source_frame
 
 __all__ = [
-    "Ledger", "LedgerEntry", "baseline_values", "expected_forms", "extension_frame", "form_frame",
+    "GradedForm", "Ledger", "LedgerEntry", "baseline_values", "graded_episodes", "graded_forms", "expected_forms", "extension_frame", "form_frame",
     "ledger_from_database",
     "AnalysisDatasets", "OS_CENSORS", "OS_EVENTS", "PFS_CENSORS", "PFS_EVENTS", "PFS_RULES", "PfsContext", "SourceData", "TteSource",
     "best_overall_response", "data_cutoff", "derive_adae", "derive_adrs", "derive_adsl", "derive_adtte",
