@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from earlyphase.cli import audit, design, external, report, study, survival, trial
+from earlyphase.cli import audit, design, external, report, study, survival, trial, user
 from earlyphase.cli.common import EarlyphaseGroup
 
 app = typer.Typer(
@@ -50,6 +50,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(survival.app, name="survival")
 app.add_typer(design.app, name="design")
 app.add_typer(external.app, name="external")
+app.add_typer(user.app, name="user")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -405,6 +405,10 @@ DATA_TABLES = [
 # retired each wrote the audited deletes), so ``audit verify`` knows their names.
 RETIRED_TABLES = ("infusions",)
 
+# The tables of earlyphase.access (credentials, role grants, web sessions) share this schema but are
+# not data tables: not exported, audited as events (see access_tables.py).
+from earlyphase.records.access_tables import ACCESS_TABLES  # noqa: E402  (needs Base, defined above)
+
 # SQLite hands the largest id out again after that row is deleted; with AUTOINCREMENT it never
 # reuses one (PostgreSQL sequences never do), so an id in the audit log names one record forever.
 for _table in Base.metadata.tables.values():
