@@ -264,3 +264,27 @@ def test_the_study_file_path_keeps_only_its_name(tmp_path):
     assert "alice.wong" not in _patient_text(result.out_dir) + (result.out_dir / "protocol_versions.csv").read_text()
     ident = _export(url, tmp_path / "ident", identified=True)
     assert {r["source"] for r in _rows(ident.out_dir / "study.csv")} == {str(study)}
+
+
+def test_a_database_that_cannot_take_the_audit_event_gets_a_clear_message(twin_db, tmp_path):
+    """A database without the audit tables (an old schema): one message, nothing identified left behind."""
+    import shutil
+    import sqlite3
+
+    from earlyphase.errors import ConfigurationError
+    from earlyphase.report import report_from_database
+
+    copy = tmp_path / "old.db"
+    shutil.copy(twin_db.removeprefix("sqlite:///"), copy)
+    for key in Path(twin_db.removeprefix("sqlite:///")).parent.glob("*.key"):  # the audit key kept beside it
+        shutil.copy(key, tmp_path / key.name.replace("trial", "old"))
+    con = sqlite3.connect(copy)
+    con.execute("DROP TABLE audit_keys")
+    con.commit()
+    con.close()
+    with pytest.raises(ConfigurationError, match="was not kept"):
+        _export(f"sqlite:///{copy}", tmp_path / "ident", identified=True)
+    assert not list((tmp_path / "ident").glob("*"))
+    with pytest.raises(ConfigurationError, match="was not kept"):
+        report_from_database(str(copy), tmp_path / "rep", identified=True)
+    assert not [p for p in (tmp_path / "rep").rglob("*") if p.is_file()]

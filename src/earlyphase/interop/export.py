@@ -354,10 +354,24 @@ def _audit_identified_export(engine: Engine, out: Path, files: dict[str, int], u
             write_event(session, "identified_export", username or login_name(), {
                 "out_dir": str(out.resolve()), "files": len(files), "rows": sum(files.values()),
                 "manifest_sha256": manifest_sha})
-    except BaseException:
+    except BaseException as exc:
         for path in written:  # identified data that left no trace in the audit log must not stay behind
             path.unlink(missing_ok=True)
+        _explain_audit_failure(exc, "export")
         raise
+
+
+def _explain_audit_failure(exc: BaseException, what: str) -> None:
+    """A database error while auditing (an old schema without the audit tables...) as one clear message."""
+    from sqlalchemy.exc import DBAPIError
+
+    from earlyphase.errors import ConfigurationError
+
+    if isinstance(exc, DBAPIError):
+        first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        raise ConfigurationError(
+            f"the identified {what} was not kept: its audit event could not be written ({first}). Is the database "
+            "at the newest schema with its audit key? Nothing identified was left behind") from None
 
 
 def _write_form(session, study, form, path: Path, identified: bool, refs: dict[int, date],

@@ -118,12 +118,21 @@ def _audit_build(db: Any, result: ReportResult, privacy, username: str | None) -
                 "mode": result.mode, "out_dir": str(result.out_dir.resolve()),
                 "html_sha256": hashlib.sha256(result.html.read_bytes()).hexdigest(),
                 "small_cells": None if privacy.identified else privacy.small_cells})
-    except BaseException:
+    except BaseException as exc:
         out = result.out_dir
         for path in [result.html, result.pdf, *result.figures, *result.tables, *result.datasets,
                      out / "adam" / "README.txt", out / "manifest.json"]:
             if path is not None:
                 Path(path).unlink(missing_ok=True)
+        from sqlalchemy.exc import DBAPIError
+
+        from earlyphase.errors import ConfigurationError
+
+        if isinstance(exc, DBAPIError):  # an old schema without the audit tables, a read-only database...
+            first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+            raise ConfigurationError(
+                f"the report was not kept: its audit event could not be written ({first}). Is the database at the "
+                "newest schema with its audit key? The report's files were removed") from None
         raise
     finally:
         if engine is not db:
