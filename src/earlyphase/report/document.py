@@ -344,7 +344,7 @@ def synthetic_kind(ds) -> str:
 
     if load_publication(ds.study.study_id) is not None:
         return "a digital twin generated to be consistent with the published abstract"
-    return "a synthetic data set generated from a seeded profile of the study"
+    return "generated from a seeded profile of the study: invented patients, no real person"
 
 
 def render_html(ds, sections, analyses, methods, all_tables, privacy=None) -> str:

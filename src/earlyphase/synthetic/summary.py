@@ -84,7 +84,7 @@ class StudySummary:
 
 
 def _g(x: float | None) -> str:
-    return "-" if x is None else f"{x:.4g}"
+    return "-" if x is None else f"{x:.6g}"  # 11550 mg, 2.96e+06 cells/kg
 
 
 def _m(x: float | None) -> str:
