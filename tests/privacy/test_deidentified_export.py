@@ -171,7 +171,7 @@ def test_the_cli_exports_with_a_key_file(twin_db, tmp_path):
 
     runner = CliRunner()
     key = tmp_path / "k"
-    res = runner.invoke(app, ["export", "--db", twin_db, "--out", str(tmp_path / "c"), "--key-file", str(key),
+    res = runner.invoke(app, ["export", "--db", twin_db, "--out", str(tmp_path / "c"), "--pseudonym-key", str(key),
                               "--format", "json"])
     assert res.exit_code == 0, res.output
     body = json.loads(res.output)

@@ -192,6 +192,16 @@ def test_the_cli_default_is_deidentified_and_bad_thresholds_write_nothing(twin_d
     res = runner.invoke(app, ["report", "--db", twin_db, "--out", str(tmp_path / "r"), "--format", "json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["mode"] == "de-identified"
+    key = tmp_path / "p.key"
+    res = runner.invoke(app, ["report", "--db", twin_db, "--out", str(tmp_path / "k"), "--pseudonym-key", str(key)])
+    assert res.exit_code == 0 and key.is_file(), res.output
+    res = runner.invoke(app, ["export", "--db", twin_db, "--out", str(tmp_path / "e"), "--pseudonym-key", str(key)])
+    assert res.exit_code == 0, res.output
+    with (tmp_path / "e" / "patients.csv").open(newline="", encoding="utf-8") as handle:
+        exported = {r["subject_id"] for r in csv.DictReader(handle)}
+    import pandas as pd
+
+    assert set(pd.read_csv(tmp_path / "k" / "adam" / "adsl.csv")["USUBJID"]) == exported  # one key, one pseudonym
     res = runner.invoke(app, ["report", "--db", twin_db, "--out", str(tmp_path / "i"), "--identified",
                               "--format", "json"])
     assert res.exit_code == 0 and json.loads(res.output)["mode"] == "identified"

@@ -21,8 +21,9 @@ def register(app: typer.Typer) -> None:
                                       help="End of the figures' time axis (default: the study file's, 'bulk')."),
         identified: bool = typer.Option(False, "--identified", help="Name patients by the site's subject ids and "
                                         "keep dates in adam/ (default: de-identified; audited)."),
-        key_file: str = typer.Option(None, "--key-file", help="File holding the pseudonym key (as export's): the "
-                                     "same key gives the same pseudonyms. Default: $EARLYPHASE_EXPORT_KEY, else once."),
+        key_file: str = typer.Option(None, "--pseudonym-key", metavar="FILE",
+                                     help="File holding the pseudonym key (as export's): the same key gives the same "
+                                          "pseudonyms. Default: $EARLYPHASE_EXPORT_KEY, else a key used once."),
         small_cells: int = typer.Option(3, "--small-cells", metavar="K", help="De-identified: counts of 1 to K-1 "
                                         "patients are shown as <K (1 = no suppression)."),
         user: str = typer.Option(None, "--user", help="Who builds the report (audited); default: login name."),

@@ -112,9 +112,10 @@ def export_command(
     db: str = typer.Option(..., "--db", help="Database URL (postgresql+psycopg://...) or SQLite file path."),
     out: str = typer.Option(..., "--out", help="Directory for one CSV per table and manifest.json."),
     identified: bool = typer.Option(False, "--identified", help="Write every column (default: de-identified)."),
-    key_file: str = typer.Option(None, "--key-file", help="File holding the pseudonym key (created, private, when "
-                                 "missing): the same key gives the same pseudonyms in every export. Default: "
-                                 "$EARLYPHASE_EXPORT_KEY, else a key used once."),
+    key_file: str = typer.Option(None, "--pseudonym-key", metavar="FILE",
+                                 help="File holding the pseudonym key (created, private, when missing): the same key "
+                                      "gives the same pseudonyms in every export. Default: $EARLYPHASE_EXPORT_KEY, else "
+                                      "a key used once. Not the audit key of 'init --key-file'."),
     free_text: str = typer.Option("scrub", "--free-text", metavar="scrub|drop",
                                   help="De-identified free text: scrubbed by the named scrubber, or dropped."),
     age_band: int = typer.Option(10, "--age-band", metavar="YEARS", help="De-identified: width of the age bands "
