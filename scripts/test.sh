@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh machine, then run it.
 #   - a virtualenv in .venv with earlyphase, its test extras and the optional extras the tests
-#     cover (cluster: Dask; parquet: pyarrow and DuckDB)
+#     cover (cluster: Dask; parquet: pyarrow and DuckDB; web: FastAPI, uvicorn)
 #   - Debian's chromium and poppler-utils (the report tests open the HTML in a browser and
 #     turn the PDF into pages); installed with apt-get when missing and we are root
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/stats -x`.
@@ -26,12 +26,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # pip's output goes to a log; on failure it is shown and the run stops (never a half-installed suite).
 log=$(mktemp)
-if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e '.[test,cluster,parquet]'; } >"$log" 2>&1; then
+if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e '.[test,cluster,parquet,web]'; } >"$log" 2>&1; then
   grep -v '^WARNING: Location' "$log" >&2 || true
   echo "pip could not install earlyphase and its test dependencies (log above)." >&2
   exit 1
 fi
 rm -f "$log"
-.venv/bin/python -c "import earlyphase, pytest, psycopg, dask.distributed, duckdb, pyarrow" >/dev/null
+.venv/bin/python -c "import earlyphase, pytest, psycopg, dask.distributed, duckdb, pyarrow, fastapi, uvicorn, httpx" >/dev/null
 
 exec .venv/bin/python -m pytest "$@"

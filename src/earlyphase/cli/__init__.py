@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from earlyphase.cli import audit, design, external, report, study, survival, trial, user
+from earlyphase.cli import audit, design, external, report, serve, study, survival, trial, user
 from earlyphase.cli.common import EarlyphaseGroup
 
 app = typer.Typer(
@@ -45,6 +45,7 @@ def _root(
 
 trial.register(app)
 report.register(app)
+serve.register(app)
 app.add_typer(study.app, name="study")
 app.add_typer(audit.app, name="audit")
 app.add_typer(survival.app, name="survival")

@@ -1,0 +1,57 @@
+"""Every route x every role x own site / other site: allowed, or 403/404, and never another site's subject.
+
+Users hold one role at S01; the subjects of S02 must not appear in any response they get.
+"""
+
+from __future__ import annotations
+
+import pytest
+from web_helpers import SUBJECTS, log_in
+
+from earlyphase.access import ROLES, role_may
+from earlyphase.access.totp import totp_now
+
+OWN, OTHER = SUBJECTS["S01"][0], SUBJECTS["S02"][0]
+# route -> the action it needs; {own} / {other} are a subject of the user's site / of the other site.
+ROUTES = {
+    "/subjects": "view_subjects",
+    f"/subjects/{OWN}": "view_subjects",
+    f"/subjects/{OTHER}": None,  # nobody at S01 only may see it
+    "/subjects/NO-SUCH": None,
+    "/subjects/' OR '1'='1": None,
+    "/subjects/%3Cscript%3E": None,
+}
+
+
+def _expected(role: str, action: str | None, path: str) -> int:
+    if action is None:
+        return 404
+    if role_may(role, action):
+        return 200
+    return 404 if path != "/subjects" else 403
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_role_site_matrix(client, world, role):
+    _, secrets = world
+    username = f"{role.replace('_', '')}1"
+    secret = secrets[username]
+    assert log_in(client, username, code=totp_now(secret) if secret else None).status_code == 303
+    for path, action in ROUTES.items():
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == _expected(role, action, path), (role, path)
+        for hidden in SUBJECTS["S02"]:
+            assert hidden not in response.text, (role, path, hidden)
+
+
+def test_a_user_granted_every_site_sees_both(client):
+    log_in(client, "roaming")
+    page = client.get("/subjects").text
+    assert all(s in page for subjects in SUBJECTS.values() for s in subjects)
+    assert client.get(f"/subjects/{OTHER}").status_code == 200
+
+
+def test_logged_out_visitors_are_sent_to_log_in(client):
+    for path in ROUTES:
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == "/login", path
