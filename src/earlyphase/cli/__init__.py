@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from earlyphase.cli import audit, design, external, report, serve, study, survival, trial, user
+from earlyphase.cli import audit, design, external, interop, report, serve, study, survival, trial, user
 from earlyphase.cli.common import EarlyphaseGroup
 
 app = typer.Typer(
@@ -52,6 +52,7 @@ app.add_typer(survival.app, name="survival")
 app.add_typer(design.app, name="design")
 app.add_typer(external.app, name="external")
 app.add_typer(user.app, name="user")
+app.add_typer(interop.app, name="interop")
 
 
 def main(argv: list[str] | None = None) -> None:
