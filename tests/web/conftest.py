@@ -32,5 +32,5 @@ def client(world):
     from earlyphase.web.app import create_app
 
     engine, _ = world
-    with TestClient(create_app(engine)) as c:
+    with TestClient(create_app(engine, today=TODAY)) as c:
         yield c

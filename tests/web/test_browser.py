@@ -95,6 +95,8 @@ def test_investigator_logs_in_with_totp_and_sees_own_site(server, tmp_path):
         page.screenshot(path=str(shots / "subjects.png"), full_page=True)
         page.click(f"text={SUBJECTS['S01'][0]}")
         assert f"Subject {SUBJECTS['S01'][0]}" in page.inner_text("h1")
+        assert "Visit schedule" in page.inner_text("main")
+        page.screenshot(path=str(shots / "casebook.png"), full_page=True)
         page.click("text=Log out")
         page.wait_for_url(url + "/login")
         # Nothing failed to load and the CSP blocked nothing (the refused login's own 401 aside).

@@ -50,3 +50,11 @@ def subject_site(engine: Engine, subject_id: str) -> str | None:
     with read_session(engine) as session:
         return session.execute(select(SiteRecord.code).join(Patient, Patient.site_id == SiteRecord.id)
                                .where(Patient.subject_id == subject_id)).scalar_one_or_none()
+
+
+def casebook_visits(ledger: Any, subject_id: str) -> list[tuple[str, str, list[Any]]]:
+    """One subject's expected forms from the ledger, by visit in schedule order: (visit, label, entries)."""
+    visits: dict[str, tuple[str, str, list[Any]]] = {}
+    for entry in sorted((e for e in ledger.entries if e.subject_id == subject_id), key=lambda e: (e.planned, e.visit)):
+        visits.setdefault(entry.visit, (entry.visit, entry.visit_label, []))[2].append(entry)
+    return list(visits.values())

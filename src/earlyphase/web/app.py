@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from earlyphase.access import AccessDenied, authenticate, sites_for
 from earlyphase.access.scope import EVERY_SITE
-from earlyphase.derive.roster import subject_roster, subject_site
+from earlyphase.derive.ledger import ledger_from_database
+from earlyphase.derive.roster import casebook_visits, subject_roster, subject_site
 from earlyphase.records.audit import write_event
 from earlyphase.records.database import transaction
 from earlyphase.web.security import SECURITY_HEADERS, same_token
@@ -40,7 +42,9 @@ class Refused(Exception):
         self.status, self.message = status, message
 
 
-def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_cookies: bool = False) -> FastAPI:
+def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_cookies: bool = False,
+               today: date | None = None) -> FastAPI:
+    """The app for one database; ``today`` fixes the date overdue forms are judged on (default: the real today)."""
     app = FastAPI(title="earlyphase", docs_url=None, redoc_url=None, openapi_url=None)
     templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescapes .html
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -151,7 +155,9 @@ def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_coo
         if site is None or site not in sites_for(found.grants, "view_subjects"):
             raise Refused(404, "There is no such subject among the sites you may see.")
         row = next(r for r in subject_roster(engine, {site}) if r.subject_id == subject_id)
-        return page(request, "subject.html", visitor=found, subject=row)
+        as_of = today or date.today()
+        visits = casebook_visits(ledger_from_database(engine, as_of), subject_id)
+        return page(request, "subject.html", visitor=found, subject=row, visits=visits, as_of=as_of)
 
     return app
 
