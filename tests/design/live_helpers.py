@@ -33,3 +33,12 @@ def treat(trial, subject: str, group: str, consent: str, allocated: str, doses: 
     trial.allocate_patient(subject, group, allocated)
     for i, day in enumerate(doses, start=1):
         trial.record_administration(subject, i, day, dose)
+
+
+def open_level(trial, group: str, on: str, investigator: str = "dr.li") -> None:
+    """Record and seal the decision to escalate to ``group`` on ``on`` (dose-finding studies allocate only
+    to levels a sealed decision opened)."""
+    from earlyphase.capture import Trial
+
+    pi = Trial(trial.engine, trial.study, investigator, today=trial.today)
+    pi.sign_dose_decision(pi.record_dose_decision(on, "escalate", group, "escalation per the design", investigator).id)

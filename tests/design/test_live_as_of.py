@@ -11,7 +11,7 @@ from earlyphase.capture import initialise
 from earlyphase.cli import app
 from earlyphase.design.live import counts_from_database
 
-from .live_helpers import study_file, treat
+from .live_helpers import open_level, study_file, treat
 
 
 class Clock:
@@ -41,6 +41,7 @@ def db(tmp_path, clock):
     for s in ("P01", "P02", "P03"):
         treat(trial, s, "A", "2015-01-10", "2015-01-12", ["2015-01-15", "2015-01-29"], 2.5e9)
     clock.now = "2015-02-15T12:00:00.000000+00:00"
+    open_level(trial, "B", "2015-02-12")
     for s in ("P04", "P05", "P06"):
         treat(trial, s, "B", "2015-02-10", "2015-02-12", ["2015-02-15"], 5e9)
     clock.now = "2015-03-01T12:00:00.000000+00:00"

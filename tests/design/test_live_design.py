@@ -15,7 +15,7 @@ from earlyphase.design.live_recommendation import recommend, study_design
 from earlyphase.errors import InputError
 from earlyphase.protocol import parse_study
 
-from .live_helpers import study_file, treat
+from .live_helpers import open_level, study_file, treat
 
 LATER = "2015-07-01"
 
@@ -26,6 +26,7 @@ def build(tmp_path, design, parameters=None):
     trial = initialise(str(path), str(study_file(tmp_path, design, parameters)), "tester", today=date(2015, 7, 1))
     for s in ("P01", "P02", "P03"):
         treat(trial, s, "A", "2015-01-10", "2015-01-12", ["2015-01-15"], 2.5e9)
+    open_level(trial, "B", "2015-02-12")
     for s in ("P04", "P05", "P06", "P07", "P08"):
         treat(trial, s, "B", "2015-02-10", "2015-02-12", ["2015-02-15"], 5e9)
     trial.record_adverse_event("P05", "Fever", 3, "2015-02-20", "probable", "recovered", resolution="2015-02-25", dlt=True)
@@ -125,3 +126,14 @@ def test_study_file_design_errors(tmp_path, dose_finding, words):
     with pytest.raises(InputError) as err:
         parse_study(path.read_text(), str(path))
     assert words in str(err.value)
+
+
+def test_study_tite_weights_pending_patients(tmp_path):
+    db = build(tmp_path, "boin", {"tite": True})
+    out = json.loads(run("--db", db, "--as-of", "2015-03-01", "--format", "json").stdout)
+    c = out["counts"]
+    assert sum(len(p) for p in c["pending"]) == 4  # P04, P06, P07, P08 inside their windows, P05 had a DLT
+    direct = BoinDesign(target=0.3).decide(c["n"], c["dlt"], c["current_level"], pending=c["pending"], tite=True)
+    assert out["design_choice"]["tite"] is True
+    assert (out["decision"], out["reason"]) == (direct.decision, direct.reason)
+    assert "TITE" in out["reason"]  # TITE-BOIN's own rule (here: more than half pending suspends accrual)

@@ -100,7 +100,7 @@ def test_identified_export_imports_back_to_the_same_content(identified_dir, db_u
     finally:
         engine.dispose()
     first, second = _csv_files(identified_dir), _csv_files(tmp_path / "again")
-    assert set(first) == set(second) and len(first) == 17  # 16 tables (protocol_versions aside) and 1 study form
+    assert set(first) == set(second) and len(first) == 18  # 17 tables (protocol_versions aside; dose_decisions since issue 12) and 1 study form
     assert "baseline_disease.csv" in first and "administrations.csv" in first
     for name in first:
         assert first[name] == second[name], name

@@ -14,6 +14,16 @@ from earlyphase.capture.assessments import LesionInput
 from earlyphase.capture.checks import CheckDuplicate, CheckNotFound, Checks, PartialDate
 from earlyphase.capture.context import CaptureContext, ctcae_for_study
 from earlyphase.capture.corrections import CORRECTABLE, correct_record, delete_record
+from earlyphase.capture.decisions import (
+    DECISIONS,
+    DecisionView,
+    OpenLevels,
+    dose_decisions,
+    fold_decisions,
+    open_levels,
+    record_dose_decision,
+    sign_dose_decision,
+)
 from earlyphase.capture.extended import record_adverse_event, record_tumour_assessment
 from earlyphase.capture.forms import record_form
 from earlyphase.capture.outcomes import record_death, record_follow_up, record_other_therapy, record_protocol_deviation
@@ -25,10 +35,11 @@ from earlyphase.capture.trial import ACTIONS, Batch, Trial
 from earlyphase.capture.visits import record_form_not_done
 
 __all__ = [
-    "ACTIONS", "Batch", "CORRECTABLE", "CaptureContext", "CheckDuplicate", "CheckNotFound", "Checks", "LesionInput",
-    "PartialDate", "Trial", "allocate_patient", "amend_protocol", "answer_query", "close_query", "correct_record",
-    "ctcae_for_study", "delete_record", "enrol_patient", "initialise", "mark_study_synthetic", "raise_query",
-    "record_administration", "record_adverse_event", "record_death", "record_follow_up", "record_form",
-    "record_form_not_done", "record_other_therapy", "record_protocol_deviation", "record_tumour_assessment",
-    "stored_study", "withdraw_patient",
+    "ACTIONS", "Batch", "CORRECTABLE", "CaptureContext", "CheckDuplicate", "CheckNotFound", "Checks", "DECISIONS",
+    "DecisionView", "LesionInput", "OpenLevels", "PartialDate", "Trial", "allocate_patient", "amend_protocol",
+    "answer_query", "close_query", "correct_record", "ctcae_for_study", "delete_record", "dose_decisions",
+    "fold_decisions", "enrol_patient", "initialise", "mark_study_synthetic", "open_levels", "raise_query",
+    "record_administration", "record_adverse_event", "record_death", "record_dose_decision", "record_follow_up",
+    "record_form", "record_form_not_done", "record_other_therapy", "record_protocol_deviation",
+    "record_tumour_assessment", "sign_dose_decision", "stored_study", "withdraw_patient",
 ]

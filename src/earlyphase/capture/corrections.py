@@ -161,12 +161,14 @@ def row_values_raw(record: Base) -> dict[str, Any]:
 
 
 def correct_record(ctx: CaptureContext, table: str, record_id: int, changes: Mapping[str, Any], reason: str, *,
-                   confirm_warnings: bool = False) -> Base:
+                   confirm_warnings: bool = False, deviation: str | None = None) -> Base:
     """Change fields of one record; every edit check of its entry form runs again on the new values.
 
     ``changes`` maps field names (as the capture action names them, e.g. ``site``, ``group``, ``label``;
     column names are accepted too; the study's own fields by their names) to new values. ``reason`` is
-    required, ``"category: detail"`` (``capture.reasons``), and kept in the audit trail. ``confirm_warnings`` keeps new values outside a soft range.
+    required, ``"category: detail"`` (``capture.reasons``), and kept in the audit trail. ``confirm_warnings`` keeps
+    new values outside a soft range. Moving a patient who has been dosed to another level is refused unless
+    ``deviation`` gives the reason it is recorded as a protocol deviation (written with the correction).
     """
     checks = Checks(f"correct {table} record {record_id}")
     reason_text = reason_for_change(checks, reason)
@@ -202,6 +204,7 @@ def correct_record(ctx: CaptureContext, table: str, record_id: int, changes: Map
     clean = validator(ctx, checks, patient, merged, record)
     if isinstance(clean, tuple):
         clean, deviations = clean
+    moved = _level_moved_after_dosing(ctx, checks, table, record, clean, patient, deviation)
     extension_clean = None
     existing_extension = extension_record(ctx, record) if extension is not None else None
     if extension is not None and (added or existing_extension is not None):
@@ -233,7 +236,35 @@ def correct_record(ctx: CaptureContext, table: str, record_id: int, changes: Map
         write_deviations(ctx, patient, record.actual_date, deviations, record)
     if table == "eligibility_answers" and "answer" in diff:
         _eligibility_deviation(ctx, record, patient, reason_text)
+    if moved is not None and "group_code" in diff:
+        insert(ctx, ProtocolDeviation(patient_id=patient.id, deviation_date=ctx.today, category="dose",
+                                      description=f"{moved}; {deviation.strip()}", source_table="allocations",
+                                      source_id=record.id), patient.subject_id, reason=reason_text)
     return record
+
+
+def _level_moved_after_dosing(ctx: CaptureContext, checks: Checks, table: str, record: Base, clean: dict,
+                              patient: Patient | None, deviation: str | None) -> str | None:
+    """A dosed patient's level changes only as a recorded protocol deviation: refuse without a reason; return
+    the deviation's description when it goes ahead (None when the correction moves no dosed patient)."""
+    if table != "allocations" or patient is None or clean.get("group_code") in (None, record.group_code):
+        if deviation is not None and table != "allocations":
+            checks.fail("deviation", deviation, "deviation-applies",
+                        "a deviation reason goes with a correction of a dosed patient's level (allocations) only")
+        return None
+    doses = ctx.session.execute(select(Administration).where(Administration.patient_id == patient.id)
+                                .order_by(Administration.number)).scalars().all()
+    if not doses:
+        return None
+    noun = ctx.study.product.noun if len(doses) == 1 else ctx.study.product.nouns
+    what = (f"patient {patient.subject_id} moved from group {record.group_code} to group {clean['group_code']} after "
+            f"{len(doses)} {noun} at group {record.group_code} (first on {doses[0].actual_date})")
+    if deviation is None or not str(deviation).strip():
+        checks.fail("group", clean["group_code"], "level-after-dosing",
+                    f"{what}: refused; a dosed patient changes level only as a protocol deviation; give its "
+                    "reason (deviation) to record it")
+        return None
+    return what
 
 
 def _extension_differs(ctx, existing, extension, clean) -> bool:

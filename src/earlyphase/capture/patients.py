@@ -237,6 +237,8 @@ def validate_allocation(ctx: CaptureContext, checks: Checks, patient: Patient | 
     when = checks.day("allocation_date", v.get("allocation_date"))
     out["allocation_date"] = when
     not_future(ctx, checks, "allocation_date", when)
+    if out["group_code"] is not None and when is not None:
+        level_open(ctx, checks, out["group_code"], when)
     if patient is None:
         return out
     existing = allocation_of(ctx, patient)
@@ -261,6 +263,22 @@ def validate_allocation(ctx: CaptureContext, checks: Checks, patient: Patient | 
                         f"the patient already has {len(doses)} {nouns} but group {out['group_code']}'s "
                         f"regimen has {planned}")
     return out
+
+
+def level_open(ctx: CaptureContext, checks: Checks, code: str, when: date) -> None:
+    """A dose-finding study allocates only to levels open on the allocation date: level 1 by the protocol,
+    higher ones by a sealed dose-escalation decision. A study allocated by a fixed plan has no such rule."""
+    if ctx.study.dose_finding.design == "fixed-allocation":
+        return
+    from earlyphase.capture.decisions import open_levels
+
+    codes = ctx.study.group_codes
+    level = codes.index(code) + 1
+    state = open_levels(ctx.session, ctx.study, on=when)
+    if level > state.highest:
+        checks.fail("group", code, "level-open",
+                    f"group {code} is level {level}, not open on {when}: {state.describe(codes)}; a sealed "
+                    "dose-escalation decision must open it first")
 
 
 def allocate_patient(ctx: CaptureContext, subject_id: str, group: str, allocation_date: date | str, *,

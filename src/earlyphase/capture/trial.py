@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from sqlalchemy import Engine
 
-from earlyphase.capture import corrections, extended, forms, outcomes, patients, queries, setup, treatment, visits
+from earlyphase.capture import corrections, decisions, extended, forms, outcomes, patients, queries, setup, treatment, visits
 from earlyphase.capture.context import CaptureContext, ctcae_for_study
 from earlyphase.errors import CheckFailed, Problem
 from earlyphase.protocol import Study
@@ -39,6 +39,8 @@ ACTIONS: dict[str, Callable[..., Any]] = {
     "record_protocol_deviation": outcomes.record_protocol_deviation,
     "correct_record": corrections.correct_record,
     "delete_record": corrections.delete_record,
+    "record_dose_decision": decisions.record_dose_decision,
+    "sign_dose_decision": decisions.sign_dose_decision,
     "raise_query": queries.raise_query,
     "answer_query": queries.answer_query,
     "close_query": queries.close_query,

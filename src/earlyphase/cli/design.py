@@ -482,3 +482,146 @@ def optimise_cmd(
                                      stage2_n=stage2_n, margin=margin, chunk_size=chunk_size, progress=show,
                                      scheduler=scheduler, workers=workers)
     emit(res, fmt)
+
+
+def _recommendation_for(db: str, on) -> dict | str:
+    """What the study's design recommended on ``on``, to keep beside a decision (text when it has none)."""
+    from earlyphase.design.live import counts_from_database
+    from earlyphase.design.live_recommendation import recommend, study_design
+    from earlyphase.errors import InputError as _InputError
+
+    counts = counts_from_database(db, as_of=on)
+    try:
+        chosen, choice = study_design(counts.protocol)
+    except _InputError as exc:
+        return f"none: {exc.problems[0].message}" if getattr(exc, "problems", None) else "none"
+    rec = recommend(counts, chosen, choice)
+    out = rec.decision.to_dict()
+    out["design_choice"] = choice.to_dict()
+    out["counts"] = {k: v for k, v in counts.to_dict().items() if k in ("as_of", "n", "dlt", "pending", "current_level")}
+    nxt = rec.decision.next_level
+    out["summary_line"] = (f"{choice.design} (study file), as of {on}: {rec.decision.decision}"
+                           + (f" to level {nxt}" if nxt is not None and rec.decision.decision != "stay" else "")
+                           + (f" at level {nxt}" if nxt is not None and rec.decision.decision == "stay" else "")
+                           + f"; {rec.decision.reason}")
+    return out
+
+
+@app.command("decide")
+def decide_cmd(
+    db: Optional[str] = typer.Option(None, "--db", envvar="EARLYPHASE_DB", help="The trial database URL."),
+    when: str = typer.Option(..., "--date", help="Date of the decision (YYYY-MM-DD)."),
+    decision: str = typer.Option(..., "--decision", help="escalate, stay, de-escalate, expand or stop."),
+    level: Optional[str] = typer.Option(None, "--level", help="Group code of the level it concerns (none for stop)."),
+    rationale: str = typer.Option(..., "--rationale", help="Why: the data and the reasoning."),
+    decided_by: str = typer.Option(..., "--decided-by", help="Who decided: a person or the committee and its members."),
+    investigator: Optional[str] = typer.Option(None, "--investigator", help="User who seals it (default: --user)."),
+    user: Optional[str] = typer.Option(None, "--user", help="Who records it (kept in the audit trail); default: login name."),
+    seal: bool = typer.Option(False, "--seal", help="Seal it at once (only when --user is the investigator)."),
+    fmt: OutputFormat = FORMAT_OPTION,
+):
+    """Record a dose-escalation decision beside the design's recommendation of that date (then seal it)."""
+    from datetime import date
+
+    from earlyphase.capture import Trial, dose_decisions, open_levels
+    from earlyphase.cli.trial import _default_user
+    from earlyphase.records import read_session
+
+    if db is None:
+        raise typer.BadParameter("give the trial database with --db URL (or set EARLYPHASE_DB)", param_hint="--db")
+    try:
+        on = date.fromisoformat(when)
+    except ValueError:
+        raise typer.BadParameter(f"--date takes a calendar date like 2015-03-01 (got {when!r})", param_hint="--date") from None
+    recommendation = _recommendation_for(db, on)
+    trial = Trial.open(db, user or _default_user())
+    try:
+        record = trial.record_dose_decision(on, decision, level, rationale, decided_by, investigator=investigator,
+                                            recommendation=recommendation)
+        if seal:
+            trial.sign_dose_decision(record.id)
+        with read_session(trial.engine) as s:
+            view = next(v for v in dose_decisions(s, trial.study) if v.id == record.id)
+            state = open_levels(s, trial.study)
+    finally:
+        trial.close()
+    if fmt == OutputFormat.json:
+        emit_json({"decision": view.to_dict(), "open_levels": state.highest, "open_by": state.by.id if state.by else None})
+        return
+    typer.echo(_decision_text(view))
+    if view.seal == "unsealed":
+        typer.echo(f"Not sealed yet: {view.investigator} seals it with "
+                   f"`earlyphase design seal {view.id} --db ... --user {view.investigator}`; until then it opens nothing.")
+    typer.echo("Now: " + state.describe(trial.study.group_codes))
+
+
+@app.command("seal")
+def seal_cmd(
+    decision_id: int = typer.Argument(..., help="The decision's number (see `design decisions`)."),
+    db: Optional[str] = typer.Option(None, "--db", envvar="EARLYPHASE_DB", help="The trial database URL."),
+    user: Optional[str] = typer.Option(None, "--user", help="The investigator the decision names; default: login name."),
+    fmt: OutputFormat = FORMAT_OPTION,
+):
+    """Seal a recorded dose-escalation decision as its investigator (binds a hash of its content)."""
+    from earlyphase.capture import Trial, dose_decisions
+    from earlyphase.cli.trial import _default_user
+    from earlyphase.records import read_session
+
+    if db is None:
+        raise typer.BadParameter("give the trial database with --db URL (or set EARLYPHASE_DB)", param_hint="--db")
+    trial = Trial.open(db, user or _default_user())
+    try:
+        trial.sign_dose_decision(decision_id)
+        with read_session(trial.engine) as s:
+            view = next(v for v in dose_decisions(s, trial.study) if v.id == decision_id)
+    finally:
+        trial.close()
+    if fmt == OutputFormat.json:
+        emit_json(view.to_dict())
+    else:
+        typer.echo(_decision_text(view))
+
+
+@app.command("decisions")
+def decisions_cmd(
+    db: Optional[str] = typer.Option(None, "--db", envvar="EARLYPHASE_DB", help="The trial database URL."),
+    fmt: OutputFormat = FORMAT_OPTION,
+):
+    """List the dose-escalation decisions, their seals, and the levels open now."""
+    from earlyphase.capture import dose_decisions, fold_decisions
+    from earlyphase.capture.setup import _engine, stored_study
+    from earlyphase.records import read_session
+
+    if db is None:
+        raise typer.BadParameter("give the trial database with --db URL (or set EARLYPHASE_DB)", param_hint="--db")
+    engine = _engine(db, must_exist=True)
+    try:
+        study, _ = stored_study(engine)
+        with read_session(engine) as s:
+            views = dose_decisions(s, study)
+    finally:
+        engine.dispose()
+    state = fold_decisions(views, study.group_codes)
+    if fmt == OutputFormat.json:
+        emit_json({"study_id": study.study_id, "decisions": [v.to_dict() for v in views], "open_levels": state.highest,
+                   "open_by": state.by.id if state.by else None, "now": state.describe(study.group_codes)})
+        return
+    if not views:
+        typer.echo(f"Study {study.study_id}: no dose-escalation decision recorded.")
+    for v in views:
+        typer.echo(_decision_text(v))
+        typer.echo("")
+    typer.echo("Now: " + state.describe(study.group_codes))
+
+
+def _decision_text(v) -> str:
+    change = (f"opens {v.level_opened}" if v.level_opened else
+              f"closes {v.level_closed} and above" if v.level_closed else "opens or closes nothing")
+    seal = {"sealed": f"sealed by {v.signed_by} at {v.signed_at}", "unsealed": f"NOT SEALED (awaits {v.investigator})",
+            "broken": "SEAL BROKEN: the content changed after sealing"}[v.seal]
+    return "\n".join([
+        f"Decision {v.id} of {v.decision_date}: {v.decision}" + (f" (group {v.group})" if v.group else "") + f"; {change}",
+        f"  Decided by: {v.decided_by}; {seal}",
+        f"  Rationale: {v.rationale}",
+        f"  Beside the design's recommendation: {v.recommendation_text or 'none recorded'}",
+    ])

@@ -38,12 +38,14 @@ SOURCE_TABLES = {
     "form_records": "FormRecord",
     "form_values": "FormValue",
     "forms_not_done": "FormNotDone",
+    "dose_decisions": "DoseDecision",
 }
 # Tables a hand-made SourceData may leave out (they are empty then): the study's forms and the ledger's.
 # The tables whose dates make the default data cut-off (the clinical events, not the forms' own dates).
 CUTOFF_TABLES = ("patients", "allocations", "administrations", "adverse_events", "tumour_assessments",
                  "other_therapies", "follow_ups", "deaths")
-OPTIONAL_TABLES = ("eligibility_answers", "protocol_deviations", "form_records", "form_values", "forms_not_done")
+OPTIONAL_TABLES = ("eligibility_answers", "protocol_deviations", "form_records", "form_values", "forms_not_done",
+                   "dose_decisions")
 
 
 @dataclass(frozen=True)

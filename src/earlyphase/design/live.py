@@ -104,6 +104,11 @@ class LiveCounts:
     min_exposure: int = 1
     #: records entered after the as-of date that describe events up to it (clinical basis only)
     entered_later: int = 0
+    #: levels 1..open_highest are open on the as-of date (sealed dose-escalation decisions; 0 after a stop);
+    #: None when the study allocates by a fixed plan (no decisions open levels)
+    open_highest: int | None = None
+    open_note: str = ""
+    open_by: int | None = None
 
     @property
     def basis(self) -> dict[str, str]:
@@ -125,6 +130,9 @@ class LiveCounts:
             "pending": [list(p) for p in self.pending],
             "current_level": self.current_level,
             "last_cohort_dlt": self.last_cohort_dlt,
+            "open_levels": self.open_highest,
+            "open_by_decision": self.open_by,
+            "open_note": self.open_note,
             "patients": [p.to_dict() for p in self.patients],
         }
 
@@ -141,6 +149,8 @@ class LiveCounts:
         for i, g in enumerate(self.groups):
             lines.append(f"{i + 1:>6} {g:>6} {self.n[i]:>4} {self.dlt[i]:>4} {len(self.pending[i]):>8}")
         lines.append(f"Current level: {self.current_level} (group {self.groups[self.current_level - 1]})")
+        if self.open_note:
+            lines.append(f"Open levels: {self.open_note}")
         waiting = [p for p in self.patients if p.status == "pending"]
         if waiting:
             lines.append("Pending (inside the DLT window, no DLT yet):")
@@ -242,9 +252,32 @@ def counts_from_database(url: str, *, study: str | None = None, as_of: date | No
             doses = _rows(s, "administrations", Administration, at)
             events = _rows(s, "adverse_events", AdverseEvent, at)
             late = {} if as_recorded else _inserted_after(s, cutoff)
+            opened = _open_levels(s, proto, today, cutoff if as_recorded else None)
     finally:
         engine.dispose()
-    return _count(proto, rec.study_id, today, patients, allocations, doses, events, late, as_recorded)
+    counts = _count(proto, rec.study_id, today, patients, allocations, doses, events, late, as_recorded)
+    if opened is None:
+        return counts
+    import dataclasses
+
+    return dataclasses.replace(counts, open_highest=opened.highest, open_by=opened.by.id if opened.by else None,
+                               open_note=opened.describe(list(proto.group_codes)))
+
+
+def _open_levels(session, proto, today: date, sealed_before: str | None):
+    """The levels sealed dose-escalation decisions leave open on ``today`` (capture's read side); with
+    ``sealed_before`` only seals made before that UTC time count. None for a fixed-allocation study."""
+    if proto.dose_finding.design == "fixed-allocation":
+        return None
+    import dataclasses
+
+    from earlyphase.capture.decisions import dose_decisions, fold_decisions
+
+    views = dose_decisions(session, proto)
+    if sealed_before is not None:
+        views = [v if v.signed_at is None or v.signed_at < sealed_before else dataclasses.replace(v, seal="unsealed")
+                 for v in views]
+    return fold_decisions(views, list(proto.group_codes), on=today)
 
 
 def _count(proto, study_id: str, today: date, patients, allocations, doses, events, late, as_recorded) -> LiveCounts:

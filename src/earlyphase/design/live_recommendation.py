@@ -213,4 +213,36 @@ def recommend(counts: Any, design: Design, choice: DesignChoice) -> LiveRecommen
     decision = design.decide(list(counts.n), list(counts.dlt), counts.current_level,
                              last_cohort_dlt=counts.last_cohort_dlt, pending=[list(p) for p in counts.pending],
                              tite=tite)
-    return LiveRecommendation(counts=counts, choice=choice, decision=decision, rule=rule_of(design, decision, counts.n))
+    rule = rule_of(design, decision, counts.n)
+    decision = within_open_levels(decision, counts.open_highest, counts.open_by, counts.open_note)
+    return LiveRecommendation(counts=counts, choice=choice, decision=decision, rule=rule)
+
+
+def within_open_levels(decision: Decision, open_highest: int | None, open_by: int | None = None,
+                       note: str = "") -> Decision:
+    """The design's decision limited by the sealed dose-escalation decisions: a level above the open ones
+    is recommended only as the one next level up, to be opened by a new sealed decision
+    (``details["requires_decision"]``); anything higher is brought down to the highest open level; after a
+    stop decision the recommendation is to stop. ``open_highest`` None (fixed allocation) leaves it as is."""
+    import dataclasses
+
+    if open_highest is None or decision.next_level is None:
+        return decision
+    by = f"decision {open_by}" if open_by is not None else "the protocol"
+    if open_highest == 0:
+        return dataclasses.replace(decision, decision="stop", next_level=None, mtd=None,
+                                   reason=f"dose finding was stopped ({note or by}); the design would have said: "
+                                          f"{decision.decision} ({decision.reason})")
+    nxt = decision.next_level
+    if nxt <= open_highest:
+        return dataclasses.replace(decision, details={**decision.details, "requires_decision": False})
+    if decision.decision == "escalate" and nxt == open_highest + 1:
+        return dataclasses.replace(decision, details={**decision.details, "requires_decision": True},
+                                   reason=f"{decision.reason}; level {nxt} is not open yet: a sealed dose-escalation "
+                                          f"decision opens it (open now: {note or by})")
+    limited = open_highest
+    word = "stay" if limited == decision.current_level else ("de-escalate" if limited < decision.current_level
+                                                              else "escalate")
+    return dataclasses.replace(
+        decision, decision=word, next_level=limited, details={**decision.details, "requires_decision": False},
+        reason=f"{decision.reason}; level {nxt} is not open ({note or by}), so level {limited}, the highest open one")

@@ -55,7 +55,7 @@ CORE_ORDER = [cls.__tablename__ for cls in t.DATA_TABLES if cls not in (t.FormRe
 # Columns a file may carry besides the table's own (the patient's subject id everywhere, a patient's
 # site code, a lesion's assessment named by subject and date) and columns read only to link rows.
 _EXTRA_COLUMNS = {name: {"subject_id"} for name in CORE_ORDER
-                  if name not in ("study", "protocol_versions", "sites", "users", "queries")}
+                  if name not in ("study", "protocol_versions", "sites", "users", "queries", "dose_decisions")}
 _EXTRA_COLUMNS["patients"] = {"site"}
 _EXTRA_COLUMNS["lesions"] = {"subject_id", "assessment_date"}
 _NOT_COMPARED = {"id", "patient_id", "protocol_version", "subject_id", "reduction", "dose_unit", "assessment_id",
@@ -727,6 +727,11 @@ class _Importer:
     def table_queries(self, row: SourceRow, values: dict[str, Any]) -> None:
         self.fail(row, "(table)", "queries", "not-importable",
                   "data queries belong to the database they were raised in and are not imported; remove queries.csv")
+
+    def table_dose_decisions(self, row: SourceRow, values: dict[str, Any]) -> None:
+        self.fail(row, "(table)", "dose_decisions", "not-importable",
+                  "dose-escalation decisions are recorded and sealed by the investigator in the trial's own database "
+                  "(earlyphase design decide / seal) and are not imported; remove dose_decisions.csv")
 
     # the study's own forms ---------------------------------------------------------------------------
     def form_row(self, name: str, row: SourceRow) -> dict[str, Any] | None:

@@ -267,6 +267,37 @@ class ProtocolDeviation(Base):
     protocol_version: Mapped[int] = mapped_column(Integer)
 
 
+class DoseDecision(Base):
+    """A dose-escalation decision of the trial (capture's ``record_dose_decision``), sealed by the investigator.
+
+    ``decision`` is escalate / stay / de-escalate / expand / stop; ``group_code`` the level it concerns
+    (None for a stop). ``level_opened`` is the level it opens (escalate, expand); ``level_closed`` the lowest
+    level it closes, every higher one closing with it (de-escalate, stop). ``recommendation`` is the
+    design's recommendation it was made beside (canonical JSON; ``recommendation_text`` its one line).
+    ``content_hash`` is the SHA-256 of the decision's content; the seal (``signed_by``, ``signed_at``,
+    ``signature_hash`` = SHA-256 over the content hash, the signer and the time) is added by
+    ``sign_dose_decision``. Only sealed decisions open or close levels.
+    """
+
+    __tablename__ = "dose_decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decision_date: Mapped[date] = mapped_column(Date)
+    decision: Mapped[str] = mapped_column(String(12))
+    group_code: Mapped[str | None] = mapped_column(String(10))
+    level_opened: Mapped[str | None] = mapped_column(String(10))
+    level_closed: Mapped[str | None] = mapped_column(String(10))
+    rationale: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(200))  # the person or committee that decided
+    investigator: Mapped[str] = mapped_column(String(80))  # the user who must seal it
+    recommendation: Mapped[str | None] = mapped_column(Text)
+    recommendation_text: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    signed_by: Mapped[str | None] = mapped_column(String(80))
+    signed_at: Mapped[str | None] = mapped_column(String(32))  # UTC ISO 8601
+    signature_hash: Mapped[str | None] = mapped_column(String(64))
+    protocol_version: Mapped[int] = mapped_column(Integer)
+
+
 class FormRecord(Base):
     """One entry of a study-defined form for a patient (or the fields a study adds to one core record).
 
@@ -399,6 +430,7 @@ DATA_TABLES = [
     FormValue,
     FormNotDone,
     DataQuery,
+    DoseDecision,
 ]
 
 # Tables earlier versions had: their audit entries stay in the log and still replay (the upgrade that

@@ -272,6 +272,11 @@ def _build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool, time_a
     sections.append(("disposition", "Disposition", [T.disposition_table(ds)]))
     sections.append(("baseline", "Baseline characteristics", [T.baseline_table(ds)]))
     sections.append(("exposure", "Exposure", [T.exposure_table(ds)]))
+    from earlyphase.report.decisions import decisions_table
+
+    decisions = decisions_table(ds)
+    if decisions is not None:
+        sections.append(("decisions", "Dose-escalation decisions", [decisions]))
     sections.append(("safety", "Safety", safety))
     sections.append(("response", "Tumour response", response + [figs[k] for k in ("waterfall", "spider") if k in figs]))
     surv_items: list = [figs[k] for k in ("km_pfs", "km_os") if k in figs] + survival
