@@ -49,3 +49,11 @@ def ctcae_v5_path():
         if path.is_file():
             return path
     return None
+
+
+def open_level(trial, group: str, on: str) -> None:
+    """Record and seal (as the trial's own user) the dose-escalation decision that opens ``group`` on ``on``:
+    a dose-finding study allocates above level 1 only to levels a sealed decision opened (issue 12)."""
+    decision = trial.record_dose_decision(on, "escalate", group, "escalation per the protocol's design",
+                                          "Safety review committee")
+    trial.sign_dose_decision(decision.id)

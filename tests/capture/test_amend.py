@@ -10,7 +10,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from capture_helpers import TODAY, counts
+from capture_helpers import TODAY, counts, open_level
 from earlyphase.capture import initialise
 from earlyphase.errors import CheckFailed
 from earlyphase.records import read_session, verify_audit
@@ -99,6 +99,7 @@ def test_an_amendment_that_would_orphan_or_mistype_data_is_refused(trial, tmp_pa
 
 
 def test_levels_and_dose_unit_are_kept_once_used(trial, tmp_path):
+    open_level(trial, "L2", "2020-03-03")
     trial.allocate_patient("F01", "L2", "2020-03-03")
     trial.record_administration("F01", None, "2020-03-04", 3, cycle=1, cycle_day=1, weight_kg=60)
     for change, words in [

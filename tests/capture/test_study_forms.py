@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from capture_helpers import DISEASE, PATIENT, TODAY, counts, rules
+from capture_helpers import DISEASE, PATIENT, TODAY, counts, open_level, rules
 from earlyphase.capture import initialise
 from earlyphase.errors import CheckFailed
 from earlyphase.records import read_session
@@ -219,6 +219,7 @@ def test_a_query_on_a_form_field(forms):
 
 
 def test_fields_added_to_core_forms(forms):
+    open_level(forms, "L2", "2020-03-03")
     forms.allocate_patient("F01", "L2", "2020-03-03")
     with pytest.raises(CheckFailed) as info:  # the added check reads the core dose
         forms.record_administration("F01", None, "2020-03-04", 3, cycle=1, cycle_day=1, weight_kg=60,
@@ -254,6 +255,7 @@ def test_fields_added_to_core_forms(forms):
 
 
 def test_cycles_dose_reductions_and_visit_window_deviation(forms):
+    open_level(forms, "L2", "2020-03-03")
     forms.allocate_patient("F01", "L2", "2020-03-03")
     forms.record_administration("F01", None, "2020-03-04", 3, cycle=1, cycle_day=1, weight_kg=60)
     # cycle 2 day 1 is planned 21 days later; the regimen's first reduction (2 mg/kg) needs its reason

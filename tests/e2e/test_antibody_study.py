@@ -154,6 +154,10 @@ def _capture_by_api(trial) -> None:
     trial.enrol_patient("A02", "MAN", "M", 1955, 0, "2024-02-01", eligibility=ELIGIBLE)
     trial.record_form("A02", "baseline", {"primary_site": "other", "primary_other": "thymic carcinoma",
                                           "prior_lines": 8}, confirm_warnings=True)
+    # BOIN escalated after A01's first cycle: the decision is recorded and sealed before L2 is allocated
+    decision = trial.record_dose_decision("2024-02-05", "escalate", "L2", "no DLT at 1 mg/kg (BOIN: escalate)",
+                                          "Safety review committee")
+    trial.sign_dose_decision(decision.id)
     trial.allocate_patient("A02", "L2", "2024-02-05")
     trial.record_tumour_assessment("A02", "2024-02-03", "MRI", [
         {"label": "T1", "kind": "target", "viable_diameter_mm": 50, "location": "mediastinum"}], baseline=True)
@@ -162,6 +166,10 @@ def _capture_by_api(trial) -> None:
     trial.record_tumour_assessment("A02", "2024-03-19", "MRI", [
         {"label": "T1", "kind": "target", "viable_diameter_mm": 66, "location": "mediastinum"}])
     trial.record_death("A02", "2024-05-02", "disease progression")
+    # and again after A02's first cycle: L3 opens for the patient the site imports below
+    decision = trial.record_dose_decision("2024-03-04", "escalate", "L3", "no DLT at 3 mg/kg (BOIN: escalate)",
+                                          "Safety review committee")
+    trial.sign_dose_decision(decision.id)
 
 
 def _import_by_cli(capsys, url: str, folder: Path) -> dict:
