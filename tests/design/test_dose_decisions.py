@@ -157,3 +157,16 @@ def test_fixed_allocation_study_is_not_limited(tmp_path):
     with read_session(t.engine) as s:
         assert [r.group_code for r in s.execute(select(Allocation)).scalars()] == ["C"]
     t.close()
+
+
+def test_deidentified_export_keeps_no_dates_or_names(trial, tmp_path):
+    from earlyphase.interop import export_trial
+
+    li = as_user(trial, "dr.li")
+    rec = {"design": "3+3", "decision": "escalate", "next_level": 2, "counts": {"as_of": "2015-02-11"}}
+    li.sign_dose_decision(li.record_dose_decision("2015-02-11", "escalate", "B", "0/3 at A on 2015-02-10",
+                                                  "Dr Li Wei, chair", recommendation=rec).id)
+    export_trial(trial.engine, tmp_path / "deid")
+    text = (tmp_path / "deid" / "dose_decisions.csv").read_text()
+    assert "escalate" in text and "opens" not in text  # the row is there
+    assert "2015-" not in text and "dr.li" not in text and "2026-" not in text

@@ -137,3 +137,20 @@ def test_study_tite_weights_pending_patients(tmp_path):
     assert out["design_choice"]["tite"] is True
     assert (out["decision"], out["reason"]) == (direct.decision, direct.reason)
     assert "TITE" in out["reason"]  # TITE-BOIN's own rule (here: more than half pending suspends accrual)
+
+
+def test_pocrm_study_uses_its_partial_order(tmp_path):
+    from earlyphase.design import make_design
+
+    path = tmp_path / "pocrm.db"
+    study = study_file(tmp_path, "pocrm", {"skeleton": [0.1, 0.2, 0.3, 0.45]},
+                       toxicity_order=[["A", "B"], ["B", "C"], ["B", "D"]])
+    trial = initialise(str(path), str(study), "tester", today=date(2015, 7, 1))
+    for s in ("P01", "P02", "P03"):
+        treat(trial, s, "A", "2015-01-10", "2015-01-12", ["2015-01-15"], 2.5e9)
+    trial.close()
+    out = json.loads(run("--db", f"sqlite:///{path}", "--as-of", LATER, "--format", "json").stdout)
+    direct = make_design("pocrm", 0.3, skeleton=[0.1, 0.2, 0.3, 0.45],
+                         partial_order=[(1, 2), (2, 3), (2, 4)]).decide([3, 0, 0, 0], [0, 0, 0, 0], 1)
+    assert out["design"] == direct.design and out["design_choice"]["source"] == "study file"
+    assert (out["decision"], out["next_level"]) == (direct.decision, direct.next_level)

@@ -281,19 +281,20 @@ class DoseDecision(Base):
 
     __tablename__ = "dose_decisions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    decision_date: Mapped[date] = mapped_column(Date)
+    decision_date: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
     decision: Mapped[str] = mapped_column(String(12))
     group_code: Mapped[str | None] = mapped_column(String(10))
     level_opened: Mapped[str | None] = mapped_column(String(10))
     level_closed: Mapped[str | None] = mapped_column(String(10))
-    rationale: Mapped[str] = mapped_column(Text)
-    decided_by: Mapped[str] = mapped_column(String(200))  # the person or committee that decided
-    investigator: Mapped[str] = mapped_column(String(80))  # the user who must seal it
-    recommendation: Mapped[str | None] = mapped_column(Text)
-    recommendation_text: Mapped[str | None] = mapped_column(Text)
+    rationale: Mapped[str] = mapped_column(Text, info=FREE_TEXT)
+    decided_by: Mapped[str] = mapped_column(String(200), info=FREE_TEXT)  # the person or committee that decided
+    investigator: Mapped[str] = mapped_column(String(80), info=USER_REF)  # the user who must seal it
+    # the design's recommendation as JSON: it holds calendar dates (as-of), so a de-identified export drops it
+    recommendation: Mapped[str | None] = mapped_column(Text, info=IDENTIFYING)
+    recommendation_text: Mapped[str | None] = mapped_column(Text, info=FREE_TEXT)
     content_hash: Mapped[str] = mapped_column(String(64))
-    signed_by: Mapped[str | None] = mapped_column(String(80))
-    signed_at: Mapped[str | None] = mapped_column(String(32))  # UTC ISO 8601
+    signed_by: Mapped[str | None] = mapped_column(String(80), info=USER_REF)
+    signed_at: Mapped[str | None] = mapped_column(String(32), info=TIMESTAMP)  # UTC ISO 8601
     signature_hash: Mapped[str | None] = mapped_column(String(64))
     protocol_version: Mapped[int] = mapped_column(Integer)
 
