@@ -130,7 +130,8 @@ def test_cli_names_the_basis_and_lists_pending_patients(db):
     run = CliRunner().invoke
     res = run(app, ["design", "next-dose", "--db", db, "--as-of", "2015-04-18"])
     assert res.exit_code == 0, res.output
-    assert "enrolments: enrolment date" in res.stdout and "adverse events: onset date" in res.stdout
+    assert "enrolments (enrolment date)" in res.stdout and "adverse events (onset date)" in res.stdout
+    assert "Values: as recorded now" in res.stdout
     assert "P10 level 1: window 2015-04-15 to 2015-05-13" in res.stdout
     res = run(app, ["design", "next-dose", "--db", db, "--as-of", "2015-03-01", "--as-recorded", "--format", "json"])
     out = json.loads(res.stdout)

@@ -137,9 +137,11 @@ class LiveCounts:
         }
 
     def summary(self) -> str:
+        by_date = ", ".join(f"{part} ({rule})" for part, rule in BASIS.items() if part != "DLT windows")
         lines = [f"Study {self.study_id}: DLT window {self.dlt_window_days} days, as of {self.as_of.isoformat()}",
-                 "Seen as of that date:"]
-        lines += [f"  {part}: {rule}" for part, rule in self.basis.items()]
+                 f"Seen by clinical date up to then: {by_date}; DLT windows judged on that date",
+                 "Values: " + ("only records entered by the end of that date (UTC, audit log), as recorded then"
+                               if self.as_recorded else "as recorded now (corrections included), whenever entered")]
         if self.entered_later:
             lines.append(f"  {self.entered_later} record(s) describing events up to {self.as_of} were entered "
                          "later; --as-recorded leaves them out")
