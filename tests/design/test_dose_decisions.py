@@ -16,8 +16,8 @@ from .live_helpers import patient, study_file, treat
 
 
 @pytest.fixture
-def trial(tmp_path):
-    t = initialise(str(tmp_path / "t.db"), str(study_file(tmp_path, "3+3")), "coordinator", today=date(2015, 9, 1))
+def trial(db_url, tmp_path):
+    t = initialise(db_url, str(study_file(tmp_path, "3+3")), "coordinator", today=date(2015, 9, 1))
     for s in ("P01", "P02", "P03"):
         treat(t, s, "A", "2015-01-10", "2015-01-12", ["2015-01-15"], 2.5e9)
     yield t
