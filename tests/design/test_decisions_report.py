@@ -26,9 +26,15 @@ def test_report_section_lists_decisions(tmp_path):
     assert list(listing["DECISION"]) == ["escalate", "stay"]
     assert list(listing["SEAL"]) == ["sealed", "unsealed"]
     assert list(listing["CHANGE"]) == ["opens B", ""] and list(listing["LEVEL"]) == [2, 2]
-    result = report_from_database(f"sqlite:///{path}", tmp_path / "report")
+    result = report_from_database(f"sqlite:///{path}", tmp_path / "report", identified=True)
     html = result.html.read_text()
     assert "Dose-escalation decisions" in html
     assert "0/3 DLT at level 1 after the full window" in html and "3+3: escalate to level 2" in html
-    assert "sealed by dr.li" in html and "NOT SEALED" in html
+    assert "sealed by dr.li" in html and "NOT SEALED" in html and "2015-02-20 (no. 1)" in html
     assert (tmp_path / "report" / "tables" / "dose_decisions.csv").exists()
+    # de-identified (the default): no calendar dates, no names of who decided or sealed
+    deid = report_from_database(f"sqlite:///{path}", tmp_path / "deid").html.read_text()
+    i = deid.index('<section id="decisions">')
+    section = deid[i:deid.index("</section>", i)]
+    assert "escalate" in section and "opens B" in section and "no. 1 (date withheld)" in section
+    assert "2015-" not in section and "dr.li" not in section and "Safety review committee" not in section

@@ -274,7 +274,7 @@ def _build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool, time_a
     sections.append(("exposure", "Exposure", [T.exposure_table(ds)]))
     from earlyphase.report.decisions import decisions_table
 
-    decisions = decisions_table(ds)
+    decisions = decisions_table(ds, identified=privacy.identified)
     if decisions is not None:
         sections.append(("decisions", "Dose-escalation decisions", [decisions]))
     sections.append(("safety", "Safety", safety))
