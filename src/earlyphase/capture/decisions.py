@@ -207,7 +207,7 @@ def _one_line(rec: Mapping[str, Any]) -> str:
 
 def record_dose_decision(ctx: CaptureContext, decision_date: date | str, decision: str, level: str | None,
                          rationale: str, decided_by: str, *, investigator: str | None = None,
-                         recommendation: Mapping[str, Any] | str | None = None) -> DoseDecision:
+                         recommendation: Mapping[str, Any] | str | None = None, seal: bool = False) -> DoseDecision:
     """Record a dose-escalation decision (unsealed until ``sign_dose_decision``).
 
     ``level`` is the group code the decision concerns (the level escalated to, stayed at, returned to or
@@ -216,7 +216,8 @@ def record_dose_decision(ctx: CaptureContext, decision_date: date | str, decisio
     design's recommendation the decision was made beside: the JSON of ``design next-dose`` (a mapping)
     or a line of text. Escalation opens exactly the next level above the highest open one; de-escalation
     returns to a lower level and closes those above; stay needs an open level; expand reopens a level a
-    decision opened before (also after a stop); stop closes every level.
+    decision opened before (also after a stop); stop closes every level. ``seal=True`` seals it at once
+    (``sign_dose_decision``): only when the acting user is the investigator.
     """
     checks = Checks("record dose decision")
     values = validate_dose_decision(ctx, checks, dict(
@@ -225,8 +226,8 @@ def record_dose_decision(ctx: CaptureContext, decision_date: date | str, decisio
     checks.raise_if_failed()
     ensure_user(ctx)
     values["protocol_version"] = ctx.protocol_version
-    record = DoseDecision(**values, content_hash=content_hash(values))
-    return insert(ctx, record, None)
+    record = insert(ctx, DoseDecision(**values, content_hash=content_hash(values)), None)
+    return sign_dose_decision(ctx, record.id) if seal else record
 
 
 def sign_dose_decision(ctx: CaptureContext, decision_id: int) -> DoseDecision:

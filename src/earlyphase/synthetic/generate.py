@@ -155,9 +155,16 @@ class SyntheticTrial:
             if decision.decision == "stop" or decision.next_level is None:
                 mtd = decision.mtd
                 break
-            level = decision.next_level
             last_dose = max(p.first_dose for p in cohort)
             start = last_dose + timedelta(days=study.dlt_window_days + _span(rng, profile.days_between_cohorts))
+            if decision.next_level != level and study.dose_finding.design != "fixed-allocation":
+                # the trial's own record of the move, sealed, as a dose-finding study needs before allocating there
+                word = "escalate" if decision.next_level > level else "de-escalate"
+                actions.append(Action("record_dose_decision", (
+                    start.isoformat(), word, study.groups[decision.next_level - 1].code,
+                    f"{dlts}/{size} DLT in cohort {len(decisions)} (synthetic): {decision.reason}",
+                    "Safety review committee (synthetic)"), {"recommendation": decision.to_dict(), "seal": True}))
+            level = decision.next_level
         return SyntheticData(study.study_id, profile.seed, profile.note, self.cutoff, actions, decisions, mtd, ids)
 
     # -- one patient ---------------------------------------------------------------------------
