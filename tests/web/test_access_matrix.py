@@ -20,6 +20,7 @@ ROUTES = {
     "/subjects/NO-SUCH": None,
     "/subjects/' OR '1'='1": None,
     "/subjects/%3Cscript%3E": None,
+    "/admin/users": "manage_users",
 }
 
 
@@ -28,7 +29,7 @@ def _expected(role: str, action: str | None, path: str) -> int:
         return 404
     if role_may(role, action):
         return 200
-    return 404 if path != "/subjects" else 403
+    return 404 if path.startswith("/subjects/") else 403
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -49,6 +50,16 @@ def test_a_user_granted_every_site_sees_both(client):
     page = client.get("/subjects").text
     assert all(s in page for subjects in SUBJECTS.values() for s in subjects)
     assert client.get(f"/subjects/{OTHER}").status_code == 200
+
+
+def test_admin_sees_users_and_roles_but_no_subject(client):
+    log_in(client, "admin1")
+    page = client.get("/admin/users")
+    assert page.status_code == 200
+    assert "coordinator1" in page.text and "coordinator@S01" in page.text and "monitor@ALL" in page.text
+    assert "$argon2" not in page.text
+    assert client.get("/subjects").status_code == 403
+    assert client.get("/", follow_redirects=False).headers["location"] == "/admin/users"
 
 
 def test_logged_out_visitors_are_sent_to_log_in(client):

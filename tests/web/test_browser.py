@@ -44,6 +44,7 @@ def server(tmp_path):
     engine = make_engine(db, must_exist=True)
     secret = add_user(engine, "ivan", PASSWORD, roles=["investigator@S01"], full_name="Dr Ivan Ivanov",
                       actor="founder").totp_secret
+    add_user(engine, "ana", PASSWORD, roles=["admin@ALL"], actor="founder")
     engine.dispose()
     port = _free_port()
     process = subprocess.Popen([sys.executable, "-c", "from earlyphase.cli import main; main()", "serve", "--db", str(db), "--port", str(port)],
@@ -101,4 +102,27 @@ def test_investigator_logs_in_with_totp_and_sees_own_site(server, tmp_path):
         page.wait_for_url(url + "/login")
         # Nothing failed to load and the CSP blocked nothing (the refused login's own 401 aside).
         assert [e for e in errors if "401 (Unauthorized)" not in e] == []
+        browser.close()
+
+
+def test_admin_sees_the_users_page(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, _ = server
+    shots = Path(os.environ.get("EARLYPHASE_SCREENSHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1024, "height": 500})
+        page.goto(url + "/login")
+        page.fill("input[name=username]", "ana")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(url + "/admin/users")
+        text = page.inner_text("main")
+        assert "investigator@S01" in text and "TOTP" in text
+        page.screenshot(path=str(shots / "users.png"), full_page=True)
+        page.goto(url + "/subjects")
+        assert "do not include seeing subjects" in page.inner_text("main")  # an admin sees no patient
+        assert "ana" in page.inner_text("header")
         browser.close()

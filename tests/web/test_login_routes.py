@@ -12,7 +12,8 @@ from earlyphase.web.app import SESSION_COOKIE
 
 def test_coordinator_logs_in_and_sees_own_site_subjects(client):
     response = log_in(client, "coordinator1")
-    assert response.status_code == 303 and response.headers["location"] == "/subjects"
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert client.get("/", follow_redirects=False).headers["location"] == "/subjects"
     page = client.get("/subjects")
     assert page.status_code == 200
     for subject in SUBJECTS["S01"]:

@@ -288,3 +288,12 @@ def show_user(engine: Engine, username: str) -> Account:
 
     with read_session(engine) as session:
         return _account(session, _user(session, username), [])
+
+
+def list_users(engine: Engine) -> list[Account]:
+    """Every user with their grants and whether they have a password and a second factor (never a secret)."""
+    from earlyphase.records.database import read_session
+
+    with read_session(engine) as session:
+        users = session.execute(select(UserRecord).order_by(UserRecord.username)).scalars().all()
+        return [_account(session, user, []) for user in users]

@@ -21,7 +21,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from earlyphase.access import AccessDenied, authenticate, sites_for
+from earlyphase.access import AccessDenied, authenticate, may, sites_for
+from earlyphase.access.accounts import list_users
 from earlyphase.access.scope import EVERY_SITE
 from earlyphase.derive.ledger import ledger_from_database
 from earlyphase.derive.roster import casebook_visits, subject_roster, subject_site
@@ -38,8 +39,8 @@ LOGIN_CSRF_COOKIE = "ep_login_csrf"  # login has no session yet: a double-submit
 class Refused(Exception):
     """Ends a request with an error page: ``status`` and a sentence for the person."""
 
-    def __init__(self, status: int, message: str):
-        self.status, self.message = status, message
+    def __init__(self, status: int, message: str, visitor: Visitor | None = None):
+        self.status, self.message, self.visitor = status, message, visitor
 
 
 def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_cookies: bool = False,
@@ -78,7 +79,7 @@ def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_coo
     async def refused(request: Request, exc: Refused):
         if exc.status == 401:
             return RedirectResponse("/login", status_code=303)
-        return page(request, "error.html", exc.status, message=exc.message, visitor=None)
+        return page(request, "error.html", exc.status, message=exc.message, visitor=exc.visitor)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -94,7 +95,11 @@ def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_coo
     @app.get("/")
     def home(request: Request):
         found = visitor_of(engine, request.cookies.get(SESSION_COOKIE), idle_seconds=idle_seconds)
-        return RedirectResponse("/subjects" if found else "/login", status_code=303)
+        if found is None:
+            return RedirectResponse("/login", status_code=303)
+        # Each person starts where their roles let them work: an admin, who sees no patient, at the users.
+        admin_only = not may(found.grants, "view_subjects") and may(found.grants, "manage_users")
+        return RedirectResponse("/admin/users" if admin_only else "/subjects", status_code=303)
 
     @app.get("/login")
     def login_form(request: Request):
@@ -118,7 +123,7 @@ def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_coo
             return response
         # Rotation: the session cookie sent with the login request (if any) is ended, a new one issued.
         token = start_session(engine, who.user_id, previous_token=request.cookies.get(SESSION_COOKIE))
-        response = RedirectResponse("/subjects", status_code=303)
+        response = RedirectResponse("/", status_code=303)
         cookie(response, SESSION_COOKIE, token)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
         return response
@@ -139,7 +144,7 @@ def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_coo
         found = visitor(request)
         sites = sites_for(found.grants, "view_subjects")
         if sites is not EVERY_SITE and not sites:
-            raise Refused(403, "Your roles do not include seeing subjects at any site.")
+            raise Refused(403, "Your roles do not include seeing subjects at any site.", found)
         rows = subject_roster(engine, sites)
         by_site: dict[str, list] = {}
         for row in rows:
@@ -153,11 +158,18 @@ def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_coo
         site = subject_site(engine, subject_id) if len(subject_id) <= 40 else None
         # Another site's subject answers exactly as a subject that does not exist: its existence is not told.
         if site is None or site not in sites_for(found.grants, "view_subjects"):
-            raise Refused(404, "There is no such subject among the sites you may see.")
+            raise Refused(404, "There is no such subject among the sites you may see.", found)
         row = next(r for r in subject_roster(engine, {site}) if r.subject_id == subject_id)
         as_of = today or date.today()
         visits = casebook_visits(ledger_from_database(engine, as_of), subject_id)
         return page(request, "subject.html", visitor=found, subject=row, visits=visits, as_of=as_of)
+
+    @app.get("/admin/users")
+    def users(request: Request):
+        found = visitor(request)
+        if not may(found.grants, "manage_users"):
+            raise Refused(403, "Only an admin sees the list of users.", found)
+        return page(request, "users.html", visitor=found, accounts=list_users(engine))
 
     return app
 
