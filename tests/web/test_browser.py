@@ -31,8 +31,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path):
-    db = tmp_path / "trial.db"
+def server(db_url, tmp_path):
+    """`earlyphase serve` in its own process, on SQLite and on PostgreSQL (the shared ``db_url`` fixture)."""
+    db = db_url
     trial = initialise(db, two_site_study(tmp_path), "founder", today=TODAY)
     for site, subjects in SUBJECTS.items():
         for subject in subjects:
@@ -47,7 +48,7 @@ def server(tmp_path):
     add_user(engine, "ana", PASSWORD, roles=["admin@ALL"], actor="founder")
     engine.dispose()
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-c", "from earlyphase.cli import main; main()", "serve", "--db", str(db), "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-c", "from earlyphase.cli import main; main()", "serve", "--db", db, "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
