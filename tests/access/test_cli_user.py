@@ -72,6 +72,17 @@ def test_set_role_disable_reset_and_show(db, capsys, monkeypatch):
     assert code == EXIT_OK and "disabled" in out and "coordinator@S01" in out
 
 
+def test_list_shows_every_user_without_secrets(db, capsys, monkeypatch):
+    _run(capsys, monkeypatch, ["user", "add", "ivan", "--role", "investigator@S01", "--db", db], PASSWORD + "\n")
+    code, out, _ = _run(capsys, monkeypatch, ["user", "list", "--db", db, "--format", "json"])
+    users = {u["username"]: u for u in json.loads(out)["users"]}
+    assert code == EXIT_OK and set(users) == {"founder", "ivan"}
+    assert users["ivan"]["grants"] == ["investigator@S01"] and users["ivan"]["has_totp"]
+    assert users["ivan"]["totp_secret"] is None and not users["founder"]["has_password"]
+    code, out, _ = _run(capsys, monkeypatch, ["user", "list", "--db", db])
+    assert code == EXIT_OK and "user ivan: active; roles: investigator@S01" in out
+
+
 @pytest.mark.parametrize("argv,stdin,says", [
     (["user", "add", "cora", "--role", "coordinator@S99"], PASSWORD, "no such site"),
     (["user", "add", "cora", "--role", "coordinator"], PASSWORD, "ROLE@SITE"),

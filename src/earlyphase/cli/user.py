@@ -1,4 +1,4 @@
-"""CLI commands: earlyphase user add | set-role | disable | reset-password | show.
+"""CLI commands: earlyphase user add | set-role | disable | reset-password | show | list.
 
 Passwords are never arguments (they would sit in shell history and the process list): they are read
 from a prompt, or from the first line of standard input when it is not a terminal.
@@ -147,3 +147,32 @@ def show(
     finally:
         engine.dispose()
     emit(account, fmt)
+
+
+class _Listing:
+    """Every account, printed one per line or as JSON (never a secret)."""
+
+    def __init__(self, accounts):
+        self.accounts = accounts
+
+    def to_dict(self):
+        return {"users": [a.to_dict() for a in self.accounts]}
+
+    def summary(self) -> str:
+        return "\n".join(a.summary() for a in self.accounts) or "no users yet"
+
+
+@app.command("list")
+def list_command(
+    db: str = DB_OPTION,
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """List every user: status, roles per site, password and second factor present."""
+    from earlyphase.access.accounts import list_users
+
+    engine = _engine(db)
+    try:
+        accounts = list_users(engine)
+    finally:
+        engine.dispose()
+    emit(_Listing(accounts), fmt)
