@@ -9,7 +9,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from capture_helpers import counts, rules
+from capture_helpers import counts, open_level, rules
 from earlyphase.capture import initialise
 from earlyphase.errors import CheckFailed, StudyFileError
 from earlyphase.protocol import load_study, parse_study
@@ -27,6 +27,7 @@ def cart(engine):
 
     trial = initialise(engine, "cart-boin", "tester", today=date(2024, 6, 1))
     trial.enrol_patient("C01", "MAN", "F", 1970, 1, "2024-02-01", eligibility=ELIGIBLE)
+    open_level(trial, "D2", "2024-02-02")  # BOIN study: level 2 opens by a sealed decision
     trial.allocate_patient("C01", "D2", "2024-02-02")
     trial.record_administration("C01", 1, "2024-03-10", 3.0e5, weight_kg=70)
     return trial
