@@ -127,6 +127,7 @@ def test_database_constraint_becomes_check_failed(treated, monkeypatch):
     import earlyphase.capture.patients as patients
 
     monkeypatch.setattr(patients, "find_patient", lambda ctx, subject: None)
+    monkeypatch.setattr(patients, "_same_subject_other_case", lambda ctx, subject: None)
     before = counts(treated.engine)
     with pytest.raises(CheckFailed) as info:
         treated.enrol_patient(**PATIENT)

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
 from earlyphase.errors import CheckFailed, Duplicate, NotFound, Problem
+from earlyphase.limits import INT_MAX, INT_MIN, MAX_ABS_FLOAT, ascii_float, ascii_int, control_character, in_int_range
 from earlyphase.vocab import match_choice
 
 
@@ -70,6 +71,12 @@ class Checks:
         if not isinstance(value, str):
             value = str(value)
         value = value.strip()
+        at = control_character(value)
+        if at is not None:
+            # PostgreSQL refuses a NUL in text and SQLite keeps it: refused here, the same on both
+            self.fail(field, value, "control-character",
+                      f"{field} holds a control character (code {ord(value[at])}) at position {at + 1}; remove it")
+            return None
         if max_length is not None and len(value) > max_length:
             self.fail(field, value, "max-length", f"{field} may hold at most {max_length} characters ({len(value)} given)")
             return None
@@ -91,10 +98,13 @@ class Checks:
             number = value
         elif isinstance(value, float) and value.is_integer():
             number = int(value)
-        elif isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.0*)?\s*", value):
-            number = int(float(value))
+        elif isinstance(value, str):
+            number = ascii_int(value)
         if number is None:
-            self.fail(field, value, "integer", f"{field} must be a whole number")
+            self.fail(field, value, "integer", f"{field} must be a whole number written in digits 0-9")
+            return None
+        if not in_int_range(number):
+            self.fail(field, value, "integer-range", f"{field} must be between {INT_MIN} and {INT_MAX}")
             return None
         if (low is not None and number < low) or (high is not None and number > high):
             self.fail(field, value, rule, f"{field} must be {_between(low, high)}{what}")
@@ -111,14 +121,11 @@ class Checks:
         if isinstance(value, bool):
             number = None
         elif isinstance(value, (int, float)):
-            number = float(value)
+            number = float(value) if abs(value) <= MAX_ABS_FLOAT else math.inf
         elif isinstance(value, str):
-            try:
-                number = float(value.strip())
-            except ValueError:
-                number = None
-        if number is None or math.isnan(number) or math.isinf(number):
-            self.fail(field, value, "number", f"{field} must be a number")
+            number = ascii_float(value)
+        if number is None or math.isnan(number) or math.isinf(number) or abs(number) > MAX_ABS_FLOAT:
+            self.fail(field, value, "number", f"{field} must be a finite number written in digits 0-9")
             return None
         if (low is not None and number < low) or (high is not None and number > high):
             self.fail(field, value, rule, f"{field} must be {_between(low, high)}{what}")
@@ -159,7 +166,7 @@ class Checks:
             return value.date()
         if isinstance(value, date):
             return value
-        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}(T00:00(:00)?)?", value.strip()):
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}(T00:00(:00)?)?", value.strip(), re.ASCII):
             try:
                 return date.fromisoformat(value.strip()[:10])
             except ValueError:

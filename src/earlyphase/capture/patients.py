@@ -33,15 +33,22 @@ from earlyphase.vocab import SEXES
 OLDEST_AGE = 120  # years at consent beyond which a birth year is a typing error
 
 
+def _same_subject_other_case(ctx: CaptureContext, subject: str) -> Patient | None:
+    from sqlalchemy import func, select
+
+    return ctx.session.execute(select(Patient).where(func.lower(Patient.subject_id) == subject.lower())).scalars().first()
+
+
 def validate_patient(ctx: CaptureContext, checks: Checks, v: dict[str, Any], current: Patient | None = None) -> dict:
     """Check a patient's enrolment values; return the clean column values (``site`` becomes ``site_id``)."""
     out: dict[str, Any] = {}
     subject = checks.text("subject_id", v.get("subject_id"), max_length=40, pattern=SUBJECT_PATTERN,
                           pattern_hint="letters, digits, '.', '_' or '-', starting with a letter or digit")
     if subject is not None:
-        other = find_patient(ctx, subject)
+        other = find_patient(ctx, subject) or _same_subject_other_case(ctx, subject)
         if other is not None and (current is None or other.id != current.id):
-            checks.fail("subject_id", subject, "unique-subject", f"patient {subject} is already enrolled")
+            spelled = "" if other.subject_id == subject else f" (as {other.subject_id}: ids differing only in letter case name one patient)"
+            checks.fail("subject_id", subject, "unique-subject", f"patient {subject} is already enrolled{spelled}")
     out["subject_id"] = subject
 
     site_code = checks.text("site", v.get("site"), max_length=20)

@@ -74,13 +74,15 @@ def import_command(
     reason: str = typer.Option(None, "--reason", help="Why stored records change (needed when a re-imported row "
                                                       "changes a record; kept in the audit trail)."),
     user: str = typer.Option(None, "--user", help="Who imports (kept in the audit trail); default: login name."),
+    encoding: str = typer.Option(None, "--encoding", help="Text encoding of the CSV files (default: UTF-8, with or "
+                                                          "without a byte-order mark; e.g. cp1252, latin-1)."),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
     """Import CSV/Excel through capture in ONE transaction: new rows entered, changed rows corrected (--reason),
     unchanged rows left alone; every check, audited with the file's SHA-256; one bad row, nothing written."""
     from earlyphase.interop import import_trial
 
-    emit(import_trial(db, sources, username=user or _default_user(), reason=reason), fmt)
+    emit(import_trial(db, sources, username=user or _default_user(), reason=reason, encoding=encoding), fmt)
 
 
 def status_command(

@@ -10,11 +10,13 @@ byte-identical to the first:
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Date, Float, Integer, Table
 
+from earlyphase.limits import INT_MAX, INT_MIN, MAX_ABS_FLOAT, ascii_float, ascii_int, in_int_range, is_iso_date_text
 from earlyphase.records import tables as t
 
 # Tables an export writes and an import reads, parents first (the order rows must be loaded in). The study's
@@ -121,10 +123,13 @@ def parse_cell(value: Any, kind: str) -> Any:
             return value.date()
         if isinstance(value, date):
             return value
+        text = str(value)
+        if not is_iso_date_text(text):
+            raise CellError("a date written YYYY-MM-DD")
         try:
-            return date.fromisoformat(str(value))
+            return date.fromisoformat(text)
         except ValueError:
-            raise CellError("a date written YYYY-MM-DD") from None
+            raise CellError("a calendar date written YYYY-MM-DD (this day does not exist)") from None
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -137,22 +142,25 @@ def parse_cell(value: Any, kind: str) -> Any:
     if kind == "int":
         if isinstance(value, bool):
             raise CellError("a whole number")
-        if isinstance(value, int):
-            return value
-        try:
-            number = float(str(value))
-        except ValueError:
-            raise CellError("a whole number") from None
-        if not number.is_integer():
-            raise CellError("a whole number")
-        return int(number)
+        if isinstance(value, float):
+            if not math.isfinite(value) or not value.is_integer():
+                raise CellError("a whole number")
+            value = int(value)
+        number = value if isinstance(value, int) else ascii_int(str(value))
+        if number is None:
+            raise CellError("a whole number written in digits 0-9")
+        if not in_int_range(number):
+            raise CellError(f"a whole number between {INT_MIN} and {INT_MAX}")
+        return number
     if kind == "float":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        try:
-            return float(str(value))
-        except ValueError:
-            raise CellError("a number") from None
+        if isinstance(value, bool):
+            raise CellError("a number")
+        number = float(value) if isinstance(value, (int, float)) else ascii_float(str(value))
+        if number is None or not math.isfinite(number):
+            raise CellError("a finite number written in digits 0-9 (with '.' and an optional exponent)")
+        if abs(number) > MAX_ABS_FLOAT:
+            raise CellError(f"a number of at most {MAX_ABS_FLOAT:g} in size")
+        return number
     if isinstance(value, datetime):
         # Excel turns ISO text like 2015-03-04T14:30 into a datetime; keep the text form we store
         return value.strftime("%Y-%m-%dT%H:%M") if (value.hour or value.minute) else value.date().isoformat()

@@ -49,6 +49,7 @@ from earlyphase.errors import CheckFailed, InputError, Problem
 from earlyphase.interop.formats import TABLES_BY_NAME, CellError, column_kind, parse_cell
 from earlyphase.interop.sources import SourceFile, SourceRow, read_files
 from earlyphase.records import tables as t
+from earlyphase.vocab import PATIENT_STATUSES
 
 MAX_PROBLEMS = 50
 CORE_ORDER = [cls.__tablename__ for cls in t.DATA_TABLES if cls not in (t.FormRecord, t.FormValue)]
@@ -152,6 +153,7 @@ class _Importer:
         self.subject_of_patient_id: dict[int, str] = {}
         self.withdrawals: list[tuple[SourceRow, dict[str, Any]]] = []
         self.seen: dict[str, dict[tuple, SourceRow]] = defaultdict(dict)
+        self.derived_deviations: list[tuple[SourceRow, dict[str, Any]]] = []
 
     # problems ------------------------------------------------------------------------------------
     def add(self, problem: Problem) -> None:
@@ -201,6 +203,12 @@ class _Importer:
                 values[name] = parse_cell(raw, kind)
             except CellError as exc:
                 self.fail(row, name, raw, f"type-{kind}", f"{name} must be {exc}")
+                ok = False
+                continue
+            length = getattr(columns[name].type, "length", None) if name in columns else None
+            if length and isinstance(values[name], str) and len(values[name]) > length:
+                self.fail(row, name, raw, "max-length",
+                          f"{name} may hold at most {length} characters ({len(values[name])} given)")
                 ok = False
         return values if ok else None
 
@@ -314,6 +322,25 @@ class _Importer:
                 out[name] = value
         return out
 
+    def unique_ids(self) -> None:
+        """An ``id`` read to link rows (a patient's, an assessment's) must name one row only: a repeated id
+        would attach child rows to whichever row came last."""
+        for name, rows in self.sources.items():
+            first: dict[str, SourceRow] = {}
+            for row in rows:
+                raw = row.cells.get("id")
+                key = str(raw).strip() if raw is not None else ""
+                if key.endswith(".0"):  # Excel's 1.0 is the 1 of a CSV file
+                    key = key[:-2]
+                if not key:
+                    continue
+                if key in first:
+                    self.fail(row, "id", raw, "unique-id",
+                              f"id {key} is also the id of {first[key].file} row {first[key].row}; each row of "
+                              f"{name} needs its own id (rows of other files refer to it)")
+                else:
+                    first[key] = row
+
     # tables ------------------------------------------------------------------------------------
     def run(self) -> None:
         forms = set(self.study.form_names)
@@ -323,6 +350,9 @@ class _Importer:
                 self.fail(row, "file", name, "table-name",
                           f"{name} is not a table or a form of this study; tables: {', '.join(CORE_ORDER)}; "
                           f"forms: {', '.join(sorted(forms)) or 'none'}")
+        if self.problems:
+            return
+        self.unique_ids()
         if self.problems:
             return
         order = []
@@ -354,6 +384,7 @@ class _Importer:
                 self.fail(row, "assessment_id", row.cells.get("assessment_id"), "assessment-in-import",
                           "lesions are imported with their tumour assessments (tumour_assessments in the same import)")
         self.eligibility_of_stored_patients()
+        self.check_derived_deviations()
         for row, values in self.withdrawals:
             if self.capture(row, "patients", self.batch.withdraw_patient, values["subject_id"],
                             values.get("withdrawal_date"), values.get("withdrawal_reason")) is not None:
@@ -419,7 +450,19 @@ class _Importer:
             site = self.batch.session.get(t.SiteRecord, values["site_id"])
             site_code = site.code if site is not None else f"(site id {values['site_id']})"
         subject = values.get("subject_id")
-        if not self.once("patients", (subject,), row):
+        status = values.get("status")
+        if status is not None and status not in PATIENT_STATUSES:
+            self.fail(row, "status", status, "enumeration",
+                      f"status must be one of: {', '.join(PATIENT_STATUSES)} (a withdrawal also needs withdrawal_date "
+                      "and withdrawal_reason)")
+            return
+        if status == "enrolled" and values.get("withdrawal_date") is not None:
+            self.fail(row, "withdrawal_date", values.get("withdrawal_date"), "status-consistent",
+                      "the row says status enrolled but gives a withdrawal date; set status to withdrawn or clear "
+                      "the date")
+            return
+        # subject ids differ in more than letter case: P-01 and p-01 are one patient typed twice
+        if not self.once("patients", (subject.casefold() if isinstance(subject, str) else subject,), row):
             return
         existing = self.patient(subject)
         if values.get("id") is not None and subject:
@@ -459,7 +502,8 @@ class _Importer:
             subject = values.get("subject_id") or self.subject_of_patient_id.get(values.get("patient_id"))
             patient = self.patient(subject)
             if patient is None:
-                if (subject,) not in self.seen["patients"]:  # else the patient's own row has the problem
+                key = (subject.casefold() if isinstance(subject, str) else subject,)
+                if key not in self.seen["patients"]:  # else the patient's own row has the problem
                     self.fail(row, "subject_id", subject, "patient-known",
                               "eligibility answers belong to a patient of patients.csv or of the database")
                 continue
@@ -685,8 +729,9 @@ class _Importer:
 
     def table_protocol_deviations(self, row: SourceRow, values: dict[str, Any]) -> None:
         if values.get("source_table"):
-            # written by capture beside its source record (a dose off schedule, a visit out of window)
-            self.checked["protocol_deviations"] += 1
+            # written by capture beside its source record (a dose off schedule, a visit out of window):
+            # checked once every record is in, against what capture wrote
+            self.derived_deviations.append((row, values))
             return
         s = self.subject("protocol_deviations", row, values)
         if not s:
@@ -706,6 +751,33 @@ class _Importer:
         if self.capture(row, "protocol_deviations", self.batch.record_protocol_deviation, s,
                         values.get("deviation_date"), values.get("category"), values.get("description")) is not None:
             self.written["protocol_deviations"] += 1
+
+    def check_derived_deviations(self) -> None:
+        """Each deviation row that names its source record must match one capture wrote for that patient."""
+        if not self.derived_deviations:
+            return
+        self.batch.session.flush()
+        for row, values in self.derived_deviations:
+            s = self.subject("protocol_deviations", row, values)
+            if not s:
+                continue
+            patient = self.patient(s)
+            source = str(values["source_table"])
+            if source not in TABLES_BY_NAME:
+                self.fail(row, "source_table", source, "known-table",
+                          f"source_table must name a table ({', '.join(CORE_ORDER)}), or be empty for a deviation "
+                          "recorded by hand")
+                continue
+            found = [] if patient is None else list(self.batch.session.execute(select(t.ProtocolDeviation).where(
+                t.ProtocolDeviation.patient_id == patient.id, t.ProtocolDeviation.source_table == source,
+                t.ProtocolDeviation.deviation_date == values.get("deviation_date"))).scalars())
+            if any(_same(d.category, values.get("category")) for d in found):
+                self.checked["protocol_deviations"] += 1
+                continue
+            self.fail(row, "source_table", source, "derived-deviation",
+                      f"this deviation says it was written beside a {source} record of patient {s} on "
+                      f"{values.get('deviation_date')}, but the records imported and stored give no such deviation; "
+                      "clear source_table and source_id to record it by hand, or correct the row")
 
     def table_forms_not_done(self, row: SourceRow, values: dict[str, Any]) -> None:
         s = self.subject("forms_not_done", row, values)
@@ -814,13 +886,15 @@ class _Importer:
 
 
 def import_trial(target: str | Path | Engine, source: str | Path | Iterable[str | Path], *,
-                 username: str = "importer", reason: str | None = None) -> ImportResult:
+                 username: str = "importer", reason: str | None = None,
+                 encoding: str | None = None) -> ImportResult:
     """Import ``source`` (CSV files, directories of them, .xlsx workbooks; one or several) into ``target``.
 
     New rows go through capture; rows that change stored records become corrections with ``reason``
     (required when any row changes something); unchanged rows are left alone. All in one transaction:
     on any problem nothing is written and an ``InputError`` lists every problem with file, row, column,
     value and rule. Every record written names its file and the file's SHA-256 in its audit entry.
+    CSV files are UTF-8 (with or without a byte-order mark) unless ``encoding`` names another.
     """
     from earlyphase.capture import Trial
 
@@ -828,7 +902,7 @@ def import_trial(target: str | Path | Engine, source: str | Path | Iterable[str 
     from earlyphase.capture.reasons import reason_for_change
     from earlyphase.records.audit import write_event
 
-    files = read_files(source)
+    files = read_files(source, encoding=encoding)
     names = ", ".join(f.path.name for f in files)
     if reason is not None and (not isinstance(reason, str) or reason.strip()):
         # The person's reason must say something by itself (the file's name and SHA-256 are added to it).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import math
 import types
 import typing
 from importlib import resources
@@ -18,7 +19,9 @@ import yaml
 from pydantic import ValidationError
 
 from earlyphase.errors import Problem, StudyFileError
+from earlyphase.limits import MAX_STUDY_FILE_BYTES, control_character
 from earlyphase.protocol.model import Study
+from earlyphase.textfile import decode_text
 
 _BUNDLED_PACKAGE = "earlyphase.protocol.studies"
 
@@ -36,14 +39,27 @@ def read_study_text(source: str | Path) -> tuple[str, str]:
         resource = resources.files(_BUNDLED_PACKAGE) / f"{text_source}.yaml"
         return resource.read_text(encoding="utf-8"), f"bundled:{text_source}"
     path = Path(text_source)
-    if not path.is_file():
+    if not path.exists():
         raise StudyFileError.single(
             "study",
             text_source,
             "exists",
             f"no study file at {path} and no bundled study of that name (bundled: {', '.join(bundled_studies())})",
         )
-    return path.read_text(encoding="utf-8"), str(path)
+    if not path.is_file():  # a directory, FIFO or device: opening a FIFO would wait forever
+        raise StudyFileError.single("study", text_source, "regular-file",
+                                    "this is not a regular file; give the study's YAML file", file=str(path))
+    size = path.stat().st_size
+    if size > MAX_STUDY_FILE_BYTES:
+        raise StudyFileError.single("study", text_source, "max-file-size",
+                                    f"the file has {size} bytes; a study file may have at most {MAX_STUDY_FILE_BYTES}",
+                                    file=str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StudyFileError.single("study", text_source, "readable", f"cannot read the file ({exc.strerror})",
+                                    file=str(path)) from None
+    return decode_text(data, str(path), error=StudyFileError), str(path)
 
 
 def load_study(source: str | Path) -> Study:
@@ -55,7 +71,11 @@ def load_study(source: str | Path) -> Study:
 def parse_study(text: str, origin: str = "<study>") -> Study:
     """Validate YAML text as a study; raise ``StudyFileError`` listing every problem."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKey as exc:
+        raise StudyFileError.single(str(exc.key), exc.key, "unique-key",
+                                    f"the key {exc.key!r} appears twice (lines {exc.first} and {exc.line}); YAML would "
+                                    "silently keep the last: keep one", file=origin) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -64,10 +84,68 @@ def parse_study(text: str, origin: str = "<study>") -> Study:
         raise StudyFileError.single(
             "(top level)", type(data).__name__, "mapping", "a study file must be a mapping of keys to values", file=origin
         )
+    odd = _unusable_values(data)
+    if odd:
+        raise StudyFileError([Problem(field=path or "(top level)", value=value, rule=rule, message=message,
+                                              file=origin) for path, value, rule, message in odd],
+                             summary=f"study file {origin} is invalid")
     try:
         return Study.model_validate(data)
     except ValidationError as exc:
         raise StudyFileError(_problems(exc, data, origin), summary=f"study file {origin} is invalid") from None
+
+
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: Any, path: str, first: int, line: int):
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.path, self.first, self.line = key, path, first, line
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key written twice in one mapping (YAML keeps the last, silently),
+    and leaving a date that does not exist (2015-02-30) as text, for the study's own check to name."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)
+            first: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    seen = first.get(key)
+                except TypeError:  # an unhashable key: the base loader reports it
+                    continue
+                if seen is not None:
+                    raise _DuplicateKey(key, "", seen, key_node.start_mark.line + 1)
+                first[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
+
+
+def _unusable_values(data: Any, path: str = "") -> list[tuple[str, Any, str, str]]:
+    """Values no study may hold, wherever they are: infinite or NaN numbers, text with control characters."""
+    out: list[tuple[str, Any, str, str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            out += _unusable_values(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            out += _unusable_values(value, f"{path}[{i}]")
+    elif isinstance(data, float) and not math.isfinite(data):
+        out.append((path, str(data), "finite-number", "must be a finite number (.inf and .nan are not doses or limits)"))
+    elif isinstance(data, str) and control_character(data) is not None:
+        at = control_character(data)
+        out.append((path, data, "control-character",
+                    f"holds a control character (code {ord(data[at])}) at position {at + 1}; remove it"))
+    return out
 
 
 def study_fingerprint(text: str) -> str:

@@ -27,8 +27,9 @@ class _Strict(BaseModel):
 
 class Site(_Strict):
     code: str = Field(min_length=1, max_length=20, description="Short site code, e.g. 'SYSU'.")
-    name: str = Field(min_length=1, description="The site's name as reports print it.")
-    country: str | None = Field(default=None, description="ISO 3166 two-letter country code, e.g. GB.")
+    name: str = Field(min_length=1, max_length=200, description="The site's name as reports print it.")
+    country: str | None = Field(default=None, min_length=2, max_length=2,
+                                description="ISO 3166 two-letter country code, e.g. GB.")
 
 
 class Group(_Strict):

@@ -101,7 +101,12 @@ def _sqlite_begin(conn) -> None:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    from earlyphase.records.bounds import check_pending
+
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    # lengths, integer range and NUL held the same on SQLite and PostgreSQL (see records/bounds.py)
+    event.listen(factory, "before_flush", check_pending)
+    return factory
 
 
 @contextmanager

@@ -1,0 +1,72 @@
+"""The bounds every door holds input to, in one place (docs/conventions.md lists them for users).
+
+A bound exists so that a mistake (a stray keystroke, a file exported wrongly, an option with an
+exponent too many) gets a message naming the limit instead of a traceback, a database error that
+only one backend raises, or a run that never ends. The numbers are generous for any Phase I trial.
+
+Also here: strict readers of numbers typed as text. Python's ``int``/``float`` accept far more than
+a person means by a number (Arabic-Indic digits, ``1_000``, ``nan``, ``inf``); these accept ASCII
+digits only, finite values only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+# -- files read by import ------------------------------------------------------------------------
+MAX_FILE_BYTES = 200 * 1024 * 1024  # one CSV or workbook
+MAX_ROWS = 200_000  # data rows of one CSV file or sheet
+MAX_CELL_CHARS = 32_767  # one cell; Excel's own limit, so anything longer did not come from a spreadsheet
+MAX_COLUMNS = 1_000  # columns of one CSV file or sheet
+
+MAX_STUDY_FILE_BYTES = 5 * 1024 * 1024  # a study (protocol) YAML file
+
+# -- numbers stored --------------------------------------------------------------------------------
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # a 32-bit INTEGER column, as PostgreSQL stores it (SQLite allows more)
+MAX_ABS_FLOAT = 1e300  # beyond this a "number" is a typing error (and squares overflow)
+
+# -- work a command may be asked for ---------------------------------------------------------------
+MAX_SIM_TRIALS = 1_000_000  # simulated trials per scenario
+MAX_SAMPLE_SIZE = 10_000  # patients of one simulated trial (--max-n, cohort sizes)
+MAX_PERMUTATIONS = 1_000_000  # permutation tests
+MAX_BOOTSTRAP = 100_000
+MAX_USERNAME_CHARS = 80
+
+_INT_TEXT = re.compile(r"[+-]?[0-9]+(\.0*)?", re.ASCII)
+_FLOAT_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+
+
+def ascii_int(text: str) -> int | None:
+    """The whole number written in ``text`` (ASCII digits, optional sign, optional ``.0``), else None."""
+    text = text.strip()
+    if not _INT_TEXT.fullmatch(text):
+        return None
+    return int(text.split(".")[0])
+
+
+def ascii_float(text: str) -> float | None:
+    """The finite number written in ``text`` (ASCII digits, decimal point, exponent), else None."""
+    text = text.strip()
+    if not _FLOAT_TEXT.fullmatch(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def is_iso_date_text(text: str) -> bool:
+    """``YYYY-MM-DD`` in ASCII digits (the calendar is checked by ``date.fromisoformat``)."""
+    return bool(_DATE_TEXT.fullmatch(text.strip()))
+
+
+def in_int_range(value: int) -> bool:
+    return INT_MIN <= value <= INT_MAX
+
+
+def control_character(text: str) -> int | None:
+    """Index of the first character no text field may hold (NUL and other C0 controls but tab, CR, LF)."""
+    for i, ch in enumerate(text):
+        if ord(ch) < 32 and ch not in "\t\r\n":
+            return i
+    return None
