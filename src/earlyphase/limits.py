@@ -33,6 +33,27 @@ MAX_PERMUTATIONS = 1_000_000  # permutation tests
 MAX_BOOTSTRAP = 100_000
 MAX_USERNAME_CHARS = 80
 
+SEED_MAX = 2**32 - 1  # numpy's seed range
+
+# Integer options of the CLI and their ranges: the door refuses anything outside with the range stated.
+OPTION_BOUNDS: dict[str, tuple[int, int]] = {
+    "--trials": (1, MAX_SIM_TRIALS),
+    "--max-n": (1, MAX_SAMPLE_SIZE),
+    "--cohort-size": (1, MAX_SAMPLE_SIZE),
+    "--n-cohorts": (1, MAX_SAMPLE_SIZE),
+    "--backfill": (0, MAX_SAMPLE_SIZE),
+    "--n-earlystop": (1, MAX_SAMPLE_SIZE),
+    "--chunk-size": (1, MAX_SIM_TRIALS),
+    "--workers": (1, 256),
+    "--permutations": (1, MAX_PERMUTATIONS),
+    "--seed": (0, SEED_MAX),
+    "--start-level": (1, 1_000),
+    "--current": (1, 1_000),
+    "--levels": (1, 1_000),
+    "--prior-mtd": (1, 1_000),
+    "--last-dlt": (0, 1_000),
+}
+
 _INT_TEXT = re.compile(r"[+-]?[0-9]+(\.0*)?", re.ASCII)
 _FLOAT_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Iterable
 
 from earlyphase.errors import CheckFailed, Duplicate, NotFound, Problem
-from earlyphase.limits import INT_MAX, INT_MIN, MAX_ABS_FLOAT, ascii_float, ascii_int, control_character, in_int_range
+from earlyphase.limits import INT_MAX, INT_MIN, MAX_ABS_FLOAT, MAX_USERNAME_CHARS, ascii_float, ascii_int, control_character, in_int_range
 from earlyphase.vocab import match_choice
 
 
@@ -82,6 +82,21 @@ class Checks:
             return None
         if pattern is not None and not re.fullmatch(pattern, value):
             self.fail(field, value, "format", f"{field} {value!r} has the wrong form{': ' + pattern_hint if pattern_hint else ''}")
+            return None
+        return value
+
+    def username(self, field: str, value: Any) -> str | None:
+        """A user name as the audit trail keeps it: one line of printable text, at most 80 characters."""
+        if not isinstance(value, str) or not value.strip():
+            self.fail(field, value, "required", f"{field} is required")
+            return None
+        if value != value.strip() or any(not ch.isprintable() for ch in value):
+            self.fail(field, value, "username",
+                      f"{field} must be one line of printable characters without leading or trailing spaces "
+                      "(no newline, tab or control character): the audit trail attributes every write to it")
+            return None
+        if len(value) > MAX_USERNAME_CHARS:
+            self.fail(field, value, "max-length", f"{field} may hold at most {MAX_USERNAME_CHARS} characters")
             return None
         return value
 

@@ -108,6 +108,11 @@ def ensure_user(ctx: CaptureContext) -> None:
 
     found = ctx.session.execute(select(UserRecord).where(UserRecord.username == ctx.username)).scalar_one_or_none()
     if found is None:
+        from earlyphase.capture.checks import Checks
+
+        checks = Checks(f"register user {ctx.username!r}")
+        checks.username("username", ctx.username)
+        checks.raise_if_failed()
         user = UserRecord(username=ctx.username, role="coordinator", active=True)
         ctx.session.add(user)
         ctx.session.flush()

@@ -41,7 +41,7 @@ def initialise(target: str | Path | Engine, study_source: str | Path, username: 
         ctx = CaptureContext(session=session, study=study, username=username, today=today or date.today(),
                              ctcae=ctcae)
         checks = Checks(f"initialise the database with study {study.study_id}")
-        checks.text("username", username, max_length=80)
+        checks.username("username", username)
         stored = session.execute(select(StudyRecord)).scalars().first()
         if stored is not None:
             same = "this study" if stored.study_id == study.study_id else f"study {stored.study_id}"

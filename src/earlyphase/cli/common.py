@@ -88,10 +88,15 @@ class EarlyphaseGroup(TyperGroup):
         if not self._polished:
             polish_commands(self)
             self._polished = True
-        return _run(self, args, prog_name, **extra)
+        debug = DEBUG_FLAG in args
+        args = [a for a in args if a != DEBUG_FLAG] if debug else args
+        return _run(self, args, prog_name, debug=debug, **extra)
 
 
-def _run(command: Any, args: list[str], prog_name: str, **extra: Any) -> int:
+def _run(command: Any, args: list[str], prog_name: str, debug: bool = False, **extra: Any) -> int:
+    import os
+
+    debug = debug or bool(os.environ.get("EARLYPHASE_DEBUG"))
     wants_json = _wants_json(args)
     try:
         result = TyperGroup.main(command, args=args, prog_name=prog_name, standalone_mode=False, **extra) \
@@ -124,21 +129,50 @@ def _run(command: Any, args: list[str], prog_name: str, **extra: Any) -> int:
             if wants_json:
                 _json_error(type(exc).__name__, exc.format_message(), exc.exit_code)
             return exc.exit_code
+        if debug:
+            raise
         if isinstance(exc, (OSError, UnicodeError, MemoryError)):
-            message = f"{type(exc).__name__}: {exc}"
+            message = _system_error_message(exc)
             typer.echo(f"error: {message}", err=True)
             if wants_json:
                 _json_error(type(exc).__name__, message, EXIT_INPUT)
             return EXIT_INPUT
-        import os
-
-        if os.environ.get("EARLYPHASE_DEBUG"):
-            raise
-        message = f"internal error ({type(exc).__name__}: {exc}); this is a bug in earlyphase. Run again with EARLYPHASE_DEBUG=1 to see where."
+        first = " ".join(str(exc).split())[:300]
+        message = (f"internal error ({type(exc).__name__}: {first}); this is a bug in earlyphase. "
+                   f"Run again with {DEBUG_FLAG} to see where.")
         typer.echo(f"error: {message}", err=True)
         if wants_json:
             _json_error("InternalError", message, EXIT_INPUT)
         return EXIT_INPUT
+
+
+DEBUG_FLAG = "--debug"  # anywhere on the command line: show the traceback of an internal error
+
+
+def _system_error_message(exc: BaseException) -> str:
+    """One line for an error of the operating system: the path, what went wrong, and what to do."""
+    import errno
+
+    if isinstance(exc, MemoryError):
+        return ("not enough memory for this request; ask for less (fewer trials, patients or permutations: the "
+                "limits are in docs/conventions.md)")
+    if isinstance(exc, UnicodeError):
+        return f"text that is not valid in its encoding ({exc}); save the file as UTF-8"
+    path = getattr(exc, "filename", None)
+    reason = getattr(exc, "strerror", None) or " ".join(str(exc).split())
+    hints = {
+        errno.ENOENT: "check the path: the folder must exist",
+        errno.EACCES: "you may not read or write there: choose a path you own",
+        errno.EPERM: "you may not read or write there: choose a path you own",
+        errno.EROFS: "that file system is read-only: choose another path",
+        errno.EEXIST: "a file of that name is in the way: choose another path",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+        errno.EISDIR: "that is a folder: give a file name",
+        errno.ENOSPC: "the disk is full",
+    }
+    hint = hints.get(getattr(exc, "errno", None) or -1)
+    where = f"{path}: " if path else ""
+    return f"{where}{reason}" + (f" ({hint})" if hint else "")
 
 
 def _click_module() -> Any:
@@ -210,6 +244,7 @@ def polish_commands(root: Any) -> None:
 
 
 def _polish_param(param: Any) -> None:
+    _bound_param(param)
     is_option = getattr(param, "param_type_name", "") == "option"
     if is_option and "--db" in getattr(param, "opts", []) and getattr(param, "envvar", None) is None:
         param.envvar = DB_ENVVAR
@@ -234,6 +269,44 @@ def _polish_param(param: Any) -> None:
         label = inner if "|" in inner else _METAVARS.get(inner, inner.upper())
     if label:
         param.metavar = label
+
+
+def _bound_param(param: Any) -> None:
+    """Hold every option to its stated bounds before the command runs (a usage error, exit 2, names the bound).
+
+    Integer options listed in ``earlyphase.limits.OPTION_BOUNDS`` get their range; every number must be
+    finite. Done by wrapping the option's callback, which runs after the value is converted, so it works
+    whatever type machinery the CLI library uses.
+    """
+    from earlyphase.limits import OPTION_BOUNDS
+
+    if getattr(param, "_earlyphase_bounded", False):
+        return
+    names = [o for o in getattr(param, "opts", []) if o.startswith("--")]
+    bound = next((OPTION_BOUNDS[n] for n in names if n in OPTION_BOUNDS), None)
+    original = param.callback
+
+    def check(ctx, this, value):
+        _check_bound(this, value, bound)
+        return original(ctx, this, value) if original is not None else value
+
+    param.callback = check
+    param._earlyphase_bounded = True
+    if bound is not None and getattr(param, "help", None) and "[" not in param.help:
+        param.help = f"{param.help} [{bound[0]} to {bound[1]}]"
+
+
+def _check_bound(param: Any, value: Any, bound: tuple[int, int] | None) -> None:
+    import math
+
+    values = value if isinstance(value, (list, tuple)) else [value]
+    for v in values:
+        if isinstance(v, bool) or v is None:
+            continue
+        if isinstance(v, float) and not math.isfinite(v):
+            raise _click_module().exceptions.BadParameter(f"{v!r} is not a finite number", param=param)
+        if bound is not None and isinstance(v, (int, float)) and not bound[0] <= v <= bound[1]:
+            raise _click_module().exceptions.BadParameter(f"{v!r} is outside the range {bound[0]} to {bound[1]}", param=param)
 
 
 def db_from_environment(ctx: Any, name: str = "db") -> bool:

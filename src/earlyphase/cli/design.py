@@ -22,16 +22,22 @@ DESIGN_HELP = "3+3, boin, crm, mtpi2 (= keyboard), i3+3, pocrm (with --partial-o
 def _floats(name: str, text: Optional[str]) -> Optional[list[float]]:
     if text is None:
         return None
-    try:
-        return [float(v) for v in text.replace(" ", "").split(",") if v != ""]
-    except ValueError:
-        raise typer.BadParameter(f"--{name} takes numbers separated by commas, e.g. 0.05,0.1,0.2 (got {text!r})", param_hint=f"--{name}") from None
+    from earlyphase.limits import ascii_float
+
+    values = [ascii_float(v) for v in text.replace(" ", "").split(",") if v != ""]
+    if any(v is None for v in values):
+        raise typer.BadParameter(f"--{name} takes finite numbers separated by commas, e.g. 0.05,0.1,0.2 (got {text!r})",
+                                 param_hint=f"--{name}")
+    return values
 
 
 def _ints(name: str, text: str) -> list[int]:
+    from earlyphase.limits import MAX_SAMPLE_SIZE
+
     vals = _floats(name, text) or []
-    if any(v != int(v) for v in vals):
-        raise typer.BadParameter(f"--{name} takes whole numbers separated by commas, e.g. 3,6,3 (got {text!r})", param_hint=f"--{name}")
+    if any(v != int(v) or not 0 <= v <= MAX_SAMPLE_SIZE for v in vals):
+        raise typer.BadParameter(f"--{name} takes whole numbers from 0 to {MAX_SAMPLE_SIZE} separated by commas, "
+                                 f"e.g. 3,6,3 (got {text!r})", param_hint=f"--{name}")
     return [int(v) for v in vals]
 
 
@@ -389,6 +395,12 @@ def simulate_cmd(
     pending patients and trial duration)."""
     from earlyphase.design.simulate import simulate
 
+    from earlyphase.limits import MAX_SAMPLE_SIZE
+
+    if cohort_size * n_cohorts + backfill * n_cohorts > MAX_SAMPLE_SIZE:
+        raise typer.BadParameter(f"a simulated trial may enrol at most {MAX_SAMPLE_SIZE} patients; --cohort-size "
+                                 f"{cohort_size} (+ --backfill {backfill}) x --n-cohorts {n_cohorts} is more",
+                                 param_hint="--n-cohorts")
     scenarios = [_floats("truth", t) for t in truth]
     d = _build_design(design, target, skeleton=skeleton, model=model, prior_mtd=prior_mtd, halfwidth=halfwidth,
                       n_levels=len(scenarios[0]), prior_sd=prior_sd, safety_cutoff=safety_cutoff, allow_skip=allow_skip,
@@ -398,19 +410,29 @@ def simulate_cmd(
                       partial_order=partial_order, orderings=orderings, grid=grid)
     show = sys.stderr.isatty() if progress is None else progress
     truth_arg = scenarios if len(scenarios) > 1 else scenarios[0]
-    if interval is not None:
-        from earlyphase.design.time_to_event import simulate_time_to_event
+    try:
+        if interval is not None:
+            from earlyphase.design.time_to_event import simulate_time_to_event
 
-        onset = _floats("dlt-onset", dlt_onset)
-        res = simulate_time_to_event(d, truth_arg, window=window, arrival=arrival, interval=interval, dlt_time=tuple(onset),
-                                     tite=tite, pending_rule=pending_rule, cohort_size=cohort_size, n_cohorts=n_cohorts,
-                                     backfill_max=backfill, backfill_cap=backfill_cap,
-                                     trials=trials, seed=seed, start_level=start_level, chunk_size=chunk_size,
-                                     progress=show, scheduler=scheduler, workers=workers)
-    else:
-        res = simulate(d, truth_arg, cohort_size=cohort_size, n_cohorts=n_cohorts,
-                       trials=trials, seed=seed, start_level=start_level, backfill_size=backfill, backfill_cap=backfill_cap, chunk_size=chunk_size,
-                       progress=show, scheduler=scheduler, workers=workers)
+            onset = _floats("dlt-onset", dlt_onset)
+            res = simulate_time_to_event(d, truth_arg, window=window, arrival=arrival, interval=interval,
+                                         dlt_time=tuple(onset), tite=tite, pending_rule=pending_rule,
+                                         cohort_size=cohort_size, n_cohorts=n_cohorts, backfill_max=backfill,
+                                         backfill_cap=backfill_cap, trials=trials, seed=seed, start_level=start_level,
+                                         chunk_size=chunk_size, progress=show, scheduler=scheduler, workers=workers)
+        else:
+            res = simulate(d, truth_arg, cohort_size=cohort_size, n_cohorts=n_cohorts,
+                           trials=trials, seed=seed, start_level=start_level, backfill_size=backfill,
+                           backfill_cap=backfill_cap, chunk_size=chunk_size,
+                           progress=show, scheduler=scheduler, workers=workers)
+    except OSError as exc:
+        if scheduler is None:
+            raise
+        from earlyphase.errors import InputError
+
+        raise InputError.single("scheduler", scheduler, "reachable",
+                                f"no Dask scheduler answers at this address ({' '.join(str(exc).split())}); start one "
+                                "(dask scheduler) or check --scheduler tcp://host:port") from None
     if isinstance(res, list):
         if fmt == OutputFormat.json:
             emit_json({"design": d.name, "trials": trials, "scenarios": [r.to_dict() for r in res]})

@@ -24,6 +24,20 @@ def _default_user() -> str:
         return "system"
 
 
+def _refuse_memory_database(db: str) -> None:
+    """An in-memory SQLite database vanishes when ``init`` returns: reporting success would be a lie."""
+    from earlyphase.errors import InputError
+    from earlyphase.records.database import database_url
+
+    url = database_url(db)
+    if url.startswith("sqlite"):
+        path = url.split("://", 1)[1].lstrip("/").split("?", 1)[0]
+        if path in ("", ":memory:") or "mode=memory" in url:
+            raise InputError.single("db", db, "persistent-database",
+                                    "an in-memory SQLite database disappears when init ends; give a file path "
+                                    "(e.g. trial.db) or a PostgreSQL URL")
+
+
 def init(
     db: str = typer.Option(..., "--db", help="Database URL (postgresql+psycopg://...) or SQLite file path."),
     study: str = typer.Option(..., "--study", help="A study YAML file or the name of a bundled study."),
@@ -37,6 +51,7 @@ def init(
     """Create a trial database: schema, the study protocol (with its SHA-256) and its sites, all audited."""
     from earlyphase.capture import initialise
 
+    _refuse_memory_database(db)
     target = db
     if key_file is not None:
         from pathlib import Path
