@@ -41,7 +41,6 @@ OPTION_BOUNDS: dict[str, tuple[int, int]] = {
     "--max-n": (1, MAX_SAMPLE_SIZE),
     "--cohort-size": (1, MAX_SAMPLE_SIZE),
     "--n-cohorts": (1, MAX_SAMPLE_SIZE),
-    "--backfill": (0, MAX_SAMPLE_SIZE),
     "--n-earlystop": (1, MAX_SAMPLE_SIZE),
     "--chunk-size": (1, MAX_SIM_TRIALS),
     "--workers": (1, 256),

@@ -90,6 +90,14 @@ class EarlyphaseGroup(TyperGroup):
             self._polished = True
         debug = DEBUG_FLAG in args
         args = [a for a in args if a != DEBUG_FLAG] if debug else args
+        nul = next((a for a in args if "\x00" in a), None)
+        if nul is not None:
+            # No shell can pass one, but a program calling us can; every path and value would choke on it.
+            message = f"the argument {nul!r} holds a NUL character; remove it"
+            typer.echo(f"Error: {message}", err=True)
+            if _wants_json(args):
+                _json_error("UsageError", message, EXIT_USAGE)
+            return EXIT_USAGE
         return _run(self, args, prog_name, debug=debug, **extra)
 
 
