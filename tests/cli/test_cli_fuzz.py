@@ -71,7 +71,7 @@ def _run_once(argv: list[str], cwd: Path) -> tuple[int, str]:
     previous = signal.signal(signal.SIGALRM, alarm)
     signal.alarm(PER_RUN_SECONDS)
     out, err = io.StringIO(), io.StringIO()
-    here = os.getcwd()
+    here, environment = os.getcwd(), dict(os.environ)
     os.chdir(cwd)  # a relative output path the fuzzer makes up ("inf", "1") lands in a temporary folder
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -80,6 +80,8 @@ def _run_once(argv: list[str], cwd: Path) -> tuple[int, str]:
         pytest.fail(f"no answer within {PER_RUN_SECONDS} s: earlyphase {' '.join(map(repr, argv))}")
     finally:
         os.chdir(here)
+        os.environ.clear()
+        os.environ.update(environment)  # a command may set variables for its own children (serve does)
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     return code, err.getvalue()
@@ -116,6 +118,11 @@ def test_no_command_line_gives_a_traceback_or_a_hang(path, cmd, hostile, data, t
     if path == ("demo",):  # the full demo is slow by design: only its output path is fuzzed
         options = ["--out"]
         values = ["/proc/no/such/dir/x", hostile["folder"], hostile["fifo"], "/dev/null"]
+    elif path == ("serve",):  # a server given a good database runs until stopped: only bad databases here
+        values = ["/proc/no/such/dir/x.db", hostile["folder"], hostile["fifo"], hostile["latin"], "/dev/null",
+                  "postgresql+psycopg://nobody@127.0.0.1:1/none", "sqlite:///:memory:"]
+        argv += ["--db", data.draw(st.sampled_from(values), label="serve --db")]
+        options = ["--db"]
     else:
         for p in cmd.params:
             if getattr(p, "param_type_name", "") == "argument":
@@ -126,7 +133,7 @@ def test_no_command_line_gives_a_traceback_or_a_hang(path, cmd, hostile, data, t
     for option, value in data.draw(st.lists(st.tuples(st.sampled_from(options), st.sampled_from(values)),
                                             min_size=1, max_size=3), label="hostile options"):
         argv += [option, value]
-    if path != ("demo",) and data.draw(st.booleans(), label="format json"):
+    if path not in (("demo",), ("serve",)) and data.draw(st.booleans(), label="format json"):
         argv += ["--format", "json"]
     (run_dir / "cwd").mkdir(parents=True)
     code, err = _run_once(argv, run_dir / "cwd")
