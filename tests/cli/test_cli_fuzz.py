@@ -130,8 +130,9 @@ def test_no_command_line_gives_a_traceback_or_a_hang(path, cmd, hostile, data, t
                 argv += [data.draw(st.sampled_from([good, *values]), label=p.name)]
             elif p.required:
                 argv += [p.opts[0], _good(p.opts[0], hostile, fresh)]
-    for option, value in data.draw(st.lists(st.tuples(st.sampled_from(options), st.sampled_from(values)),
-                                            min_size=1, max_size=3), label="hostile options"):
+    hostile_options = st.lists(st.tuples(st.sampled_from(options), st.sampled_from(values)), min_size=1,
+                               max_size=3) if options else st.just([])  # a command of arguments only
+    for option, value in data.draw(hostile_options, label="hostile options"):
         argv += [option, value]
     if path not in (("demo",), ("serve",)) and data.draw(st.booleans(), label="format json"):
         argv += ["--format", "json"]
