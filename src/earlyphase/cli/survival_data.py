@@ -15,6 +15,7 @@ Times stay in the file's own unit.
 from __future__ import annotations
 
 import csv
+import stat
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -44,6 +45,10 @@ def require_extra(module: str, extra: str, feature: str):
 def _check_path(path: Path) -> Path:
     if not path.exists():
         raise InputError.single("DATA", str(path), "exists", f"the data file {str(path)!r} does not exist.")
+    # a named pipe or device would block or never end: only a regular file, or a directory of Parquet files
+    if not (path.is_dir() or stat.S_ISREG(path.stat().st_mode)):
+        raise InputError.single("DATA", str(path), "regular-file",
+                                f"{str(path)!r} is a named pipe or device, not a data file: give a CSV or Parquet file.")
     return path
 
 
@@ -63,6 +68,10 @@ def _parquet_glob(path: Path) -> str:
 
 
 def _check_columns(have: Sequence[str], wanted: Sequence[str], path: Path) -> None:
+    if any(not c for c in wanted):
+        raise InputError.single("column", "", "a column name",
+                                "an empty column name was given: name a column of the file "
+                                f"(columns: {', '.join(list(have)[:30])})", file=str(path))
     missing = [c for c in wanted if c not in have]
     if missing:
         import difflib
