@@ -2,7 +2,7 @@
 neurotoxicity syndrome (ICANS), derived from the recorded signs rather than typed in.
 
 Source: Lee DW, Santomasso BD, Locke FL, et al. ASTCT Consensus Grading for Cytokine Release Syndrome and
-Neurologic Toxicity Associated with Immune Effector Cells. Biol Blood Marrow Transplant 2019;25:625-638:
+Neurologic Toxicity Associated with Immune Effector Cells. BBMT (Biology of Blood and Marrow Transpl.) 2019;25:625-638:
 the tables "ASTCT CRS Consensus Grading", "Encephalopathy Assessment Tools for Grading of ICANS" (the ICE
 score), "ASTCT ICANS Consensus Grading for Adults" and "... for Children", with their footnotes.
 
