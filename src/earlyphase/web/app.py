@@ -11,11 +11,10 @@ import os
 import secrets
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
@@ -28,19 +27,20 @@ from earlyphase.derive.ledger import ledger_from_database
 from earlyphase.derive.roster import casebook_visits, subject_roster, subject_site
 from earlyphase.records.audit import write_event
 from earlyphase.records.database import transaction
+from earlyphase.web.kit import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Kit, Refused
 from earlyphase.web.security import SECURITY_HEADERS, same_token
-from earlyphase.web.sessions import IDLE_SECONDS, Visitor, end_session, start_session, visitor_of
+from earlyphase.web.sessions import (
+    IDLE_SECONDS,
+    end_session,
+    start_session,
+    visitor_of,
+)
 
 HERE = Path(__file__).parent
-SESSION_COOKIE = "ep_session"
-LOGIN_CSRF_COOKIE = "ep_login_csrf"  # login has no session yet: a double-submit token guards its form
 
 
-class Refused(Exception):
-    """Ends a request with an error page: ``status`` and a sentence for the person."""
-
-    def __init__(self, status: int, message: str, visitor: Visitor | None = None):
-        self.status, self.message, self.visitor = status, message, visitor
+# Each area of the application is a module with ``register(app, kit)``; adding an area is one line here.
+AREAS: list = []
 
 
 def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_cookies: bool = False,
@@ -50,23 +50,9 @@ def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_coo
     templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescapes .html
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
-    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, context, status_code=status)
-
-    def cookie(response: Response, name: str, value: str) -> None:
-        response.set_cookie(name, value, httponly=True, samesite="strict", secure=secure_cookies, path="/")
-
-    def visitor(request: Request) -> Visitor:
-        found = visitor_of(engine, request.cookies.get(SESSION_COOKIE), idle_seconds=idle_seconds)
-        if found is None:
-            raise Refused(401, "Please log in.")
-        return found
-
-    async def checked_form(request: Request, found: Visitor) -> dict[str, Any]:
-        form = dict(await request.form())
-        if not same_token(found.csrf_token, form.get("csrf_token")):
-            raise Refused(403, "This form has expired or did not come from this site: reload the page and try again.")
-        return form
+    kit = Kit(engine=engine, templates=templates, idle_seconds=idle_seconds, secure_cookies=secure_cookies,
+              today=today)
+    page, cookie, visitor, checked_form = kit.page, kit.cookie, kit.visitor, kit.checked_form
 
     @app.middleware("http")
     async def headers(request: Request, call_next):
@@ -163,6 +149,9 @@ def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_coo
         as_of = today or date.today()
         visits = casebook_visits(ledger_from_database(engine, as_of), subject_id)
         return page(request, "subject.html", visitor=found, subject=row, visits=visits, as_of=as_of)
+
+    for register in AREAS:
+        register(app, kit)
 
     @app.get("/admin/users")
     def users(request: Request):
