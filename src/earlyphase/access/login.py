@@ -27,6 +27,8 @@ LOCK_SECONDS = 15 * 60
 # Checked against when the name is unknown, so an unknown name costs the same time as a wrong password.
 _DUMMY_HASH = hash_password("not-a-password-anyone-has")
 REFUSED = "the user name, password or code is not right, or the account is locked or disabled"
+REAUTH_REFUSED = ("the password or the code from your authenticator is not right (both are needed to sign), "
+                  "or the account is locked")
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,6 @@ def _loggable(username: object) -> bool:
             and not any(c in username for c in "\r\n\t\0"))
 
 
-def _refuse() -> AccessDenied:
-    return AccessDenied.single("login", "(hidden)", "login", REFUSED)
-
-
 def authenticate(engine: Engine, username: str, password: str, code: str | None, *,
                  now: float | None = None) -> LoggedIn:
     """Check name, password and (when the user has one, which every signer must) the TOTP code.
@@ -54,6 +52,25 @@ def authenticate(engine: Engine, username: str, password: str, code: str | None,
     attempts in a row the account is locked for ``LOCK_SECONDS``; a locked account refuses even the
     right password. Each TOTP code is accepted once (a code seen on the wire cannot be replayed).
     """
+    return _attempt(engine, username, password, code, now, need_code=False, events=("login", "login_failed"),
+                    refusal=REFUSED)
+
+
+def reauthenticate(engine: Engine, username: str, password: str, code: str | None, *,
+                   now: float | None = None) -> LoggedIn:
+    """Ask a logged-in person again for password AND TOTP code before an act that binds (a signature).
+
+    21 CFR 11.200(a)(1): each signing is done with both components. A user without a second factor is
+    refused (so no signature rests on a password alone). Failures count toward the same lockout as logins
+    (a stolen session cannot guess the password here) and are audited as ``reauth_failed``; success as
+    ``reauthenticated``. Raises ``AccessDenied`` with one message whatever was wrong.
+    """
+    return _attempt(engine, username, password, code, now, need_code=True,
+                    events=("reauthenticated", "reauth_failed"), refusal=REAUTH_REFUSED)
+
+
+def _attempt(engine: Engine, username: str, password: str, code: str | None, now: float | None, *,
+             need_code: bool, events: tuple[str, str], refusal: str) -> LoggedIn:
     moment = time.time() if now is None else now
     name = username if _loggable(username) else None
     failure: str | None = None
@@ -75,8 +92,8 @@ def authenticate(engine: Engine, username: str, password: str, code: str | None,
         else:
             grants = grants_of(session, user.id)
             signer = any(g.role in SIGNING_ROLES for g in grants)
-            if signer and not cred.totp_secret:
-                failure = "signer without a second factor"
+            if (signer or need_code) and not cred.totp_secret:
+                failure = "no second factor"
             elif cred.totp_secret:
                 step = _accepted_step(cred.totp_secret, code, moment)
                 if step is None or (cred.totp_last_step is not None and step <= cred.totp_last_step):
@@ -86,7 +103,7 @@ def authenticate(engine: Engine, username: str, password: str, code: str | None,
         if failure is None:
             cred.failed_logins = 0
             cred.locked_until = None
-            write_event(session, "login", user.username, {"second_factor": bool(cred.totp_secret)})
+            write_event(session, events[0], user.username, {"second_factor": bool(cred.totp_secret)})
             return LoggedIn(user.id, user.username, grants)
         if cred is not None and failure != "locked":
             cred.failed_logins += 1
@@ -95,9 +112,9 @@ def authenticate(engine: Engine, username: str, password: str, code: str | None,
                 cred.failed_logins = 0
                 failure = "locked after repeated failures"
         if name is not None:
-            write_event(session, "login_failed", name, {"why": failure})
+            write_event(session, events[1], name, {"why": failure})
     # The failed attempt is committed (counted and audited) before the refusal is raised.
-    raise _refuse()
+    raise AccessDenied.single(events[0], "(hidden)", events[0], refusal)
 
 
 def _accepted_step(secret: str, code: str | None, moment: float) -> int | None:
