@@ -9,7 +9,7 @@ from web_helpers import SUBJECTS, TODAY, log_in
 
 from earlyphase.derive import ledger_from_database
 
-ROW = re.compile(r"<td>([a-z_]+)</td>\s*<td>(\d{4}-\d\d-\d\d)</td>\s*<td>[^<]*</td>\s*<td><span class=\"form-status[^\"]*\">"
+ROW = re.compile(r"<td>(?:<a href=\"[^\"]*\">)?([a-z_]+)(?:</a>)?</td>\s*<td>(\d{4}-\d\d-\d\d)</td>\s*<td>[^<]*</td>\s*<td><span class=\"form-status[^\"]*\">"
                  r"([a-z ]+)</span>")
 
 

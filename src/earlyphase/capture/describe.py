@@ -130,3 +130,148 @@ class StudyDescription:
 
 def describe_study(study: Study, source: str = "", fingerprint: str | None = None) -> StudyDescription:
     return StudyDescription(study=study, source=source, fingerprint=fingerprint)
+
+
+# -- a record's history, field by field, from the audit log -------------------------------------------
+@dataclass(frozen=True)
+class FieldChange:
+    """One change of one field: who, when (the audit's clock), old -> new, the reason given."""
+
+    at_utc: str
+    username: str
+    action: str  # insert / update / delete
+    old: Any
+    new: Any
+    reason: str | None
+
+
+# Bookkeeping columns, not values anyone entered: a field history leaves them out.
+_NOT_FIELDS = frozenset({"id", "patient_id", "record_id", "protocol_version", "created_at", "position", "confirmed",
+                         "core_table", "core_id"})
+
+
+def field_history(session, table: str, record_id: int) -> dict[str, list[FieldChange]]:
+    """Field -> its changes, oldest first, for one record of ``table`` (a core table or ``form_records``).
+
+    A study form's values are rows of ``form_values`` (one per field, one per code of a multiple choice);
+    their entries are gathered under the field's name (a multiple choice's codes one entry each).
+    The fields a study adds to a core record are gathered too (they live in a form record beside it).
+    """
+    import json
+
+    from sqlalchemy import select
+
+    from earlyphase.records.tables import AuditEntry, FormRecord
+
+    history: dict[str, list[FieldChange]] = {}
+
+    def add(name: str, entry, old, new) -> None:
+        history.setdefault(name, []).append(FieldChange(entry.at_utc, entry.username, entry.action, old, new,
+                                                        entry.reason))
+
+    own = session.execute(select(AuditEntry).where(AuditEntry.table_name == table, AuditEntry.record_id == record_id)
+                          .order_by(AuditEntry.id)).scalars().all()
+    for entry in own:
+        old = json.loads(entry.old_values) if entry.old_values else {}
+        new = json.loads(entry.new_values) if entry.new_values else {}
+        for name in [k for k in {**old, **new} if k not in _NOT_FIELDS]:
+            if entry.action == "update" and old.get(name) == new.get(name):
+                continue
+            add(name, entry, old.get(name), new.get(name))
+    # The record holding its form values: the form record itself, or the one beside a core record.
+    if table == "form_records":
+        holder = record_id
+    else:
+        holder = session.execute(select(FormRecord.id).where(FormRecord.core_table == table,
+                                                             FormRecord.core_id == record_id)).scalar()
+    if holder is None:
+        return history
+    subject = next((e.subject_id for e in own if e.subject_id), None)
+    query = select(AuditEntry).where(AuditEntry.table_name == "form_values").order_by(AuditEntry.id)
+    if subject is not None:
+        query = query.where(AuditEntry.subject_id == subject)
+    for entry in session.execute(query).scalars():
+        old = json.loads(entry.old_values) if entry.old_values else None
+        new = json.loads(entry.new_values) if entry.new_values else None
+        row = new or old or {}
+        if row.get("record_id") != holder:
+            continue
+        add(str(row.get("field")), entry, _form_value(old), _form_value(new))
+    return history
+
+
+def _form_value(row: dict | None) -> Any:
+    if not row:
+        return None
+    return next((row[c] for c in ("value_text", "value_int", "value_num", "value_date", "value_bool")
+                 if row.get(c) is not None), None)
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """One stored record as a correction form shows it: whose, which form and visit, its values by field name
+    (as the capture action names them; the study's own fields of a form record or added to a core record)."""
+
+    subject_id: str
+    table: str
+    record_id: int
+    form: str | None  # the study form of a form record; None for a core record
+    visit: str | None
+    values: dict[str, Any]
+
+
+def record_view(ctx, table: str, record_id: Any) -> RecordView | None:
+    """The record ``record_id`` of correctable ``table`` with its current values, or None when there is none
+    (or it belongs to no patient). ``ctx`` is a ``CaptureContext`` on a read session."""
+    from earlyphase.capture.checks import Checks
+    from earlyphase.capture.corrections import CORRECTABLE, _inputs, find_record, patient_of
+    from earlyphase.capture.forms import extension_values, stored_values
+    from earlyphase.records.tables import FormRecord
+
+    if table not in CORRECTABLE:
+        return None
+    record = find_record(ctx, Checks("read"), table, record_id)
+    patient = patient_of(ctx, record) if record is not None else None
+    if record is None or patient is None:
+        return None
+    if isinstance(record, FormRecord):
+        if record.core_table is not None:
+            return None
+        try:
+            form = ctx.study.form(record.form)
+        except KeyError:
+            return None
+        values = {"visit_date": record.visit_date, **stored_values(ctx, record, form.fields)[0]}
+        return RecordView(patient.subject_id, table, record.id, form.name, record.visit, values)
+    values = _inputs(ctx, table, record)
+    core_form = CORRECTABLE[table].core_form
+    if core_form is not None:
+        values.update(extension_values(ctx, core_form, record))
+    return RecordView(patient.subject_id, table, record.id, None, None, values)
+
+
+def subject_records(ctx, subject_id: str) -> list[tuple[str, int, str, Any]]:
+    """(table, id, what, date) of a patient's adverse events, administrations and study-form records, for the
+    casebook's list of what has been entered beside the schedule; [] for an unknown subject."""
+    from sqlalchemy import select
+
+    from earlyphase.capture.context import find_patient
+    from earlyphase.records.tables import Administration, AdverseEvent, FormRecord
+
+    patient = find_patient(ctx, subject_id)
+    if patient is None:
+        return []
+    rows: list[tuple[str, int, str, Any]] = []
+    for a in ctx.session.execute(select(Administration).where(Administration.patient_id == patient.id)
+                                 .order_by(Administration.number)).scalars():
+        rows.append(("administrations", a.id, f"{ctx.study.product.noun} {a.number}", a.actual_date))
+    for e in ctx.session.execute(select(AdverseEvent).where(AdverseEvent.patient_id == patient.id)
+                                 .order_by(AdverseEvent.id)).scalars():
+        rows.append(("adverse_events", e.id, f"adverse event: {e.term}, grade {e.grade}", e.onset))
+    for r in ctx.session.execute(select(FormRecord).where(FormRecord.patient_id == patient.id,
+                                                          FormRecord.core_table.is_(None))
+                                 .order_by(FormRecord.id)).scalars():
+        where = f" at {r.visit}" if r.visit else ""
+        rows.append(("form_records", r.id, f"{r.form}{where}" + (f" #{r.instance}" if r.instance and r.instance > 1
+                                                                   else ""), r.visit_date))
+    return rows

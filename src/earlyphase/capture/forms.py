@@ -32,6 +32,8 @@ MAX_TEXT = 2000
 MULTIPLE_SEPARATOR = "|"
 VALUE_COLUMNS = ("value_text", "value_int", "value_num", "value_date", "value_bool")
 _INT_LIMIT = 2**63 - 1
+# A warning check's message ends with this; with the soft-range rule it marks problems a confirmation keeps.
+WARNING_NOTE = "(a warning: confirm it to keep the values)"
 
 
 @dataclass
@@ -41,6 +43,11 @@ class CleanValues:
 
     values: dict[str, Any]
     confirmed: set[str]
+
+
+def is_warning(problem) -> bool:
+    """Whether a problem is a warning (a soft range or a warning check) that ``confirm_warnings`` keeps."""
+    return problem.rule == "soft-range" or str(problem.message).endswith(WARNING_NOTE)
 
 
 def value_column(field: FormField) -> str:
@@ -202,7 +209,7 @@ def check_values(ctx: CaptureContext, checks: Checks, where: str, fields: list[F
             if confirm_warnings or (own and all(name in before and before[name] == values[name] for name in own)):
                 confirmed.update(name for name in own if values[name] is not None)
                 continue
-            checks.fail(ref, _shown(value), c.name, f"{c.message} (a warning: confirm it to keep the values)")
+            checks.fail(ref, _shown(value), c.name, f"{c.message} {WARNING_NOTE}")
         else:
             checks.fail(ref, _shown(value), c.name, c.message)
     return CleanValues(values, confirmed)
