@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from earlyphase.cli.common import FORMAT_OPTION, OutputFormat, emit
@@ -39,3 +41,35 @@ def show(
     from earlyphase.interop.cdisc import read_dataset
 
     emit(read_dataset(path), fmt)
+
+
+@cdisc.command("export")
+def export(
+    db: str = typer.Option(..., "--db", help="Database URL (postgresql+psycopg://...) or SQLite file path."),
+    out: str = typer.Option(..., "--out", help="Folder for sdtm/, adam/, define.xml and manifest.json."),
+    sdtm: bool = typer.Option(False, "--sdtm", help="Write the SDTM domains (with --adam: both; neither: both)."),
+    adam: bool = typer.Option(False, "--adam", help="Write the ADaM datasets (with --sdtm: both; neither: both)."),
+    file_format: str = typer.Option("both", "--files", metavar="xpt|json|both",
+                                    help="SAS XPORT v5, Dataset-JSON 1.1, or both."),
+    identified: bool = typer.Option(False, "--identified", help="Site subject ids and calendar dates (audited); "
+                                                                "default: de-identified."),
+    key_file: str = typer.Option(None, "--pseudonym-key", metavar="FILE",
+                                 help="File holding the pseudonym key (the same key gives the same pseudonyms); "
+                                      "default: $EARLYPHASE_EXPORT_KEY, else a key used once."),
+    user: str = typer.Option(None, "--user", help="Who exports (an identified export is audited); default: login name."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Export the study as CDISC files for a submission: SDTM and ADaM as SAS XPORT v5 and Dataset-JSON 1.1, with
+    define.xml and manifest.json; de-identified unless --identified. Nothing is written if a dataset is refused."""
+    from earlyphase.interop.cdisc.export import export_cdisc
+    from earlyphase.records import make_engine
+
+    both = not sdtm and not adam
+    engine = make_engine(db, must_exist=True)
+    try:
+        result = export_cdisc(engine, out, sdtm=sdtm or both, adam=adam or both, file_format=file_format,
+                              identified=identified, key_file=key_file, username=user,
+                              progress=fmt == OutputFormat.table and sys.stderr.isatty())
+    finally:
+        engine.dispose()
+    emit(result, fmt)

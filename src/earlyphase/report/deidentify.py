@@ -33,6 +33,7 @@ from earlyphase.privacy import (
     small_cell_rule,
     uniqueness,
 )
+from earlyphase.derive.deidentify import adam_reference_dates, deidentified_frame
 from earlyphase.privacy.scrub import scrub_dates
 from earlyphase.report.trace import Cell, TraceTable
 
@@ -49,7 +50,6 @@ LISTINGS_NOTE = ("Patient-level listings and figures (the DLT listing, swimmer, 
                  "alone where small cells must not be recoverable.")
 _LEADING_COUNT = re.compile(r"^(\d+)(?=$|\s*\()")  # "2", "2 (11%)", "2 (11%; 1–35)": a count of patients
 _AT_RISK = re.compile(r"\bn=(\d+)\b")
-_DATE_SUFFIX = re.compile(r"(DTM|DTC|DT)$")
 
 
 @dataclass
@@ -157,82 +157,13 @@ def _relative(path: Path, out: Path) -> str:
         return str(path)
 
 
-def pseudonymise_datasets(ds: "AnalysisDatasets", pseudonyms: Pseudonymiser) -> "AnalysisDatasets":
-    """The same datasets with every USUBJID and SUBJID replaced by the patient's pseudonym."""
-    frames = {}
-    for name in ("adsl", "adae", "adrs", "adtte"):
-        frame = getattr(ds, name).copy()
-        if "SUBJID" in frame.columns:
-            codes = frame["SUBJID"].map(lambda s: pseudonyms.subject(str(s)))
-            frame["USUBJID"] = codes
-            frame["SUBJID"] = codes
-        frames[name] = frame
-    return dataclasses.replace(ds, **frames)
-
-
-def _reference_dates(ds: "AnalysisDatasets"):
-    """USUBJID -> study day 1 (first dose, else enrolment), as the de-identified export uses."""
-    import pandas as pd
-
-    tables = ds.source.tables
-    patients = tables["patients"]
-    refs = dict(zip(patients["id"], pd.to_datetime(patients["enrolment_date"])))
-    doses = tables.get("administrations")
-    if doses is not None and len(doses):
-        firsts = pd.to_datetime(doses["actual_date"]).groupby(doses["patient_id"]).min()
-        refs.update({k: v for k, v in firsts.items() if pd.notna(v)})
-    by_subject = dict(zip(ds.adsl["SRCSEQ"], ds.adsl["USUBJID"]))
-    return {by_subject[pid]: ref for pid, ref in refs.items() if pid in by_subject}
-
-
-def _study_days(values, refs):
-    import pandas as pd
-
-    def one(value, ref):
-        if value is None or ref is None or pd.isna(value) or pd.isna(ref):
-            return None
-        delta = (pd.Timestamp(value).normalize() - pd.Timestamp(ref).normalize()).days
-        return delta + 1 if delta >= 0 else delta
-
-    return [one(v, r) for v, r in zip(values, refs)]
-
-
-def deidentified_frame(frame, refs: dict[str, Any]):
-    """One ADaM frame with study days for dates, an age band for the age, no patient row ids."""
-    import pandas as pd
-
-    out = frame.copy()
-    subject_refs = [refs.get(u) for u in out["USUBJID"]] if "USUBJID" in out.columns else [None] * len(out)
-    for col in list(out.columns):
-        is_date = str(out[col].dtype).startswith("datetime64") or col.endswith("DTC")
-        if not is_date or not _DATE_SUFFIX.search(col):
-            continue
-        if col.endswith("DTC"):
-            values = pd.to_datetime(out[col].astype("string").str.slice(0, 10), errors="coerce")
-        else:
-            values = out[col]
-        target = _DATE_SUFFIX.sub("DY", col)
-        if target not in out.columns:
-            out.insert(out.columns.get_loc(col), target, pd.array(_study_days(values, subject_refs), dtype="Int64"))
-        out = out.drop(columns=col)
-    if "AGE" in out.columns:
-        out.insert(out.columns.get_loc("AGE"), "AGEGR1", [age_band(a) for a in out["AGE"]])
-        out = out.drop(columns=["AGE"])
-    if "SRCDOM" in out.columns and "SRCSEQ" in out.columns and (out["SRCDOM"] == "patients").any():
-        out["SRCSEQ"] = out["SRCSEQ"].astype("Int64").mask(out["SRCDOM"] == "patients")
-    for col in out.columns:  # the safety net: no date written inside a text value
-        if out[col].dtype == object:
-            out[col] = [scrub_dates(v).text if isinstance(v, str) else v for v in out[col]]
-    return out
-
-
 def write_adam(ds: "AnalysisDatasets", directory: Path, privacy: ReportPrivacy) -> dict[str, Path]:
     """adsl.csv, adae.csv, adrs.csv, adtte.csv and README.txt saying which mode they are in."""
     directory.mkdir(parents=True, exist_ok=True)
     if privacy.identified:
         paths = ds.write_csv(directory)
     else:
-        refs = _reference_dates(ds)
+        refs = adam_reference_dates(ds)
         paths = {}
         for name in ("adsl", "adae", "adrs", "adtte"):
             path = directory / f"{name}.csv"

@@ -82,7 +82,8 @@ def report_from_database(db: Any, out_dir: str | Path, pdf: bool = False,
     ``small_cells`` (default 3) suppressed. ``username``: who builds it (the build is an audited event).
     """
     from earlyphase.derive import derive_datasets
-    from earlyphase.report.deidentify import ReportPrivacy, pseudonymise_datasets
+    from earlyphase.derive.deidentify import pseudonymise_datasets
+    from earlyphase.report.deidentify import ReportPrivacy
 
     privacy = _privacy(identified, key_file, small_cells)
     t0 = time.perf_counter()

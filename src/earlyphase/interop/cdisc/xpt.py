@@ -178,6 +178,17 @@ def _numeric_values(column: Column, values: list[Any], problems: list[Problem]) 
     return numbers
 
 
+def check_v5(dataset: Dataset) -> None:
+    """Refuse a dataset SAS XPORT v5 cannot hold (names, labels, lengths, ASCII), before anything is written."""
+    problems = _v5_problems(dataset)
+    for index, column in enumerate(dataset.columns):
+        if not column.is_numeric and len(problems) < MAX_PROBLEMS:
+            _character_values(column, [row[index] for row in dataset.rows], problems)
+    if problems:
+        raise InputError(problems[:MAX_PROBLEMS], summary=f"{dataset.name} cannot be written as SAS XPORT v5 "
+                                                          f"({len(problems)} problem(s))")
+
+
 def write_xpt(dataset: Dataset, path: Path) -> None:
     """Write ``dataset`` as SAS XPORT v5; every problem is reported before anything is written."""
     import pandas as pd

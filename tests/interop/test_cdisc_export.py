@@ -1,0 +1,232 @@
+"""`earlyphase interop cdisc export`: the study's ADaM (and SDTM) datasets from the database as SAS XPORT v5 and
+Dataset-JSON 1.1, labelled, typed and sized by the specs in earlyphase.derive.specs; de-identified unless
+--identified (audited). The twin database is built once for the module."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import select
+
+from cdisc_files import msg_dir
+from earlyphase.cli import app
+from earlyphase.cli.common import run_app
+from earlyphase.derive.spec import dataset_names, dataset_spec
+from earlyphase.errors import ConfigurationError, InputError
+from earlyphase.interop.cdisc import read_dataset
+
+jsonschema = pytest.importorskip("jsonschema")
+
+USER = "coordinator1"
+ADAM = ["ADSL", "ADAE", "ADRS", "ADTTE"]
+ISO_DATE = re.compile(r"\b(19|20)\d\d-\d\d-\d\d\b")
+
+
+@pytest.fixture(scope="module")
+def twin_db(tmp_path_factory):
+    from earlyphase.capture import initialise
+    from earlyphase.twin import load_twin
+
+    path = tmp_path_factory.mktemp("cdisc-db") / "trial.db"
+    url = f"sqlite:///{path}"
+    initialise(url, "nk-hcc-ltx", USER).close()
+    load_twin(url, username=USER)
+    return url
+
+
+def _export(url, out, **options):
+    from earlyphase.interop.cdisc.export import export_cdisc
+    from earlyphase.records import make_engine
+
+    engine = make_engine(url)
+    try:
+        return export_cdisc(engine, out, **options)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def deidentified(twin_db, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cdisc-deid") / "sub"
+    return _export(twin_db, out, sdtm=False)
+
+
+@pytest.fixture(scope="module")
+def identified(twin_db, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cdisc-id") / "sub"
+    return _export(twin_db, out, sdtm=False, identified=True, username=USER)
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return json.loads((msg_dir() / "schema" / "dataset.schema.json").read_text(encoding="utf-8"))
+
+
+def _numbers_equal(json_ds, xpt_ds) -> list[str]:
+    """Cells where the XPT differs from the JSON; XPORT has one numeric type, so 3 == 3.0 here."""
+    out = []
+    for number, (a_row, b_row) in enumerate(zip(json_ds.rows, xpt_ds.rows), start=1):
+        for column, a, b in zip(json_ds.columns, a_row, b_row):
+            if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+                if float(a) != float(b):
+                    out.append(f"row {number} {column.name}: {a!r} != {b!r}")
+            elif a != b:
+                out.append(f"row {number} {column.name}: {a!r} != {b!r}")
+    return out
+
+
+@pytest.mark.parametrize("name", ADAM)
+def test_each_adam_dataset_is_written_as_xpt_and_schema_valid_dataset_json_that_agree(identified, name, schema):
+    folder = identified.out_dir / "adam"
+    document = json.loads((folder / f"{name.lower()}.json").read_text(encoding="utf-8"))
+    jsonschema.Draft201909Validator(schema).validate(document)
+    as_json = read_dataset(folder / f"{name.lower()}.json")
+    as_xpt = read_dataset(folder / f"{name.lower()}.xpt")
+    assert as_json.records == as_xpt.records == identified.records[name] > 0
+    assert [c.name for c in as_json.columns] == [c.name for c in as_xpt.columns]
+    for a, b in zip(as_json.columns, as_xpt.columns):
+        assert a.label == b.label, a.name
+        if not a.is_numeric:
+            assert a.length == b.length, a.name
+        assert a.is_numeric == b.is_numeric, a.name
+    assert _numbers_equal(as_json, as_xpt) == []
+
+
+@pytest.mark.parametrize("name", ADAM)
+def test_labels_types_and_lengths_come_from_the_spec(identified, name, twin_db):
+    from earlyphase.capture import stored_study
+    from earlyphase.records import make_engine
+
+    engine = make_engine(twin_db)
+    study, _ = stored_study(engine)
+    engine.dispose()
+    spec = dataset_spec(name, study)
+    ds = read_dataset(identified.out_dir / "adam" / f"{name.lower()}.json")
+    assert [c.name for c in ds.columns] == [v for v in spec.names() if v in {c.name for c in ds.columns}]
+    for column in ds.columns:
+        variable = spec.variable(column.name)
+        assert column.label == variable.label and len(column.label) <= 40
+        if variable.is_text:
+            longest = max([len(v.encode()) for v in ds.values(column.name)] + [1])
+            assert column.length == longest <= (variable.length or 200), column.name
+        elif variable.type in ("date", "datetime"):
+            assert column.data_type == variable.type and column.target_data_type == "integer"
+        else:
+            assert column.data_type == variable.type
+    key_columns = sorted((c.key_sequence, c.name) for c in ds.columns if c.key_sequence)
+    assert [n for _, n in key_columns] == list(spec.keys)
+
+
+def test_the_study_adds_its_baseline_variables_to_adsl_with_its_labels(identified, twin_db):
+    from earlyphase.capture import stored_study
+    from earlyphase.records import make_engine
+
+    engine = make_engine(twin_db)
+    study, _ = stored_study(engine)
+    engine.dispose()
+    ds = read_dataset(identified.out_dir / "adam" / "adsl.xpt")
+    declared = [(f.adam.variable, f.adam.label) for _, f in study.adam_fields()]
+    assert declared, "the twin's study declares baseline variables"
+    for variable, label in declared:
+        assert ds.column(variable).label == label
+
+
+def test_identified_holds_site_ids_and_dates_and_is_audited(identified, twin_db):
+    from earlyphase.records import make_engine
+    from earlyphase.records import tables as t
+
+    adsl = read_dataset(identified.out_dir / "adam" / "adsl.json")
+    assert all(u.startswith("nk-hcc-ltx-") for u in adsl.values("USUBJID"))
+    assert all(ISO_DATE.fullmatch(d) for d in adsl.values("TRTSDT") if d)
+    engine = make_engine(twin_db)
+    with engine.connect() as conn:
+        events = conn.execute(select(t.AuditEntry.username, t.AuditEntry.new_values).where(
+            t.AuditEntry.table_name == "identified_export")).all()
+    engine.dispose()
+    cdisc = [e for e in events if '"cdisc"' in (e.new_values or "")]
+    assert len(cdisc) == 1 and cdisc[0].username == USER
+    manifest = json.loads((identified.out_dir / "manifest.json").read_text())
+    assert manifest["mode"] == "identified"
+    assert json.loads(cdisc[0].new_values)["manifest_sha256"] == __import__("hashlib").sha256(
+        (identified.out_dir / "manifest.json").read_bytes()).hexdigest()
+
+
+def test_deidentified_has_pseudonyms_study_days_age_bands_and_no_dates(deidentified, identified):
+    subjects = set(read_dataset(identified.out_dir / "adam" / "adsl.json").values("SUBJID"))
+    for name in ADAM:
+        ds = read_dataset(deidentified.out_dir / "adam" / f"{name.lower()}.json")
+        names = [c.name for c in ds.columns]
+        assert not [n for n in names if re.search(r"(DT|DTM|DTC)$", n)], name
+        assert "AGE" not in names
+        assert all(u.startswith("P-") for u in ds.values("USUBJID")), name
+        for row in ds.rows:
+            for value in row:
+                assert not (isinstance(value, str) and (ISO_DATE.search(value) or value in subjects)), (name, value)
+    adsl = read_dataset(deidentified.out_dir / "adam" / "adsl.json")
+    assert "AGEGR1" in [c.name for c in adsl.columns] and "TRTSDY" in [c.name for c in adsl.columns]
+    assert set(adsl.values("TRTSDY")) - {None} == {1}, "day 1 is the first dose"
+    manifest = json.loads((deidentified.out_dir / "manifest.json").read_text())
+    assert manifest["mode"] == "de-identified" and "study day" in manifest["deidentification"]["rule"]
+    for relative, entry in manifest["files"].items():
+        assert (deidentified.out_dir / relative).stat().st_size == entry["bytes"]
+
+
+def test_every_dataset_named_in_the_specs_has_a_variables_file():
+    for name in dataset_names():
+        spec = dataset_spec(name)
+        assert spec.variables and len(spec.keys) >= 2
+        for variable in spec.variables:
+            assert re.fullmatch(r"[A-Z][A-Z0-9]{0,7}", variable.name), (name, variable.name)
+            assert 1 <= len(variable.label) <= 40 and variable.label.isascii(), (name, variable.name)
+            assert variable.length is None or 1 <= variable.length <= 200
+
+
+def test_a_column_derive_adds_without_a_spec_row_is_named():
+    import pandas as pd
+
+    from earlyphase.interop.cdisc.export import frame_to_dataset
+
+    frame = pd.DataFrame({"STUDYID": ["S"], "USUBJID": ["S-1"], "NEWVAR": [1]})
+    with pytest.raises(ConfigurationError, match="NEWVAR"):
+        frame_to_dataset(frame, dataset_spec("ADSL"))
+
+
+def test_a_text_longer_than_the_spec_allows_is_refused_and_nothing_is_written(twin_db, tmp_path, monkeypatch):
+    import earlyphase.interop.cdisc.export as export
+
+    real = export._adam_frames
+
+    def long_site(ds, identified, pseudonyms):
+        frames = real(ds, identified, pseudonyms)
+        frames["ADSL"].loc[0, "SITEID"] = "X" * 21  # the spec allows 20
+        return frames
+
+    monkeypatch.setattr(export, "_adam_frames", long_site)
+    with pytest.raises(InputError, match="SITEID"):
+        _export(twin_db, tmp_path / "sub", sdtm=False)
+    assert not (tmp_path / "sub").exists()
+
+
+def test_the_cli_writes_the_files_and_gives_a_json_summary(twin_db, tmp_path, capsys):
+    out = tmp_path / "sub"
+    code = run_app(app, ["interop", "cdisc", "export", "--db", twin_db, "--out", str(out), "--adam", "--files",
+                         "json", "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = json.loads(captured.out)
+    assert summary["identified"] is False and set(summary["records"]) == set(ADAM)
+    assert sorted(p.name for p in (out / "adam").iterdir()) == sorted(f"{n.lower()}.json" for n in ADAM)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--files", "csv"], "xpt, json, both"),
+    (["--db", "/nonexistent/trial.db"], "trial.db"),
+])
+def test_the_cli_refuses_bad_options_with_one_line(twin_db, tmp_path, capsys, argv, words):
+    base = ["interop", "cdisc", "export", "--db", twin_db, "--out", str(tmp_path / "sub")]
+    code = run_app(app, base + argv)
+    err = capsys.readouterr().err
+    assert code in (1, 2) and words in err and "Traceback" not in err
+    assert not (tmp_path / "sub").exists()
