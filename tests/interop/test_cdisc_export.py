@@ -21,6 +21,13 @@ jsonschema = pytest.importorskip("jsonschema")
 
 USER = "coordinator1"
 ADAM = ["ADSL", "ADAE", "ADRS", "ADTTE"]
+SDTM = ["DM", "EX", "AE", "DS", "SV", "TU", "TR", "RS", "SUPPDM", "SUPPAE"]
+ALL = SDTM + ADAM
+
+
+def _path(result, name, kind="json"):
+    folder = "adam" if name.startswith("AD") else "sdtm"
+    return result.out_dir / folder / f"{name.lower()}.{kind}"
 ISO_DATE = re.compile(r"\b(19|20)\d\d-\d\d-\d\d\b")
 
 
@@ -50,13 +57,13 @@ def _export(url, out, **options):
 @pytest.fixture(scope="module")
 def deidentified(twin_db, tmp_path_factory):
     out = tmp_path_factory.mktemp("cdisc-deid") / "sub"
-    return _export(twin_db, out, sdtm=False)
+    return _export(twin_db, out)
 
 
 @pytest.fixture(scope="module")
 def identified(twin_db, tmp_path_factory):
     out = tmp_path_factory.mktemp("cdisc-id") / "sub"
-    return _export(twin_db, out, sdtm=False, identified=True, username=USER)
+    return _export(twin_db, out, identified=True, username=USER)
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +84,12 @@ def _numbers_equal(json_ds, xpt_ds) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("name", ADAM)
-def test_each_adam_dataset_is_written_as_xpt_and_schema_valid_dataset_json_that_agree(identified, name, schema):
-    folder = identified.out_dir / "adam"
-    document = json.loads((folder / f"{name.lower()}.json").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("name", ALL)
+def test_each_dataset_is_written_as_xpt_and_schema_valid_dataset_json_that_agree(identified, name, schema):
+    document = json.loads(_path(identified, name).read_text(encoding="utf-8"))
     jsonschema.Draft201909Validator(schema).validate(document)
-    as_json = read_dataset(folder / f"{name.lower()}.json")
-    as_xpt = read_dataset(folder / f"{name.lower()}.xpt")
+    as_json = read_dataset(_path(identified, name))
+    as_xpt = read_dataset(_path(identified, name, "xpt"))
     assert as_json.records == as_xpt.records == identified.records[name] > 0
     assert [c.name for c in as_json.columns] == [c.name for c in as_xpt.columns]
     for a, b in zip(as_json.columns, as_xpt.columns):
@@ -94,7 +100,7 @@ def test_each_adam_dataset_is_written_as_xpt_and_schema_valid_dataset_json_that_
     assert _numbers_equal(as_json, as_xpt) == []
 
 
-@pytest.mark.parametrize("name", ADAM)
+@pytest.mark.parametrize("name", ALL)
 def test_labels_types_and_lengths_come_from_the_spec(identified, name, twin_db):
     from earlyphase.capture import stored_study
     from earlyphase.records import make_engine
@@ -103,7 +109,7 @@ def test_labels_types_and_lengths_come_from_the_spec(identified, name, twin_db):
     study, _ = stored_study(engine)
     engine.dispose()
     spec = dataset_spec(name, study)
-    ds = read_dataset(identified.out_dir / "adam" / f"{name.lower()}.json")
+    ds = read_dataset(_path(identified, name))
     assert [c.name for c in ds.columns] == [v for v in spec.names() if v in {c.name for c in ds.columns}]
     for column in ds.columns:
         variable = spec.variable(column.name)
@@ -111,8 +117,14 @@ def test_labels_types_and_lengths_come_from_the_spec(identified, name, twin_db):
         if variable.is_text:
             longest = max([len(v.encode()) for v in ds.values(column.name)] + [1])
             assert column.length == longest <= (variable.length or 200), column.name
-        elif variable.type in ("date", "datetime"):
+        if variable.type in ("date", "datetime"):
             assert column.data_type == variable.type and column.target_data_type == "integer"
+        elif variable.type in ("isodate", "isodatetime"):
+            assert column.data_type == variable.type[3:] and column.target_data_type is None
+            assert all(re.fullmatch(r"\d{4}(-\d\d(-\d\d(T\d\d:\d\d(:\d\d)?)?)?)?", v)
+                       for v in ds.values(column.name) if v), column.name
+        elif variable.type == "text":
+            assert column.data_type == "string"
         else:
             assert column.data_type == variable.type
     key_columns = sorted((c.key_sequence, c.name) for c in ds.columns if c.key_sequence)
@@ -155,8 +167,8 @@ def test_identified_holds_site_ids_and_dates_and_is_audited(identified, twin_db)
 
 def test_deidentified_has_pseudonyms_study_days_age_bands_and_no_dates(deidentified, identified):
     subjects = set(read_dataset(identified.out_dir / "adam" / "adsl.json").values("SUBJID"))
-    for name in ADAM:
-        ds = read_dataset(deidentified.out_dir / "adam" / f"{name.lower()}.json")
+    for name in ALL:
+        ds = read_dataset(_path(deidentified, name))
         names = [c.name for c in ds.columns]
         assert not [n for n in names if re.search(r"(DT|DTM|DTC)$", n)], name
         assert "AGE" not in names
@@ -217,6 +229,7 @@ def test_the_cli_writes_the_files_and_gives_a_json_summary(twin_db, tmp_path, ca
     assert code == 0, captured.err
     summary = json.loads(captured.out)
     assert summary["identified"] is False and set(summary["records"]) == set(ADAM)
+    assert not (out / "sdtm").exists()
     assert sorted(p.name for p in (out / "adam").iterdir()) == sorted(f"{n.lower()}.json" for n in ADAM)
 
 
@@ -230,3 +243,119 @@ def test_the_cli_refuses_bad_options_with_one_line(twin_db, tmp_path, capsys, ar
     err = capsys.readouterr().err
     assert code in (1, 2) and words in err and "Traceback" not in err
     assert not (tmp_path / "sub").exists()
+
+
+# -- SDTM content, checked against the database ------------------------------------------------------------------
+
+def _rows(result, name):
+    ds = read_dataset(_path(result, name))
+    names = [c.name for c in ds.columns]
+    return [dict(zip(names, row)) for row in ds.rows]
+
+
+def _db_count(url, table) -> int:
+    from sqlalchemy import text
+
+    from earlyphase.records import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        count = conn.execute(text(f"select count(*) from {table}")).scalar()
+    engine.dispose()
+    return count
+
+
+def _day(text, reference):
+    from datetime import date
+
+    delta = (date.fromisoformat(text[:10]) - date.fromisoformat(reference)).days
+    return delta + 1 if delta >= 0 else delta
+
+
+def test_sdtm_has_one_dm_row_per_patient_and_every_record_of_the_database(identified, twin_db):
+    dm = _rows(identified, "DM")
+    assert len(dm) == _db_count(twin_db, "patients") == len({r["USUBJID"] for r in dm})
+    assert len(_rows(identified, "AE")) == _db_count(twin_db, "adverse_events")
+    assert len(_rows(identified, "EX")) == _db_count(twin_db, "administrations")
+    assert len(_rows(identified, "TR")) == _db_count(twin_db, "lesions")
+    subjects = {r["USUBJID"] for r in dm}
+    for name in SDTM:
+        assert {r["USUBJID"] for r in _rows(identified, name)} <= subjects, name
+
+
+@pytest.mark.parametrize("name, dtc, dy", [("AE", "AESTDTC", "AESTDY"), ("AE", "AEENDTC", "AEENDY"),
+                                           ("EX", "EXSTDTC", "EXSTDY"), ("DS", "DSSTDTC", "DSSTDY"),
+                                           ("TR", "TRDTC", "TRDY"), ("RS", "RSDTC", "RSDY"),
+                                           ("SV", "SVSTDTC", "SVSTDY")])
+def test_study_days_count_from_rfstdtc_with_no_day_zero(identified, name, dtc, dy):
+    reference = {r["USUBJID"]: r["RFSTDTC"] for r in _rows(identified, "DM")}
+    checked = 0
+    for row in _rows(identified, name):
+        if len(row[dtc]) >= 10 and reference[row["USUBJID"]]:
+            assert row[dy] == _day(row[dtc], reference[row["USUBJID"]]) != 0, row
+            checked += 1
+        elif len(row[dtc]) < 10:
+            assert row[dy] is None, row
+    assert checked > 0
+
+
+def test_sequence_numbers_are_unique_within_each_subject(identified):
+    for name in ("EX", "AE", "DS", "TU", "TR", "RS"):
+        keys = [(r["USUBJID"], r[f"{name}SEQ"]) for r in _rows(identified, name)]
+        assert len(keys) == len(set(keys)), name
+
+
+def test_coded_variables_hold_only_their_codelists_values(identified, twin_db):
+    from earlyphase.capture import stored_study
+    from earlyphase.records import make_engine
+    from earlyphase.vocab.cdisc import cdisc_codelists
+
+    engine = make_engine(twin_db)
+    study, _ = stored_study(engine)
+    engine.dispose()
+    lists = cdisc_codelists()
+    checked = 0
+    for name in SDTM:
+        spec = dataset_spec(name, study)
+        for row in _rows(identified, name):
+            for variable in spec.variables:
+                value = row.get(variable.name)
+                if variable.codelist in lists and value not in (None, ""):
+                    assert value in lists[variable.codelist].values, (name, variable.name, value)
+                    checked += 1
+    assert checked > 500
+
+
+def test_epoch_follows_the_doses(identified):
+    dm = {r["USUBJID"]: r for r in _rows(identified, "DM")}
+    for row in _rows(identified, "AE"):
+        first, last = dm[row["USUBJID"]]["RFXSTDTC"], dm[row["USUBJID"]]["RFXENDTC"]
+        onset = row["AESTDTC"][:10]
+        if len(onset) < 10 or not first:
+            continue
+        expected = "SCREENING" if onset < first else "TREATMENT" if onset <= last else "FOLLOW-UP"
+        assert row["EPOCH"] == expected, row
+
+
+def test_suppqual_points_at_records_that_exist_and_names_fit_xpt(identified):
+    ae = {(r["USUBJID"], str(r["AESEQ"])) for r in _rows(identified, "AE")}
+    suppae = _rows(identified, "SUPPAE")
+    assert suppae and all(r["IDVAR"] == "AESEQ" and (r["USUBJID"], r["IDVARVAL"]) in ae for r in suppae)
+    assert {r["QNAM"] for r in suppae} >= {"AEDLT", "AETOXGRV"}
+    suppdm = _rows(identified, "SUPPDM")
+    keys = [(r["USUBJID"], r["QNAM"]) for r in suppdm]
+    assert suppdm and len(keys) == len(set(keys))
+    assert all(re.fullmatch(r"[A-Z][A-Z0-9]{0,7}", r["QNAM"]) and len(r["QLABEL"]) <= 40 for r in suppdm + suppae)
+
+
+def test_deidentified_sdtm_keeps_the_same_records_under_pseudonyms(identified, deidentified):
+    for name in ("AE", "EX", "TR", "SUPPAE"):
+        assert len(_rows(identified, name)) == len(_rows(deidentified, name)), name
+    pseudonyms = {r["USUBJID"] for r in _rows(deidentified, "DM")}
+    assert all(p.startswith("P-") for p in pseudonyms)
+    for name in SDTM:
+        assert {r["USUBJID"] for r in _rows(deidentified, name)} <= pseudonyms, name
+    bands = [r for r in _rows(deidentified, "SUPPDM") if r["QNAM"] == "AGEGR1"]
+    assert len(bands) == len(pseudonyms) and all(re.fullmatch(r"\d+-\d+|\d+\+", b["QVAL"]) for b in bands)
+    days = sorted(r["AESTDY"] for r in _rows(deidentified, "AE") if r["AESTDY"] is not None)
+    assert days == sorted(r["AESTDY"] for r in _rows(identified, "AE") if r["AESTDY"] is not None)

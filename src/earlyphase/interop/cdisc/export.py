@@ -168,10 +168,10 @@ def _adam_frames(ds, identified: bool, pseudonyms) -> dict[str, "pd.DataFrame"]:
 
 
 def _sdtm_frames(ds, identified: bool, pseudonyms) -> dict[str, "pd.DataFrame"]:
-    from earlyphase.derive.sdtm import derive_sdtm, deidentify_sdtm
+    from earlyphase.derive.sdtm import deidentify_sdtm, derive_sdtm, public
 
     frames = derive_sdtm(ds)
-    return frames if identified else deidentify_sdtm(frames, pseudonyms)
+    return public(frames if identified else deidentify_sdtm(frames, pseudonyms))
 
 
 def _formats(fmt: str) -> tuple[str, ...]:
