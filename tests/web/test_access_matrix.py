@@ -21,6 +21,20 @@ ROUTES = {
     "/subjects/' OR '1'='1": None,
     "/subjects/%3Cscript%3E": None,
     "/admin/users": "manage_users",
+    # data entry (web/entry.py); records 1 and 2 are adverse events of {own} and {other} (made below)
+    "/enrol": "enter_data",
+    f"/subjects/{OWN}/forms/baseline_disease": "enter_data",
+    f"/subjects/{OTHER}/forms/baseline_disease": None,
+    f"/subjects/{OWN}/ae": "enter_data",
+    f"/subjects/{OWN}/ae?q=alop": "enter_data",
+    f"/subjects/{OWN}/ae/terms?q=alop": "enter_data",
+    f"/subjects/{OTHER}/ae": None,
+    f"/subjects/{OTHER}/ae/terms?q=alop": None,
+    f"/subjects/{OWN}/core/administration": "enter_data",
+    f"/subjects/{OTHER}/core/administration": None,
+    f"/subjects/{OWN}/records/adverse_events/1": "view_subjects",
+    f"/subjects/{OWN}/records/adverse_events/2": None,  # the other site's record under this subject
+    f"/subjects/{OTHER}/records/adverse_events/2": None,
 }
 
 
@@ -29,12 +43,14 @@ def _expected(role: str, action: str | None, path: str) -> int:
         return 404
     if role_may(role, action):
         return 200
-    return 404 if path.startswith("/subjects/") else 403
+    # A subject the role may not see at all is not found; one it sees but may not act on is forbidden.
+    return 404 if path.startswith("/subjects/") and not role_may(role, "view_subjects") else 403
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_route_role_site_matrix(client, world, role):
-    _, secrets = world
+    engine, secrets = world
+    _adverse_events(engine)
     username = f"{role.replace('_', '')}1"
     secret = secrets[username]
     assert log_in(client, username, code=totp_now(secret) if secret else None).status_code == 303
@@ -43,6 +59,14 @@ def test_route_role_site_matrix(client, world, role):
         assert response.status_code == _expected(role, action, path), (role, path)
         for hidden in SUBJECTS["S02"]:
             assert hidden not in response.text, (role, path, hidden)
+
+
+def _adverse_events(engine):
+    from earlyphase.capture import Trial
+
+    with Trial.open(engine, "founder") as trial:
+        for subject in (OWN, OTHER):
+            trial.record_adverse_event(subject, "Alopecia", 1, "2015-02", "possible", "recovering")
 
 
 def test_a_user_granted_every_site_sees_both(client):

@@ -275,3 +275,114 @@ def test_saving_without_the_csrf_token_is_refused(desk):
     engine, client = desk
     response = client.post(FORM, data=VITALS)
     assert response.status_code == 403 and count(engine, FormRecord) == 0
+
+
+# -- adverse events ---------------------------------------------------------------------------------------
+AE = {"term": "Alopecia", "grade": "2", "onset": "2015-02", "attribution": "possible", "outcome": "recovering",
+      "serious": "no", "dlt": "no"}
+
+
+def test_term_search_with_and_without_javascript(desk):
+    _, client = desk
+    fragment = client.get("/subjects/A-101/ae/terms?q=alop", headers={"HX-Request": "true"}).text
+    assert "Alopecia" in fragment and "<html" not in fragment  # htmx swaps this in under the box
+    plain = client.get("/subjects/A-101/ae?q=alop").text  # the same search as a plain form
+    assert 'href="/subjects/A-101/ae?term=Alopecia"' in plain and "<html" in plain
+    for hostile in ("' OR '1'='1", "%", "_", XSS, "x" * 5000):
+        response = client.get("/subjects/A-101/ae", params={"q": hostile})
+        assert response.status_code == 200 and XSS not in response.text
+
+
+def test_only_the_grades_the_term_has_are_offered(desk):
+    _, client = desk
+    html = client.get("/subjects/A-101/ae?term=Alopecia").text
+    grades = re.findall(r'name="grade" value="(\d)"', html)
+    assert grades == ["1", "2"]
+    death = client.get("/subjects/A-101/ae?term=Death NOS").text
+    assert re.findall(r'name="grade" value="(\d)"', death) == ["5"]
+
+
+def test_an_adverse_event_is_saved_and_a_missing_grade_refused(desk):
+    engine, client = desk
+    bad = post(client, "/subjects/A-101/ae", {**AE, "grade": "3"}, "/subjects/A-101/ae?term=Alopecia")
+    assert bad.status_code == 400 and "no grade 3 for Alopecia" in problem_of(bad.text, "grade")
+    wrong = post(client, "/subjects/A-101/ae", {**AE, "term": "Headache-ish", "onset": "someday",
+                                                "attribution": "maybe", "outcome": ""},
+                 "/subjects/A-101/ae?term=Alopecia")
+    assert wrong.status_code == 400 and "Headache-ish" in wrong.text
+    assert problem_of(wrong.text, "onset") and problem_of(wrong.text, "attribution") and problem_of(wrong.text, "outcome")
+    assert count(engine, AdverseEvent) == 0
+    ok = post(client, "/subjects/A-101/ae", AE, "/subjects/A-101/ae?term=Alopecia")
+    assert ok.status_code == 303
+    with read_session(engine) as s:
+        event = s.execute(select(AdverseEvent)).scalar_one()
+    assert (event.term, event.grade, event.onset) == ("Alopecia", 2, "2015-02")
+    assert "adverse event: Alopecia, grade 2" in client.get("/subjects/A-101").text
+
+
+def test_stored_xss_in_adverse_event_free_text_is_escaped(desk):
+    _, client = desk
+    page = "/subjects/A-101/ae?term=Skin and subcutaneous tissue disorders - Other, specify"
+    ok = post(client, "/subjects/A-101/ae", {**AE, "term": "Skin and subcutaneous tissue disorders - Other, specify",
+                                             "term_specify": XSS, "grade": "1"}, page)
+    assert ok.status_code == 303, ok.text[:2000]
+    html = client.get(ok.headers["location"]).text
+    assert XSS not in html and "&lt;script&gt;" in html
+
+
+# -- doses (a core form) ----------------------------------------------------------------------------------
+def test_a_dose_is_recorded_through_capture(desk):
+    engine, client = desk
+    assert post(client, "/enrol", {**ENROL, "group": "A", "allocation_date": "2015-02-02"}).status_code == 303
+    path = "/subjects/A-150/core/administration"
+    page = client.get(path).text
+    assert 'name="dose"' in page and "(cells)" in page
+    bad = post(client, path, {"number": "one", "actual_date": "2015-02-30", "dose": "lots", "lot": XSS})
+    assert bad.status_code == 400
+    assert problem_of(bad.text, "number") and problem_of(bad.text, "actual_date") and problem_of(bad.text, "dose")
+    assert XSS not in bad.text
+    ok = post(client, path, {"number": "1", "actual_date": "2015-02-03", "dose": "2.5e9", "lot": XSS})
+    assert ok.status_code == 303, ok.text[:3000]
+    shown = client.get(ok.headers["location"]).text
+    assert XSS not in shown and "&lt;script&gt;" in shown
+    assert "/records/administrations/" in client.get("/subjects/A-150").text
+
+
+# -- corrections and history ------------------------------------------------------------------------------
+def test_a_correction_needs_a_reason_and_shows_in_the_history(desk):
+    engine, client = desk
+    saved = post(client, FORM, VITALS)
+    record = saved.headers["location"].split("?")[0]
+    before = audit_count(engine)
+    no_reason = post(client, record, {**VITALS, "pulse": "80"})
+    assert no_reason.status_code == 400 and "category" in problem_of(no_reason.text, "reason")
+    thin = post(client, record, {**VITALS, "pulse": "80", "reason_category": "data-entry error",
+                                 "reason_detail": "x"})
+    assert thin.status_code == 400 and "at least two words" in problem_of(thin.text, "reason")
+    out_of_range = post(client, record, {**VITALS, "pulse": "400", "reason_category": "data-entry error",
+                                         "reason_detail": "typed from the wrong sheet"})
+    assert out_of_range.status_code == 400 and "between 20 and 250" in problem_of(out_of_range.text, "pulse")
+    assert audit_count(engine) == before
+    done = post(client, record, {**VITALS, "pulse": "80", "reason_category": "data-entry error",
+                                 "reason_detail": "typed from the wrong sheet " + XSS})
+    assert done.status_code == 303
+    html = client.get(record).text
+    history = re.search(r"History of pulse.*?</details>", html, re.S).group(0)
+    assert "72 &rarr; 80" in history and "coord" in history
+    assert "data-entry error: typed from the wrong sheet" in history
+    assert XSS not in html and "&lt;script&gt;" in history
+    assert "blank &rarr; 72" in history  # the first entry, then the correction
+
+
+def test_a_monitor_reads_a_record_but_cannot_correct_it(desk):
+    engine, client = desk
+    record = post(client, FORM, VITALS).headers["location"].split("?")[0]
+    client.post("/logout", data={"csrf_token": csrf_of(client.get("/subjects").text)})
+    log_in(client, "mon")
+    html = client.get(record).text
+    assert "Temperature" in html and 'name="reason_category"' not in html
+    assert client.get(FORM).status_code == 403
+    token = csrf_of(client.get("/subjects").text)
+    refused = client.post(record, data={**VITALS, "pulse": "90", "reason_category": "other",
+                                        "reason_detail": "monitor tries a change", "csrf_token": token})
+    assert refused.status_code == 403

@@ -536,6 +536,6 @@ def register(app: FastAPI, kit: Kit) -> None:
         except InputError as error:
             names = {f.name for f in fields} | {"reason"}
             return record_page(request, found, study, subject_id, view, history, values,
-                               sort_problems(error, names), 400)
+                               sort_problems(error, names, f"{view.form}." if view.form else ""), 400)
         return RedirectResponse(f"/subjects/{subject_id}/records/{table}/{view.record_id}?saved=1",
                                 status_code=303)
