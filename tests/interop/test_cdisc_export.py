@@ -359,3 +359,195 @@ def test_deidentified_sdtm_keeps_the_same_records_under_pseudonyms(identified, d
     assert len(bands) == len(pseudonyms) and all(re.fullmatch(r"\d+-\d+|\d+\+", b["QVAL"]) for b in bands)
     days = sorted(r["AESTDY"] for r in _rows(deidentified, "AE") if r["AESTDY"] is not None)
     assert days == sorted(r["AESTDY"] for r in _rows(identified, "AE") if r["AESTDY"] is not None)
+
+
+# -- define.xml ----------------------------------------------------------------------------------------------------
+
+def _xsd():
+    from earlyphase.interop.cdisc.define import bundled_xsd
+
+    pytest.importorskip("defineutils")
+    return bundled_xsd()
+
+
+@pytest.mark.parametrize("folder", ["sdtm", "adam"])
+@pytest.mark.parametrize("mode", ["identified", "deidentified"])
+def test_define_xml_is_valid_against_the_define_2_1_xsd(request, mode, folder):
+    from earlyphase.interop.cdisc.define import check_define, xsd_problems
+
+    result = request.getfixturevalue(mode)
+    path = result.out_dir / folder / "define.xml"
+    assert xsd_problems(path, _xsd()) == []
+    summary = check_define(path)
+    assert summary["datasets"] == [n for n in result.records if (n.startswith("AD")) == (folder == "adam")]
+
+
+@pytest.mark.parametrize("folder", ["sdtm", "adam"])
+def test_define_xml_describes_exactly_the_files_written(identified, folder):
+    from lxml import etree
+
+    ns = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1",
+          "xlink": "http://www.w3.org/1999/xlink"}
+    tree = etree.parse(str(identified.out_dir / folder / "define.xml"))
+    items = {i.get("OID"): i for i in tree.iterfind(".//odm:ItemDef", ns)}
+    lists = {c.get("OID"): [e.get("CodedValue") for e in c.iterfind("odm:EnumeratedItem", ns)]
+             for c in tree.iterfind(".//odm:CodeList", ns)}
+    groups = tree.findall(".//odm:ItemGroupDef", ns)
+    assert groups
+    for group in groups:
+        leaf = group.find("def:leaf", ns)
+        href = leaf.get("{http://www.w3.org/1999/xlink}href")
+        assert href == f"{group.get('Name').lower()}.xpt"
+        ds = read_dataset(identified.out_dir / folder / href)
+        assert group.findtext("odm:Description/odm:TranslatedText", namespaces=ns) == ds.label
+        refs = group.findall("odm:ItemRef", ns)
+        assert [items[r.get("ItemOID")].get("Name") for r in refs] == [c.name for c in ds.columns]
+        for ref in refs:
+            item = items[ref.get("ItemOID")]
+            column = ds.column(item.get("Name"))
+            assert item.findtext("odm:Description/odm:TranslatedText", namespaces=ns) == column.label
+            if item.get("DataType") == "text":
+                assert int(item.get("Length")) == column.length
+            else:
+                assert column.is_numeric or item.get("DataType") in ("date", "datetime"), column.name
+            coded = item.find("odm:CodeListRef", ns)
+            if coded is not None:
+                allowed = set(lists[coded.get("CodeListOID")])
+                assert set(ds.values(column.name)) - {"", None} <= allowed, column.name
+
+
+def test_the_pilot_define_files_are_checked_like_ours():
+    """CDISC's own pilot define.xml files: the ADaM one (with Analysis Results Metadata) is valid; the SDTM one
+    names its standard 'STDTMIG', which the Define-XML 2.1 XSD refuses - proof the XSD check bites."""
+    from earlyphase.interop.cdisc.define import bundled_xsd, check_define, xsd_problems
+
+    pytest.importorskip("defineutils")
+    adam = msg_dir() / "adam" / "define.xml"
+    assert check_define(adam)["variables"] > 100
+    assert xsd_problems(adam, bundled_xsd(adam)) == []
+    sdtm = msg_dir() / "sdtm" / "define.xml"
+    assert check_define(sdtm)["datasets"]
+    errors = xsd_problems(sdtm, bundled_xsd(sdtm))
+    assert errors and all("STDTMIG" in e for e in errors)
+
+
+ODM = "{http://www.cdisc.org/ns/odm/v1.3}"
+DEF = "{http://www.cdisc.org/ns/def/v2.1}"
+
+
+def _first(tree, tag):
+    return next(tree.iter(tag))
+
+
+def _define_cases():
+    """(id, change to the parsed define.xml or to its text, words the error must hold)."""
+    def drop_item_def(tree):
+        item = _first(tree, f"{ODM}ItemDef")
+        item.getparent().remove(item)
+
+    def dangling_codelist(tree):
+        for ref in tree.iter(f"{ODM}CodeListRef"):
+            ref.set("CodeListOID", "CL.NOWHERE")
+            return
+
+    def drop_leaf(tree):
+        leaf = _first(tree, f"{DEF}leaf")
+        leaf.getparent().remove(leaf)
+
+    def long_name(tree):
+        _first(tree, f"{ODM}ItemDef").set("Name", "TOOLONGNAME")
+
+    def long_label(tree):
+        _first(tree, f"{ODM}ItemDef").find(f"{ODM}Description/{ODM}TranslatedText").text = "L" * 41
+
+    def no_length(tree):
+        for item in tree.iter(f"{ODM}ItemDef"):
+            if item.get("DataType") == "text":
+                del item.attrib["Length"]
+                return
+
+    def long_length(tree):
+        for item in tree.iter(f"{ODM}ItemDef"):
+            if item.get("DataType") == "text":
+                item.set("Length", "201")
+                return
+
+    def bad_type(tree):
+        _first(tree, f"{ODM}ItemDef").set("DataType", "char")
+
+    def duplicate_oid(tree):
+        items = list(tree.iter(f"{ODM}ItemDef"))
+        items[1].set("OID", items[0].get("OID"))
+
+    def old_version(tree):
+        _first(tree, f"{ODM}MetaDataVersion").set(f"{DEF}DefineVersion", "2.0.0")
+
+    def no_structure(tree):
+        del _first(tree, f"{ODM}ItemGroupDef").attrib[f"{DEF}Structure"]
+
+    def no_groups(tree):
+        for group in list(tree.iter(f"{ODM}ItemGroupDef")):
+            group.getparent().remove(group)
+
+    def bad_standard(tree):
+        _first(tree, f"{ODM}ItemGroupDef").set(f"{DEF}StandardOID", "STD.NONE")
+
+    return [
+        ("item-def-missing", drop_item_def, "ItemRef names no ItemDef"),
+        ("codelist-missing", dangling_codelist, "CodeListRef names no CodeList"),
+        ("leaf-missing", drop_leaf, "names no def:leaf"),
+        ("name-too-long", long_name, "1-8"),
+        ("label-too-long", long_label, "1-40"),
+        ("text-without-length", no_length, "needs a Length"),
+        ("length-over-200", long_length, "1-200"),
+        ("unknown-data-type", bad_type, "not an ODM data type"),
+        ("oid-twice", duplicate_oid, "used twice"),
+        ("define-2-0", old_version, "2.1.0"),
+        ("no-structure", no_structure, "Structure"),
+        ("no-datasets", no_groups, "no ItemGroupDef"),
+        ("unknown-standard", bad_standard, "names no def:Standard"),
+    ]
+
+
+DEFINE_CASES = _define_cases()
+TEXT_DEFINE_CASES = [("empty", b"", "well-formed"), ("truncated", None, "well-formed"),
+                     ("not-odm", b"<?xml version='1.0'?><root/>", "ODM"),
+                     ("html", b"<html><body>define</body></html>", "ODM"),
+                     ("no-metadata", b"<ODM xmlns='http://www.cdisc.org/ns/odm/v1.3'><Study OID='S'/></ODM>",
+                      "MetaDataVersion"),
+                     ("entity-bomb", b"<?xml version='1.0'?><!DOCTYPE d [<!ENTITY a 'aaaa'><!ENTITY b '&a;&a;'>]>"
+                                     b"<d>&b;</d>", "ODM")]
+
+
+@pytest.mark.parametrize("case", DEFINE_CASES, ids=[c[0] for c in DEFINE_CASES])
+def test_a_malformed_define_is_refused_naming_the_problem(identified, case, tmp_path, capsys):
+    from lxml import etree
+
+    _, change, words = case
+    tree = etree.parse(str(identified.out_dir / "adam" / "define.xml"))
+    change(tree)
+    path = tmp_path / "define.xml"
+    tree.write(str(path), xml_declaration=True, encoding="UTF-8")
+    code = run_app(app, ["interop", "cdisc", "check-define", str(path)])
+    err = capsys.readouterr().err
+    assert code == 1 and words in err and str(path) in err and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("case", TEXT_DEFINE_CASES, ids=[c[0] for c in TEXT_DEFINE_CASES])
+def test_a_file_that_is_not_a_define_is_refused(identified, case, tmp_path, capsys):
+    _, content, words = case
+    if content is None:
+        whole = (identified.out_dir / "sdtm" / "define.xml").read_bytes()
+        content = whole[: len(whole) // 2]
+    path = tmp_path / "define.xml"
+    path.write_bytes(content)
+    code = run_app(app, ["interop", "cdisc", "check-define", str(path)])
+    err = capsys.readouterr().err
+    assert code == 1 and words in err and "Traceback" not in err, err
+
+
+def test_check_define_gives_a_json_summary(identified, capsys):
+    path = identified.out_dir / "sdtm" / "define.xml"
+    code = run_app(app, ["interop", "cdisc", "check-define", str(path), "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["datasets"][0] == "DM" and out["xsd"].startswith("define2-1-0.xsd")

@@ -73,3 +73,26 @@ def export(
     finally:
         engine.dispose()
     emit(result, fmt)
+
+
+@cdisc.command("check-define")
+def check_define_command(
+    path: str = typer.Argument(..., metavar="FILE", help="The define.xml to check."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Check a Define-XML 2.1 file: well-formed, every reference resolved, XPORT v5 limits, and the Define-XML 2.1
+    XSD when the defineutils package (which ships it) is installed. Exit 1 naming every problem."""
+    from earlyphase.errors import InputError, Problem
+    from earlyphase.interop.cdisc.define import bundled_xsd, check_define, xsd_problems
+
+    result = check_define(path)
+    schema = bundled_xsd(path)
+    result["xsd"] = f"{schema.name} (defineutils)" if schema else "not checked: install defineutils for the XSD"
+    if schema is not None:
+        errors = xsd_problems(path, schema)
+        if errors:
+            raise InputError([Problem("file", e, "define-xsd", "breaks the Define-XML 2.1 schema", file=path)
+                              for e in errors[:20]], summary=f"{path} is not valid against the Define-XML 2.1 XSD")
+    emit(result, fmt, text=f"{path}: Define-XML 2.1, {len(result['datasets'])} datasets "
+                           f"({', '.join(result['datasets'])}), {result['variables']} variables, "
+                           f"{result['codelists']} codelists; XSD: {result['xsd']}")

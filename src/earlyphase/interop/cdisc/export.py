@@ -1,6 +1,7 @@
 """Export a trial database as CDISC files for a submission: ADaM (ADSL, ADAE, ADRS, ADTTE) and SDTM (DM, EX, AE,
-DS, SV, TU, TR, RS, SUPPDM, SUPPAE) as SAS XPORT v5 and/or Dataset-JSON 1.1, a Define-XML 2.1 describing what was
-written, and ``manifest.json`` (files, records, SHA-256, mode, rule).
+DS, SV, TU, TR, RS, SUPPDM, SUPPAE) as SAS XPORT v5 and/or Dataset-JSON 1.1 in ``sdtm/`` and ``adam/``, each folder
+with a Define-XML 2.1 ``define.xml`` describing what it holds (its leaves point at the XPT files when both formats
+are written), and ``manifest.json`` (files, records, SHA-256, mode, rule).
 
 Every variable's label, type and longest length come from the specs in :mod:`earlyphase.derive.spec` (data files);
 the length written is that of the longest value present (as reviewers ask), refused if it is over the spec's.
@@ -193,6 +194,7 @@ def export_cdisc(engine: "Engine", out_dir: str | Path, *, sdtm: bool = True, ad
     export leaves nothing behind. ``file_format``: ``xpt``, ``json`` or ``both``."""
     from earlyphase.capture import stored_study
     from earlyphase.derive import derive_datasets
+    from earlyphase.interop.cdisc.define import write_define
     from earlyphase.interop.cdisc.files import write_dataset
     from earlyphase.interop.cdisc.xpt import check_v5
     from earlyphase.privacy import pseudonymiser_from
@@ -209,7 +211,7 @@ def export_cdisc(engine: "Engine", out_dir: str | Path, *, sdtm: bool = True, ad
         frames.update(_sdtm_frames(ds, identified, pseudonyms))
     if adam:
         frames.update(_adam_frames(ds, identified, pseudonyms))
-    metadata = {"studyOID": study.study_id, "originator": "earlyphase", "metaDataRef": DEFINE_NAME,
+    metadata = {"studyOID": study.study_id, "originator": "earlyphase", "metaDataRef": DEFINE_NAME,  # beside the file, in its folder
                 "sourceSystem": {"name": "earlyphase", "version": _version()}}
     datasets = []
     for name, frame in frames.items():
@@ -230,6 +232,11 @@ def export_cdisc(engine: "Engine", out_dir: str | Path, *, sdtm: bool = True, ad
                 folder.mkdir(exist_ok=True)
                 written.append(write_dataset(dataset, folder / f"{dataset.name.lower()}.{kind}"))
                 bar.update(1)
+            for standard in ("SDTM", "ADaM"):
+                chosen = [(s, d) for s, d in datasets if s.standard == standard]
+                if chosen:
+                    written.append(write_define(out / standard.lower() / DEFINE_NAME, study, standard, chosen,
+                                                kinds[0], identified))
         except BaseException:
             for path in written:
                 path.unlink(missing_ok=True)
