@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from earlyphase.cli import interop_redcap
 from earlyphase.cli.common import FORMAT_OPTION, OutputFormat, emit
 
 app = typer.Typer(help="The outside world's formats: CDISC dataset files (SAS XPORT v5, Dataset-JSON 1.1).",
@@ -13,6 +14,7 @@ app = typer.Typer(help="The outside world's formats: CDISC dataset files (SAS XP
 cdisc = typer.Typer(help="CDISC dataset files: .xpt (SAS XPORT v5) and .json (Dataset-JSON 1.1).",
                     no_args_is_help=True)
 app.add_typer(cdisc, name="cdisc")
+app.add_typer(interop_redcap.app, name="redcap")
 
 
 @cdisc.command("convert")

@@ -896,13 +896,20 @@ def import_trial(target: str | Path | Engine, source: str | Path | Iterable[str 
     value and rule. Every record written names its file and the file's SHA-256 in its audit entry.
     CSV files are UTF-8 (with or without a byte-order mark) unless ``encoding`` names another.
     """
+    files = read_files(source, encoding=encoding)
+    return import_files(target, files, username=username, reason=reason)
+
+
+def import_files(target: str | Path | Engine, files: list[SourceFile], *, username: str = "importer",
+                 reason: str | None = None) -> ImportResult:
+    """Import files already read (:func:`earlyphase.interop.sources.read_files`, or rows another format
+    made, e.g. a REDCap export) into ``target``: the rules of :func:`import_trial`."""
     from earlyphase.capture import Trial
 
     from earlyphase.capture.checks import Checks
     from earlyphase.capture.reasons import reason_for_change
     from earlyphase.records.audit import write_event
 
-    files = read_files(source, encoding=encoding)
     names = ", ".join(f.path.name for f in files)
     if reason is not None and (not isinstance(reason, str) or reason.strip()):
         # The person's reason must say something by itself (the file's name and SHA-256 are added to it).
