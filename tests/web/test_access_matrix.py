@@ -6,7 +6,7 @@ Users hold one role at S01; the subjects of S02 must not appear in any response 
 from __future__ import annotations
 
 import pytest
-from web_helpers import SUBJECTS, log_in
+from web_helpers import SUBJECTS, csrf_of, log_in
 
 from earlyphase.access import ROLES, role_may
 from earlyphase.access.totp import totp_now
@@ -90,3 +90,48 @@ def test_logged_out_visitors_are_sent_to_log_in(client):
     for path in ROUTES:
         response = client.get(path, follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"] == "/login", path
+
+
+# Data-entry writes: posted empty (with a valid CSRF token) an allowed role gets the form back with its problems
+# (400, nothing written); any other gets 403, or 404 for a subject it may not see.
+WRITES = {
+    "/enrol": "enter_data",
+    f"/subjects/{OWN}/forms/baseline_disease": "enter_data",
+    f"/subjects/{OTHER}/forms/baseline_disease": None,
+    f"/subjects/{OWN}/ae": "enter_data",
+    f"/subjects/{OTHER}/ae": None,
+    f"/subjects/{OWN}/core/administration": "enter_data",
+    f"/subjects/{OTHER}/core/administration": None,
+    f"/subjects/{OWN}/records/adverse_events/1": "correct_data",
+    f"/subjects/{OTHER}/records/adverse_events/2": None,
+}
+# The other site's record under this site's subject: not found by those who may correct here, forbidden to
+# those who only see the subject (asked before any record is looked up), not found by the rest.
+ABSENT = f"/subjects/{OWN}/records/adverse_events/2"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_write_route_role_site_matrix(client, world, role):
+    from sqlalchemy import func, select
+
+    from earlyphase.records.database import read_session
+    from earlyphase.records.tables import AuditEntry
+
+    engine, secrets = world
+    _adverse_events(engine)
+    username = f"{role.replace('_', '')}1"
+    secret = secrets[username]
+    assert log_in(client, username, code=totp_now(secret) if secret else None).status_code == 303
+    token = csrf_of(client.get("/enrol").text)  # every page, an error page too, carries the session's token
+    with read_session(engine) as s:
+        before = s.execute(select(func.count()).select_from(AuditEntry)).scalar()
+    for path, action in {**WRITES, ABSENT: "correct_data"}.items():
+        response = client.post(path, data={"csrf_token": token}, follow_redirects=False)
+        expected = 400 if action is not None and role_may(role, action) else _expected(role, action, path)
+        if path == ABSENT and expected == 400:
+            expected = 404
+        assert response.status_code == expected, (role, path, response.status_code)
+        for hidden in SUBJECTS["S02"]:
+            assert hidden not in response.text, (role, path, hidden)
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(AuditEntry)).scalar() == before

@@ -4,6 +4,7 @@ sites), read the protocol in force, and amend it (a new version, refused when it
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -82,7 +83,14 @@ def stored_study(engine: Engine) -> tuple[Study, StudyRecord]:
         raise InputError.single("study", record.study_id, "protocol-fingerprint",
                                 "the stored protocol text no longer matches its SHA-256: it was changed outside "
                                 "earlyphase; run 'earlyphase audit verify'")
-    return parse_study(record.protocol_yaml, f"database:{record.study_id}"), record
+    return _parsed_study(record.protocol_yaml, f"database:{record.study_id}"), record
+
+
+@lru_cache(maxsize=16)
+def _parsed_study(text: str, source: str) -> Study:
+    # Reading a study file takes ~0.15 s (validation of every form, check and schedule); each web request
+    # asks for the stored study, so the same text is read once per process. The model is frozen.
+    return parse_study(text, source)
 
 
 def amend_protocol(ctx: CaptureContext, source: str | Path, reason: str) -> ProtocolVersion:

@@ -28,7 +28,7 @@ from earlyphase.capture.reasons import REASON_CATEGORIES
 from earlyphase.capture.setup import stored_study
 from earlyphase.derive.roster import subject_site
 from earlyphase.errors import InputError
-from earlyphase.protocol.forms import Code, FormField
+from earlyphase.protocol.forms import CORE_FORMS, Code, FormField
 from earlyphase.records.database import read_session
 from earlyphase.vocab import AE_ACTIONS, AE_OUTCOMES, ATTRIBUTIONS, SEXES
 from earlyphase.web.kit import Kit, Refused
@@ -232,12 +232,11 @@ def register(app: FastAPI, kit: Kit) -> None:
             if table in ("form_records", "administrations", "adverse_events"):
                 return f"/subjects/{subject_id}/records/{table}/{number}"
             return None
-        study = study_of(kit)
-        if entry.form in study.form_names:
-            return f"/subjects/{subject_id}/forms/{entry.form}?visit={entry.visit}"
         if entry.form in CORE_ENTRIES:
             return f"/subjects/{subject_id}/core/{entry.form}"
-        return None
+        if entry.form in CORE_FORMS:  # a core form not entered here (the enrolment, the eligibility...)
+            return None
+        return f"/subjects/{subject_id}/forms/{entry.form}?visit={entry.visit}"  # a study form
 
     templates.env.globals["entry_href"] = entry_href
     templates.env.globals["entries_of"] = entries_of
