@@ -32,6 +32,6 @@ if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m p
   exit 1
 fi
 rm -f "$log"
-.venv/bin/python -c "import earlyphase, pytest, psycopg, dask.distributed, duckdb, pyarrow, fastapi, uvicorn, httpx, playwright, pyreadstat, jsonschema, lxml, defineutils" >/dev/null
+.venv/bin/python -c "import earlyphase, pytest, psycopg, dask.distributed, duckdb, pyarrow, fastapi, uvicorn, httpx, playwright, pyreadstat, jsonschema, lxml, defineutils, odmlib" >/dev/null
 
 exec .venv/bin/python -m pytest "$@"
