@@ -386,3 +386,55 @@ def test_a_monitor_reads_a_record_but_cannot_correct_it(desk):
     refused = client.post(record, data={**VITALS, "pulse": "90", "reason_category": "other",
                                         "reason_detail": "monitor tries a change", "csrf_token": token})
     assert refused.status_code == 403
+
+
+# -- allocation, follow-up, withdrawal, death ---------------------------------------------------------------
+def test_allocation_refused_above_the_open_levels_then_allowed(engine, tmp_path):
+    """A dose-finding study: level 2 is not open until a sealed decision opens it; the refusal says why."""
+    import yaml
+    from fastapi.testclient import TestClient
+
+    from earlyphase.web.app import create_app
+
+    path = entry_study(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["dose_finding"] = {"design": "3+3", "cohort_size": 3}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    trial = initialise(engine, path, "founder", today=TODAY)
+    trial.enrol_patient(subject_id="A-101", site="S01", sex="F", birth_year=1961, ecog=0, consent_date="2015-01-10",
+                        eligibility=ELIGIBLE)
+    add_user(engine, "coord", PASSWORD, roles=["coordinator@S01"], actor="founder")
+    with TestClient(create_app(engine, today=TODAY)) as client:
+        log_in(client, "coord")
+        page = "/subjects/A-101/core/allocation"
+        assert 'name="group" value="B"' in client.get(page).text
+        refused = post(client, page, {"group": "B", "allocation_date": "2015-01-12"})
+        assert refused.status_code == 400
+        assert "not open" in problem_of(refused.text, "group") and "decision" in problem_of(refused.text, "group")
+        ok = post(client, page, {"group": "A", "allocation_date": "2015-01-12"})
+        assert ok.status_code == 303 and "/records/allocations/" in ok.headers["location"]
+        assert "allocation to level A" in client.get("/subjects/A-101").text
+
+
+def test_follow_up_withdrawal_and_death_go_through_capture(desk):
+    engine, client = desk
+    with read_session(engine) as s:
+        start = s.execute(select(func.max(AuditEntry.id))).scalar()
+    follow = post(client, "/subjects/A-101/core/follow_up", {"contact_date": "2015-02-10", "status": "sleeping"})
+    assert follow.status_code == 400 and problem_of(follow.text, "status")
+    assert post(client, "/subjects/A-101/core/follow_up",
+                {"contact_date": "2015-02-10", "status": "alive"}).status_code == 303
+    early = post(client, "/subjects/A-101/core/withdrawal", {"withdrawal_date": "2014-01-01", "reason": XSS})
+    assert early.status_code == 400 and problem_of(early.text, "withdrawal_date") and XSS not in early.text
+    withdrawn = post(client, "/subjects/A-101/core/withdrawal", {"withdrawal_date": "2015-02-11", "reason": XSS})
+    assert withdrawn.status_code == 303 and withdrawn.headers["location"] == "/subjects/A-101"
+    casebook = client.get("/subjects/A-101").text
+    assert "withdrawn" in casebook and XSS not in casebook
+    death = post(client, "/subjects/A-101/core/death", {"death_date": "2015-02-20", "cause": "other: " + XSS})
+    assert death.status_code == 303, death.text[:2000]
+    shown = client.get(death.headers["location"]).text
+    assert XSS not in shown and "&lt;script&gt;" in shown
+    with read_session(engine) as s:
+        who = set(s.execute(select(AuditEntry.username).where(AuditEntry.subject_id == "A-101",
+                                                              AuditEntry.id > start)).scalars())
+    assert who == {"coord"}  # every write of the follow-up, the withdrawal and the death

@@ -251,17 +251,20 @@ def record_view(ctx, table: str, record_id: Any) -> RecordView | None:
 
 
 def subject_records(ctx, subject_id: str) -> list[tuple[str, int, str, Any]]:
-    """(table, id, what, date) of a patient's adverse events, administrations and study-form records, for the
+    """(table, id, what, date) of a patient's allocation, doses, adverse events, study-form records, follow-ups and
+    death, for the
     casebook's list of what has been entered beside the schedule; [] for an unknown subject."""
     from sqlalchemy import select
 
     from earlyphase.capture.context import find_patient
-    from earlyphase.records.tables import Administration, AdverseEvent, FormRecord
+    from earlyphase.records.tables import Administration, AdverseEvent, Allocation, Death, FollowUp, FormRecord
 
     patient = find_patient(ctx, subject_id)
     if patient is None:
         return []
     rows: list[tuple[str, int, str, Any]] = []
+    for a in ctx.session.execute(select(Allocation).where(Allocation.patient_id == patient.id)).scalars():
+        rows.append(("allocations", a.id, f"allocation to level {a.group_code}", a.allocation_date))
     for a in ctx.session.execute(select(Administration).where(Administration.patient_id == patient.id)
                                  .order_by(Administration.number)).scalars():
         rows.append(("administrations", a.id, f"{ctx.study.product.noun} {a.number}", a.actual_date))
@@ -274,4 +277,9 @@ def subject_records(ctx, subject_id: str) -> list[tuple[str, int, str, Any]]:
         where = f" at {r.visit}" if r.visit else ""
         rows.append(("form_records", r.id, f"{r.form}{where}" + (f" #{r.instance}" if r.instance and r.instance > 1
                                                                    else ""), r.visit_date))
+    for f in ctx.session.execute(select(FollowUp).where(FollowUp.patient_id == patient.id)
+                                 .order_by(FollowUp.contact_date)).scalars():
+        rows.append(("follow_ups", f.id, f"follow-up: {f.status}", f.contact_date))
+    for d in ctx.session.execute(select(Death).where(Death.patient_id == patient.id)).scalars():
+        rows.append(("deaths", d.id, "death", d.death_date))
     return rows

@@ -30,7 +30,7 @@ from earlyphase.derive.roster import subject_site
 from earlyphase.errors import InputError
 from earlyphase.protocol.forms import CORE_FORMS, Code, FormField
 from earlyphase.records.database import read_session
-from earlyphase.vocab import AE_ACTIONS, AE_OUTCOMES, ATTRIBUTIONS, SEXES
+from earlyphase.vocab import AE_ACTIONS, AE_OUTCOMES, ATTRIBUTIONS, DEATH_CAUSES, FOLLOW_UP_STATUSES, SEXES
 from earlyphase.web.kit import Kit, Refused
 
 MAX_SEARCH = 100  # characters of a term search
@@ -106,19 +106,48 @@ def eligibility_fields(study) -> list[FormField]:
                    required=True) for kind, c in study.eligibility.criteria]
 
 
+def follow_up_fields(study) -> list[FormField]:
+    return [_field("contact_date", "Date of contact", "date", required=True),
+            _field("status", "Status at contact", "choice", required=True, codes=_codes(FOLLOW_UP_STATUSES))]
+
+
+def death_fields(study) -> list[FormField]:
+    return [_field("death_date", "Date of death", "date", required=True),
+            _field("cause", "Cause", "text", required=True, max_length=200,
+                   help=f"One of: {', '.join(DEATH_CAUSES)}; or 'other: what'.")]
+
+
+def withdrawal_fields(study) -> list[FormField]:
+    return [_field("withdrawal_date", "Date of withdrawal", "date", required=True),
+            _field("reason", "Reason", "text", required=True, max_length=500)]
+
+
+def allocation_entry_fields(study) -> list[FormField]:
+    group, when = allocation_fields(study)
+    return [group.model_copy(update={"required": True, "help": "A level not yet open is refused with its reason."}),
+            when.model_copy(update={"required": True})]
+
+
 @dataclass(frozen=True)
 class CoreEntry:
-    """A core form the web enters: its fields, the capture action it calls, the table its records live in."""
+    """A core form the web enters: its fields, the capture action it calls, the table its records live in
+    (None: the record is the patient's own row, and the save returns to the casebook)."""
 
     title: str
-    table: str
+    table: str | None
     fields: Callable[..., list[FormField]]
     action: str
+    study_fields: bool = True  # the action takes the fields the study adds (``extra``) and confirmations
 
 
 CORE_ENTRIES = {
     "administration": CoreEntry("Dose given", "administrations", administration_fields, "record_administration"),
+    "allocation": CoreEntry("Allocate to a dose level", "allocations", allocation_entry_fields, "allocate_patient"),
+    "follow_up": CoreEntry("Follow-up contact", "follow_ups", follow_up_fields, "record_follow_up"),
+    "death": CoreEntry("Death", "deaths", death_fields, "record_death"),
+    "withdrawal": CoreEntry("Withdrawal from treatment", None, withdrawal_fields, "withdraw_patient", False),
 }
+CORE_BY_TABLE = {e.table: (name, e) for name, e in CORE_ENTRIES.items() if e.table is not None}
 
 
 # -- turning the posted strings into values, and problems into messages beside their fields ----------------
@@ -229,7 +258,7 @@ def register(app: FastAPI, kit: Kit) -> None:
         """Where a casebook row leads: the record entered, or the page that enters it."""
         if entry.record:
             table, _, number = entry.record.partition("#")
-            if table in ("form_records", "administrations", "adverse_events"):
+            if table in ("form_records", "adverse_events") or table in CORE_BY_TABLE:
                 return f"/subjects/{subject_id}/records/{table}/{number}"
             return None
         if entry.form in CORE_ENTRIES:
@@ -384,12 +413,15 @@ def register(app: FastAPI, kit: Kit) -> None:
         values = posted_values(form, own + added)
         extra = {f.name: values[f.name] for f in added if values[f.name] is not None}
         arguments = {f.name: values[f.name] for f in own}
+        if entry.study_fields:
+            arguments.update(extra=extra or None, confirm_warnings=confirmed(form, values))
         try:
-            record = getattr(trial_for(kit, found), entry.action)(
-                subject_id, **arguments, extra=extra or None, confirm_warnings=confirmed(form, values))
+            record = getattr(trial_for(kit, found), entry.action)(subject_id, **arguments)
         except InputError as error:
             outcome = sort_problems(error, {f.name for f in own + added})
             return core_page(request, found, study, subject_id, entry, values, outcome, 400)
+        if entry.table is None:
+            return RedirectResponse(f"/subjects/{subject_id}", status_code=303)
         return RedirectResponse(f"/subjects/{subject_id}/records/{entry.table}/{record.id}?saved=1", status_code=303)
 
     # -- adverse events: a CTCAE term, then only the grades it has --------------------------------------
@@ -466,8 +498,9 @@ def register(app: FastAPI, kit: Kit) -> None:
             if definition.date_field is None:
                 own = [_field("visit_date", "Visit date", "date"), *own]
             return own
-        if view.table == "administrations":
-            own, core = administration_fields(study), "administration"
+        if view.table in CORE_BY_TABLE:
+            core, entry = CORE_BY_TABLE[view.table]
+            own = entry.fields(study)
         elif view.table == "adverse_events":
             own = [_field("term", "CTCAE term", "text", required=True, max_length=200), *adverse_event_fields(term)]
             core = "adverse_event"
@@ -494,8 +527,8 @@ def register(app: FastAPI, kit: Kit) -> None:
         fields = record_fields(study, view, term)
         if not fields:
             raise Refused(404, "This kind of record is not corrected here.", found)
-        title = study.form(view.form).label if view.form else {"administrations": "Dose given",
-                                                              "adverse_events": "Adverse event"}[view.table]
+        title = (study.form(view.form).label if view.form else "Adverse event" if view.table == "adverse_events"
+                 else CORE_BY_TABLE[view.table][1].title)
         return page(request, "entry_form.html", status, visitor=found, study=study, subject_id=subject_id,
                     title=title, help=None, fields=fields, visit=view.visit, values=values, outcome=outcome,
                     digest=values_digest(values), record=view, history=history, reasons=REASON_CATEGORIES,
