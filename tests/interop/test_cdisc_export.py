@@ -4,8 +4,10 @@ Dataset-JSON 1.1, labelled, typed and sized by the specs in earlyphase.derive.sp
 
 from __future__ import annotations
 
+import csv
 import json
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -216,9 +218,11 @@ def test_a_text_longer_than_the_spec_allows_is_refused_and_nothing_is_written(tw
         return frames
 
     monkeypatch.setattr(export, "_adam_frames", long_site)
+    audit_rows = _db_count(twin_db, "audit_log")
     with pytest.raises(InputError, match="SITEID"):
-        _export(twin_db, tmp_path / "sub", sdtm=False)
+        _export(twin_db, tmp_path / "sub", sdtm=False, identified=True, username=USER)
     assert not (tmp_path / "sub").exists()
+    assert _db_count(twin_db, "audit_log") == audit_rows, "a refused identified export is not audited as done"
 
 
 def test_the_cli_writes_the_files_and_gives_a_json_summary(twin_db, tmp_path, capsys):
@@ -230,7 +234,9 @@ def test_the_cli_writes_the_files_and_gives_a_json_summary(twin_db, tmp_path, ca
     summary = json.loads(captured.out)
     assert summary["identified"] is False and set(summary["records"]) == set(ADAM)
     assert not (out / "sdtm").exists()
-    assert sorted(p.name for p in (out / "adam").iterdir()) == sorted(f"{n.lower()}.json" for n in ADAM)
+    assert sorted(p.name for p in (out / "adam").iterdir()) == sorted([f"{n.lower()}.json" for n in ADAM]
+                                                                      + ["define.xml"])
+    assert 'xlink:href="adsl.json"' in (out / "adam" / "define.xml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("argv, words", [
@@ -551,3 +557,108 @@ def test_check_define_gives_a_json_summary(identified, capsys):
     code = run_app(app, ["interop", "cdisc", "check-define", str(path), "--format", "json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["datasets"][0] == "DM" and out["xsd"].startswith("define2-1-0.xsd")
+
+
+# -- R reads our export as we wrote it --------------------------------------------------------------------------
+
+R_REFERENCE = Path(__file__).resolve().parent / "reference" / "data" / "export"
+R_DATASETS = ["sdtm/dm", "sdtm/ae", "sdtm/suppae", "adam/adsl", "adam/adtte"]  # reference/write_export_for_r.py
+
+
+def _r_table(path: Path) -> list[dict[str, str]]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("# R version"), "the reference names the R that made it"
+    return list(csv.DictReader(lines[1:]))
+
+
+@pytest.mark.parametrize("stem", R_DATASETS)
+def test_r_reads_our_export_equal(identified, stem):
+    """foreign::read.xport / lookup.xport (R 4.2.2, foreign 0.8.84) on the XPT files of the twin's identified
+    export, kept by reference/make_xpt_reference.R: names, types, widths, labels, formats and every value."""
+    from earlyphase.interop.cdisc.sas_dates import iso_to_sas_number
+
+    folder, name = stem.split("/")
+    ours = read_dataset(identified.out_dir / folder / f"{name}.json")
+    variables = _r_table(R_REFERENCE / f"{name}_variables.csv")
+    assert [v["name"] for v in variables] == [c.name for c in ours.columns]
+    for row, column in zip(variables, ours.columns):
+        assert row["label"] == column.label, column.name
+        assert row["type"] == ("numeric" if column.is_numeric else "character"), column.name
+        assert int(row["width"]) == (8 if column.is_numeric else column.length), column.name
+        assert row["format"] == re.match(r"[A-Z]*", (column.display_format or "").upper()).group(0), column.name
+    values = _r_table(R_REFERENCE / f"{name}_values.csv")
+    assert len(values) == ours.records > 0
+    for number, (r_row, our_row) in enumerate(zip(values, ours.rows), start=1):
+        for column, value in zip(ours.columns, our_row):
+            r_value, where = r_row[column.name], f"row {number} {column.name}"
+            if not column.is_numeric:
+                assert r_value == value, where
+            elif value is None:
+                assert r_value == "", where
+            elif column.target_data_type is not None:
+                assert float(r_value) == iso_to_sas_number(value, column.data_type), where
+            else:
+                assert float(r_value) == float(value), where
+
+
+# -- our own files, broken: the readers name what is wrong ------------------------------------------------------
+
+def _set_cell(column, value, row=0):
+    def change(document):
+        index = [c["name"] for c in document["columns"]].index(column)
+        document["rows"][row][index] = value
+    return change
+
+
+def _set_column(column, key, value):
+    def change(document):
+        for c in document["columns"]:
+            if c["name"] == column:
+                if value is None:
+                    del c[key]
+                else:
+                    c[key] = value
+    return change
+
+
+def _records(document):
+    document["records"] += 1
+
+
+OWN_JSON_CASES = [
+    ("seq-as-text", _set_cell("AESEQ", "1"), "AESEQ"),
+    ("study-day-fraction", _set_cell("AESTDY", 1.5), "whole number"),
+    ("subject-as-number", _set_cell("USUBJID", 17), "must be text"),
+    ("flag-as-boolean", _set_cell("AESER", True), "must be text"),
+    ("records-off-by-one", _records, "records"),
+    ("unknown-data-type", _set_column("AESEV", "dataType", "char"), "dataType"),
+    ("column-without-label", _set_column("AETERM", "label", None), "label"),
+    ("negative-length", _set_column("AETERM", "length", -3), "length"),
+]
+
+
+@pytest.mark.parametrize("case", OWN_JSON_CASES, ids=[c[0] for c in OWN_JSON_CASES])
+def test_our_dataset_json_with_a_wrong_type_is_refused_naming_it(identified, case, tmp_path, capsys):
+    _, change, words = case
+    document = json.loads(_path(identified, "AE").read_text(encoding="utf-8"))
+    change(document)
+    source = tmp_path / "ae.json"
+    source.write_text(json.dumps(document), encoding="utf-8")
+    code = run_app(app, ["interop", "cdisc", "convert", str(source), str(tmp_path / "ae.xpt")])
+    err = capsys.readouterr().err
+    assert code == 1 and words in err and str(source) in err and "Traceback" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ae.json"]
+
+
+@pytest.mark.parametrize("name", ["DM", "ADSL", "SUPPAE"])
+@pytest.mark.parametrize("cut", [0.3, 0.77])
+def test_our_xpt_cut_short_is_refused(identified, name, cut, tmp_path, capsys):
+    whole = _path(identified, name, "xpt").read_bytes()
+    size = int(len(whole) * cut)
+    size -= size % 80 == 0  # not on a record boundary, where a shorter file can be valid
+    source = tmp_path / f"{name.lower()}.xpt"
+    source.write_bytes(whole[:size])
+    code = run_app(app, ["interop", "cdisc", "convert", str(source), str(tmp_path / "out.json")])
+    err = capsys.readouterr().err
+    assert code == 1 and str(source) in err and "Traceback" not in err, err
+    assert not (tmp_path / "out.json").exists()

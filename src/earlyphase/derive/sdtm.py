@@ -345,7 +345,19 @@ def derive_tumour(ds: "AnalysisDatasets", pts: _Patients) -> tuple["pd.DataFrame
 # -- SUPPQUAL ---------------------------------------------------------------------------------------------------
 
 SUPP_COLUMNS = ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL"]
-NOT_IN_SDTM: list[str] = []
+
+
+def forms_not_in_sdtm(ds: "AnalysisDatasets") -> list[str]:
+    """The study's own forms recorded more than once for some patient: SUPPDM cannot hold them (one value per
+    subject and qualifier), and no custom domain is written for them."""
+    from earlyphase.derive.forms import form_frame
+
+    out = []
+    for form in ds.study.forms:
+        frame = form_frame(ds.source.tables, ds.study, form.name)
+        if not frame.empty and frame["patient_id"].duplicated().any():
+            out.append(form.name)
+    return out
 
 
 def qnam(field) -> str:
@@ -456,7 +468,6 @@ def derive_sdtm(ds: "AnalysisDatasets") -> dict[str, "pd.DataFrame"]:
     ae, ae_seq = derive_ae(ds, pts)
     tu, tr, rs = derive_tumour(ds, pts)
     suppdm, suppae, left_out = derive_supp(ds, pts, ae_seq)
-    NOT_IN_SDTM[:] = left_out
     return {"DM": derive_dm(ds, pts), "EX": derive_ex(ds, pts), "AE": ae, "DS": derive_ds(ds, pts),
             "SV": derive_sv(ds, pts), "TU": tu, "TR": tr, "RS": rs, "SUPPDM": suppdm, "SUPPAE": suppae}
 

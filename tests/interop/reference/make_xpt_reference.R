@@ -1,6 +1,9 @@
 # R reads the SAS XPORT v5 files earlyphase writes: the reference for tests/interop/test_cdisc_r_reads.py.
 #
 #   python tests/interop/reference/write_xpt_for_r.py /tmp/xpt     # our XPT from the CDISC pilot Dataset-JSON
+#   python tests/interop/reference/write_export_for_r.py /tmp/ours # our export of the twin database
+#   Rscript tests/interop/reference/make_xpt_reference.R /tmp/ours/sdtm tests/interop/reference/data/export
+#   Rscript tests/interop/reference/make_xpt_reference.R /tmp/ours/adam tests/interop/reference/data/export
 #   Rscript tests/interop/reference/make_xpt_reference.R /tmp/xpt tests/interop/reference/data
 #
 # For each XPT: <name>_values.csv (what foreign::read.xport reads, numbers with 17 significant digits, SAS dates

@@ -257,6 +257,13 @@ def export_cdisc(engine: "Engine", out_dir: str | Path, *, sdtm: bool = True, ad
                                   "variables": len(d.columns)} for s, d in datasets},
             "files": {str(p.relative_to(out)): {"bytes": p.stat().st_size, "sha256": _sha256(p)} for p in written},
         }
+        if sdtm:
+            from earlyphase.derive.sdtm import forms_not_in_sdtm
+
+            manifest["not_in_sdtm"] = {
+                "forms": forms_not_in_sdtm(ds),
+                "why": "study forms recorded more than once per patient: SUPPDM holds one value per subject and "
+                       "qualifier, and no custom domain is written"}
         if not identified:
             manifest["deidentification"] = {"rule": DEIDENTIFICATION_RULE,
                                             "pseudonym_key": pseudonyms.source if pseudonyms else None}
