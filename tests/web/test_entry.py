@@ -438,3 +438,21 @@ def test_follow_up_withdrawal_and_death_go_through_capture(desk):
         who = set(s.execute(select(AuditEntry.username).where(AuditEntry.subject_id == "A-101",
                                                               AuditEntry.id > start)).scalars())
     assert who == {"coord"}  # every write of the follow-up, the withdrawal and the death
+
+
+def test_show_if_fields_are_hidden_while_their_condition_does_not_hold(desk):
+    _, client = desk
+    html = client.get(FORM).text
+    assert 'hx-post="/subjects/A-101/forms/vitals/shown?visit=SCR"' in html
+    token = csrf_of(html)
+    closed = client.post("/subjects/A-101/forms/vitals/shown?visit=SCR", data={"abnormal": "no", "csrf_token": token})
+    assert closed.status_code == 200
+    assert re.search(r'id="field-abnormal_text"[^>]* hidden hx-swap-oob="true"', closed.text)
+    assert "<fieldset disabled" in closed.text and 'id="field-pulse"' not in closed.text  # only show-if fields
+    opened = client.post("/subjects/A-101/forms/vitals/shown?visit=SCR",
+                         data={"abnormal": "yes", "abnormal_text": XSS, "csrf_token": token})
+    assert re.search(r'id="field-abnormal_text"[^>]*hx-swap-oob="true"', opened.text)
+    assert " hidden" not in opened.text.split('id="field-abnormal_text"')[1].split(">")[0]
+    assert XSS not in opened.text
+    assert client.post("/subjects/A-101/forms/vitals/shown", data={"abnormal": "yes"}).status_code == 403
+    assert client.post("/subjects/B-201/forms/vitals/shown", data={"csrf_token": token}).status_code == 404

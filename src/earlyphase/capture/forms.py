@@ -553,3 +553,18 @@ def form_values_as_inputs(values: Mapping[str, Any]) -> dict[str, Any]:
 def partial_text(value: Any) -> str | None:
     parsed = PartialDate.parse(value)
     return parsed.text if parsed else None
+
+
+def shown_fields(ctx: CaptureContext, subject_id: str, form: Form, raw: Mapping[str, Any]) -> set[str]:
+    """The fields of ``form`` asked with these (raw, possibly unfinished) values: those without a show-if
+    condition and those whose condition holds. A door uses it to hide the others while the form is filled;
+    the save checks the same conditions again."""
+    from earlyphase.capture.context import find_patient
+    from earlyphase.protocol.expressions import parse_expression
+
+    checks = Checks("preview")  # values that do not parse count as blank here; the save names them
+    values = {f.name: read_field(ctx, checks, f.name, f, raw.get(f.name)) for f in form.fields}
+    patient = find_patient(ctx, subject_id)
+    scope = {**enrolment_values(ctx, patient), **values}
+    return {f.name for f in form.fields
+            if not f.show_if or parse_expression(f.show_if).evaluate(scope, today=ctx.today) is True}

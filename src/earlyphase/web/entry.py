@@ -23,7 +23,7 @@ from earlyphase.access.scope import EVERY_SITE
 from earlyphase.capture import Trial
 from earlyphase.capture.context import CaptureContext
 from earlyphase.capture.describe import field_history, record_view, subject_records
-from earlyphase.capture.forms import is_warning
+from earlyphase.capture.forms import is_warning, shown_fields
 from earlyphase.capture.reasons import REASON_CATEGORIES
 from earlyphase.capture.setup import stored_study
 from earlyphase.derive.roster import subject_site
@@ -327,7 +327,7 @@ def register(app: FastAPI, kit: Kit) -> None:
 
     # -- study forms -----------------------------------------------------------------------------------
     def form_page(request, found, study, subject_id, definition, visit, values, outcome=None, status=200,
-                  record=None, history=None):
+                  record=None, history=None, hidden=frozenset()):
         fields = definition.fields
         if record is None and definition.date_field is None:
             fields = [_field("visit_date", "Visit date", "date", help="Blank: today."), *fields]
@@ -336,7 +336,9 @@ def register(app: FastAPI, kit: Kit) -> None:
                     values=values, outcome=outcome, digest=values_digest(values), record=record,
                     history=history or {}, reasons=REASON_CATEGORIES, action=request.url.path
                     + (f"?visit={visit}" if visit and record is None else ""),
-                    date_field=definition.date_field, repeating=definition.repeating)
+                    date_field=definition.date_field, repeating=definition.repeating, hidden=hidden,
+                    shown_url=f"/subjects/{subject_id}/forms/{definition.name}/shown"
+                    + (f"?visit={visit}" if visit else ""))
 
     def study_form(found, study, name: str):
         if name not in study.form_names:
@@ -354,6 +356,24 @@ def register(app: FastAPI, kit: Kit) -> None:
         study = study_of(kit)
         definition = study_form(found, study, form_name)
         return form_page(request, found, study, subject_id, definition, visit_key(request), {})
+
+    @app.post("/subjects/{subject_id}/forms/{form_name}/shown")
+    async def form_shown(request: Request, subject_id: str, form_name: str):
+        """With JavaScript (htmx, on load and on each change): the form's show-if fields again, those whose
+        condition does not hold hidden (and disabled, so they stay blank). Nothing is saved. Without
+        JavaScript every field shows, with the condition it is asked under."""
+        found = visitor(request)
+        subject_for(kit, found, subject_id, "enter_data")
+        form = await posted(kit, request, found)
+        study = study_of(kit)
+        definition = study_form(found, study, form_name)
+        values = posted_values(form, definition.fields)
+        with read_session(kit.engine) as session:
+            ctx = CaptureContext(session=session, study=study, username=found.username, today=kit.as_of())
+            shown = shown_fields(ctx, subject_id, definition, values)
+        hidden = {f.name for f in definition.fields} - shown
+        return page(request, "entry_shown.html", visitor=found, study=study, fields=definition.fields,
+                    values=values, hidden=hidden)
 
     @app.post("/subjects/{subject_id}/forms/{form_name}")
     async def save_form(request: Request, subject_id: str, form_name: str):
