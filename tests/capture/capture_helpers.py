@@ -56,4 +56,6 @@ def open_level(trial, group: str, on: str) -> None:
     a dose-finding study allocates above level 1 only to levels a sealed decision opened (issue 12)."""
     decision = trial.record_dose_decision(on, "escalate", group, "escalation per the protocol's design",
                                           "Safety review committee")
-    trial.sign_dose_decision(decision.id)
+    from signing_helpers import sign
+
+    sign(trial, decision.id)

@@ -41,4 +41,6 @@ def open_level(trial, group: str, on: str, investigator: str = "dr.li") -> None:
     from earlyphase.capture import Trial
 
     pi = Trial(trial.engine, trial.study, investigator, today=trial.today)
-    pi.sign_dose_decision(pi.record_dose_decision(on, "escalate", group, "escalation per the design", investigator).id)
+    from signing_helpers import sign
+
+    sign(pi, pi.record_dose_decision(on, "escalate", group, "escalation per the design", investigator).id)

@@ -3,8 +3,10 @@
 import json
 from datetime import date
 
+from signing_helpers import PASSWORD, investigator_account
 from typer.testing import CliRunner
 
+from earlyphase.access.totp import totp_now
 from earlyphase.capture import initialise
 from earlyphase.cli import app
 from earlyphase.design import BoinDesign
@@ -37,11 +39,20 @@ def test_decide_seal_and_list(tmp_path):
               "--user", "coordinator")
     assert res.exit_code == 0, res.output
     assert "NOT SEALED (awaits dr.li)" in res.stdout and "boin (study file), as of 2015-02-20: escalate to level 2" in res.stdout
-    refused = run("seal", "1", "--db", db, "--user", "coordinator")
-    assert refused.exit_code == 1 and "dr.li" in refused.output and "Traceback" not in refused.output
-    sealed = run("seal", "1", "--db", db, "--user", "dr.li", "--format", "json")
+    refused = run("seal", "1", "--db", db, "--user", "coordinator", "--password", "x", "--code", "000000")
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    from earlyphase.records import make_engine
+
+    engine = make_engine(db)
+    secret = investigator_account(engine, "dr.li")
+    engine.dispose()
+    wrong = run("seal", "1", "--db", db, "--user", "dr.li", "--password", "not it", "--code", totp_now(secret))
+    assert wrong.exit_code == 1 and "is not right" in wrong.output
+    # asked for when not given: the password hidden, then the code
+    sealed = CliRunner().invoke(app, ["design", "seal", "1", "--db", db, "--user", "dr.li", "--format", "json"],
+                                input=f"{PASSWORD}\n{totp_now(secret)}\n")
     assert sealed.exit_code == 0, sealed.output
-    assert json.loads(sealed.stdout)["seal"] == "sealed"
+    assert json.loads(sealed.stdout[sealed.stdout.index("{"):])["seal"] == "sealed"
     listing = json.loads(run("decisions", "--db", db, "--format", "json").stdout)
     assert listing["open_levels"] == 2 and listing["open_by"] == 1
     (d,) = listing["decisions"]
@@ -65,10 +76,19 @@ def test_decide_refuses_bad_input(tmp_path):
 
 
 def test_seal_at_once_and_stop(tmp_path):
+    import time
+
+    from earlyphase.access.totp import STEP_SECONDS
+    from earlyphase.records import make_engine
+
     db = trial_db(tmp_path)
-    for args in (["--decision", "escalate", "--level", "B"], ["--decision", "stop"]):
+    engine = make_engine(db)
+    secret = investigator_account(engine, "dr.li")
+    engine.dispose()
+    for step, args in enumerate((["--decision", "escalate", "--level", "B"], ["--decision", "stop"])):
+        code = totp_now(secret, at=time.time() + (step - 1) * STEP_SECONDS)  # each code is accepted once
         res = run("decide", "--db", db, "--date", "2015-02-20", *args, "--rationale", "r", "--decided-by", "dr.li",
-                  "--user", "dr.li", "--seal")
+                  "--user", "dr.li", "--seal", "--password", PASSWORD, "--code", code)
         assert res.exit_code == 0, res.output
     out = json.loads(run("next-dose", "--db", db, "--as-of", "2015-02-21", "--format", "json").stdout)
     assert out["decision"] == "stop" and out["next_level"] is None and "stopped" in out["reason"]

@@ -19,7 +19,9 @@ def test_report_section_lists_decisions(tmp_path):
     pi = Trial(t.engine, t.study, "dr.li", today=t.today)
     d1 = pi.record_dose_decision("2015-02-20", "escalate", "B", "0/3 DLT at level 1 after the full window",
                                  "Safety review committee", recommendation="3+3: escalate to level 2")
-    pi.sign_dose_decision(d1.id)
+    from signing_helpers import sign
+
+    sign(pi, d1.id)
     pi.record_dose_decision("2015-03-30", "stay", "B", "one DLT in three: three more at B", "Safety review committee")
     t.close()
     listing = decision_listing(read_source(f"sqlite:///{path}"))

@@ -12,6 +12,8 @@ from earlyphase.records import read_session
 from earlyphase.records.audit_verify import verify_audit
 from earlyphase.records.tables import Allocation, AuditEntry, DoseDecision, ProtocolDeviation
 
+from signing_helpers import investigator_account, proof_for, sign
+
 from .live_helpers import patient, study_file, treat
 
 
@@ -45,7 +47,7 @@ def test_allocation_above_the_open_level_is_refused_naming_the_decision(trial):
     with pytest.raises(CheckFailed) as err:
         trial.sign_dose_decision(d.id)  # the coordinator is not the investigator it names
     assert ("username", "investigator-signs") in problems(err)
-    as_user(trial, "dr.li").sign_dose_decision(d.id)
+    sign(as_user(trial, "dr.li"), d.id)
     trial.allocate_patient("P04", "B", "2015-02-12")
     with pytest.raises(CheckFailed) as err:  # C, the next level up, is still closed
         trial.enrol_patient(**patient("P05", "2015-02-10"))
@@ -64,21 +66,21 @@ def test_decision_chain_rules(trial):
     with pytest.raises(CheckFailed) as err:  # the previous one is not sealed
         li.record_dose_decision("2015-02-12", "stay", "B", "more patients", "dr.li")
     assert ("decision", "previous-sealed") in problems(err)
-    li.sign_dose_decision(d1.id)
+    sign(li, d1.id)
     with pytest.raises(CheckFailed) as err:
-        li.sign_dose_decision(d1.id)
+        sign(li, d1.id)
     assert ("decision_id", "not-sealed") in problems(err)
     with pytest.raises(CheckFailed) as err:  # dated before the last decision
         li.record_dose_decision("2015-02-01", "stay", "B", "x", "dr.li")
     assert ("decision_date", "decisions-in-order") in problems(err)
     d2 = li.record_dose_decision("2015-03-20", "de-escalate", "A", "2/3 DLT at B", "dr.li")
-    li.sign_dose_decision(d2.id)
+    sign(li, d2.id)
     with read_session(trial.engine) as s:
         state = open_levels(s, trial.study)
         assert state.highest == 1 and state.by.id == d2.id and state.highest_ever == 2
         assert open_levels(s, trial.study, on=date(2015, 3, 1)).highest == 2
     d3 = li.record_dose_decision("2015-04-01", "stop", None, "MTD is A", "dr.li")
-    li.sign_dose_decision(d3.id)
+    sign(li, d3.id)
     with pytest.raises(CheckFailed) as err:
         li.record_dose_decision("2015-04-02", "escalate", "B", "x", "dr.li")
     assert ("decision", "after-stop") in problems(err)
@@ -86,7 +88,7 @@ def test_decision_chain_rules(trial):
         li.record_dose_decision("2015-04-02", "expand", "C", "x", "dr.li")
     assert ("level", "level-opened-before") in problems(err)
     d4 = li.record_dose_decision("2015-04-02", "expand", "A", "expansion cohort at the MTD", "dr.li")
-    li.sign_dose_decision(d4.id)
+    sign(li, d4.id)
     with read_session(trial.engine) as s:
         views = dose_decisions(s, trial.study)
     assert [v.decision for v in views] == ["escalate", "de-escalate", "stop", "expand"]
@@ -98,7 +100,7 @@ def test_seal_binds_the_content_and_everything_is_audited(trial):
     li = as_user(trial, "dr.li")
     rec = {"design": "3+3", "decision": "escalate", "next_level": 2, "reason": "0/3 DLTs at level 1"}
     d = li.record_dose_decision("2015-02-11", "escalate", "B", "0/3 at A", "Safety committee", recommendation=rec)
-    li.sign_dose_decision(d.id)
+    sign(li, d.id)
     with read_session(trial.engine) as s:
         view = dose_decisions(s, trial.study)[0]
         entries = s.execute(select(AuditEntry).where(AuditEntry.table_name == "dose_decisions")).scalars().all()
@@ -112,6 +114,38 @@ def test_seal_binds_the_content_and_everything_is_audited(trial):
     with read_session(trial.engine) as s:
         assert dose_decisions(s, trial.study)[0].seal == "broken"
         assert open_levels(s, trial.study).highest == 1  # a broken seal opens nothing
+
+
+def test_sealing_needs_the_investigator_reauthenticated_in_capture(trial):
+    li = as_user(trial, "dr.li")
+    d = li.record_dose_decision("2015-02-11", "escalate", "B", "0/3 at A", "Safety committee")
+    with pytest.raises(CheckFailed) as err:  # no re-authentication: capture refuses, whatever door asked
+        li.sign_dose_decision(d.id)
+    assert ("reauthentication", "reauthenticated") in problems(err)
+    secret = investigator_account(trial.engine, "dr.li")
+    other = investigator_account(trial.engine, "dr.wu")
+    with pytest.raises(CheckFailed) as err:  # another investigator's re-authentication is not dr.li's
+        li.sign_dose_decision(d.id, proof_for(trial.engine, "dr.wu", other))
+    assert ("reauthentication", "reauthenticated") in problems(err)
+    proof = proof_for(trial.engine, "dr.li", secret)
+    li.sign_dose_decision(d.id, proof)
+    d2 = li.record_dose_decision("2015-02-12", "stay", "B", "more patients at B", "Safety committee")
+    with pytest.raises(CheckFailed) as err:  # a re-authentication signs once
+        li.sign_dose_decision(d2.id, proof)
+    assert ("reauthentication", "reauthentication-once") in problems(err)
+    # the investigator's role is needed, not only the name on the decision
+    from earlyphase.access import set_role
+
+    set_role(trial.engine, "dr.li", "investigator@ALL", actor="dr.li", revoke=True)
+    set_role(trial.engine, "dr.li", "monitor@ALL", actor="dr.li")
+    with pytest.raises(CheckFailed) as err:
+        li.sign_dose_decision(d2.id, proof_for(trial.engine, "dr.li", secret))
+    assert ("username", "role-signs") in problems(err)
+    with read_session(trial.engine) as s:
+        assert [v.seal for v in dose_decisions(s, trial.study)] == ["sealed", "unsealed"]
+        spent = s.execute(select(AuditEntry.reason).where(AuditEntry.table_name == "dose_decisions",
+                                                          AuditEntry.action == "update")).scalars().all()
+    assert spent == [f"sealed by the investigator, re-authenticated (audit entry {proof.event_id})"]
 
 
 def test_bad_input_names_the_field(trial):
@@ -135,7 +169,7 @@ def test_level_correction_after_dosing_needs_a_deviation(trial):
         alloc = s.execute(select(Allocation.id).join(Patient, Patient.id == Allocation.patient_id)
                           .where(Patient.subject_id == "P01")).scalar()
     li = as_user(trial, "dr.li")
-    li.sign_dose_decision(li.record_dose_decision("2015-01-11", "escalate", "B", "protocol amendment", "dr.li").id)
+    sign(li, li.record_dose_decision("2015-01-11", "escalate", "B", "protocol amendment", "dr.li").id)
     with pytest.raises(CheckFailed) as err:
         trial.correct_record("allocations", alloc, {"group": "B"}, "typo")
     assert ("group", "level-after-dosing") in problems(err)
@@ -164,7 +198,7 @@ def test_deidentified_export_keeps_no_dates_or_names(trial, tmp_path):
 
     li = as_user(trial, "dr.li")
     rec = {"design": "3+3", "decision": "escalate", "next_level": 2, "counts": {"as_of": "2015-02-11"}}
-    li.sign_dose_decision(li.record_dose_decision("2015-02-11", "escalate", "B", "0/3 at A on 2015-02-10",
+    sign(li, li.record_dose_decision("2015-02-11", "escalate", "B", "0/3 at A on 2015-02-10",
                                                   "Dr Li Wei, chair", recommendation=rec).id)
     export_trial(trial.engine, tmp_path / "deid")
     text = (tmp_path / "deid" / "dose_decisions.csv").read_text()

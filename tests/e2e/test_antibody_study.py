@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from signing_helpers import sign
 
 from earlyphase.cli import app
 from earlyphase.cli.common import run_app
@@ -157,7 +158,7 @@ def _capture_by_api(trial) -> None:
     # BOIN escalated after A01's first cycle: the decision is recorded and sealed before L2 is allocated
     decision = trial.record_dose_decision("2024-02-05", "escalate", "L2", "no DLT at 1 mg/kg (BOIN: escalate)",
                                           "Safety review committee")
-    trial.sign_dose_decision(decision.id)
+    sign(trial, decision.id)
     trial.allocate_patient("A02", "L2", "2024-02-05")
     trial.record_tumour_assessment("A02", "2024-02-03", "MRI", [
         {"label": "T1", "kind": "target", "viable_diameter_mm": 50, "location": "mediastinum"}], baseline=True)
@@ -169,7 +170,7 @@ def _capture_by_api(trial) -> None:
     # and again after A02's first cycle: L3 opens for the patient the site imports below
     decision = trial.record_dose_decision("2024-03-04", "escalate", "L3", "no DLT at 3 mg/kg (BOIN: escalate)",
                                           "Safety review committee")
-    trial.sign_dose_decision(decision.id)
+    sign(trial, decision.id)
 
 
 def _import_by_cli(capsys, url: str, folder: Path) -> dict:

@@ -35,13 +35,20 @@ ROUTES = {
     f"/subjects/{OWN}/records/adverse_events/1": "view_subjects",
     f"/subjects/{OWN}/records/adverse_events/2": None,  # the other site's record under this subject
     f"/subjects/{OTHER}/records/adverse_events/2": None,
+    "/escalation": "review_escalation",
+    # a meeting pack names every site's patients: nobody limited to S01 opens one
+    "/escalation/packs/1.html": "every site",
+    "/escalation/packs/1.pdf": "every site",
+    "/dashboards": ("view_subjects", "view_aggregates"),
 }
 
 
-def _expected(role: str, action: str | None, path: str) -> int:
+def _expected(role: str, action: str | tuple | None, path: str) -> int:
     if action is None:
         return 404
-    if role_may(role, action):
+    if action == "every site":
+        return 403
+    if any(role_may(role, a) for a in ((action,) if isinstance(action, str) else action)):
         return 200
     # A subject the role may not see at all is not found; one it sees but may not act on is forbidden.
     return 404 if path.startswith("/subjects/") and not role_may(role, "view_subjects") else 403

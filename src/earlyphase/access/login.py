@@ -36,6 +36,9 @@ class LoggedIn:
     user_id: int
     username: str
     grants: tuple[Grant, ...]
+    # the audit entry that records this login or re-authentication: a signature names it (capture.signing
+    # checks it in the database, so this object alone proves nothing)
+    event_id: int | None = None
 
 
 def _loggable(username: object) -> bool:
@@ -103,8 +106,8 @@ def _attempt(engine: Engine, username: str, password: str, code: str | None, now
         if failure is None:
             cred.failed_logins = 0
             cred.locked_until = None
-            write_event(session, events[0], user.username, {"second_factor": bool(cred.totp_secret)})
-            return LoggedIn(user.id, user.username, grants)
+            event = write_event(session, events[0], user.username, {"second_factor": bool(cred.totp_secret)})
+            return LoggedIn(user.id, user.username, grants, event.id)
         if cred is not None and failure != "locked":
             cred.failed_logins += 1
             if cred.failed_logins >= MAX_FAILURES:

@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "sign":               frozenset({"investigator"}),
     "lock":               frozenset({"data_manager"}),
     "review_escalation":  frozenset({"investigator", "safety_reviewer", "statistician"}),
+    "record_escalation":  frozenset({"safety_reviewer", "investigator"}),  # the committee records, freezes packs
     "decide_escalation":  frozenset({"investigator"}),
     "view_deidentified":  frozenset({"statistician", "data_manager"}),
     "view_aggregates":    frozenset({"sponsor", "statistician", "data_manager", "safety_reviewer", "investigator"}),

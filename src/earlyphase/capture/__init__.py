@@ -26,6 +26,7 @@ from earlyphase.capture.decisions import (
 )
 from earlyphase.capture.extended import record_adverse_event, record_tumour_assessment
 from earlyphase.capture.forms import record_form
+from earlyphase.capture.meeting_packs import PackView, attach_meeting_pack, freeze_meeting_pack, list_meeting_packs, meeting_pack
 from earlyphase.capture.outcomes import record_death, record_follow_up, record_other_therapy, record_protocol_deviation
 from earlyphase.capture.patients import allocate_patient, enrol_patient, withdraw_patient
 from earlyphase.capture.queries import answer_query, close_query, raise_query
@@ -36,7 +37,8 @@ from earlyphase.capture.visits import record_form_not_done
 
 __all__ = [
     "ACTIONS", "Batch", "CORRECTABLE", "CaptureContext", "CheckDuplicate", "CheckNotFound", "Checks", "DECISIONS",
-    "DecisionView", "LesionInput", "OpenLevels", "PartialDate", "Trial", "allocate_patient", "amend_protocol",
+    "DecisionView", "LesionInput", "OpenLevels", "PackView", "PartialDate", "Trial", "allocate_patient", "amend_protocol",
+    "attach_meeting_pack", "freeze_meeting_pack", "list_meeting_packs", "meeting_pack",
     "answer_query", "close_query", "correct_record", "ctcae_for_study", "delete_record", "dose_decisions",
     "fold_decisions", "enrol_patient", "initialise", "mark_study_synthetic", "open_levels", "raise_query",
     "record_administration", "record_adverse_event", "record_death", "record_dose_decision", "record_follow_up",

@@ -4,8 +4,10 @@ The API other doors (CLI, web) build on:
 
 * ``record_dose_decision(ctx, decision_date, decision, level, rationale, decided_by, ...)`` records a
   decision (escalate / stay / de-escalate / expand / stop) beside the design's recommendation;
-* ``sign_dose_decision(ctx, decision_id)`` seals it: only the investigator the decision names may, and
-  the seal binds a hash of the decision's content to the signer and the time;
+* ``sign_dose_decision(ctx, decision_id, reauthentication)`` seals it: only the investigator the decision
+  names may, holding the investigator's role and having just re-entered password and TOTP code
+  (``access.reauthenticate``, checked here by ``capture.signing``); the seal binds a hash of the
+  decision's content to the signer and the time;
 * ``dose_decisions(session)`` lists them as ``DecisionView`` objects (seal checked), and
   ``open_levels(session, study, on=date)`` says which levels sealed decisions leave open on a date
   (level 1 is open by the protocol). Allocation uses it to refuse a level that is not open.
@@ -26,6 +28,7 @@ from sqlalchemy import select
 from earlyphase.capture.checks import Checks
 from earlyphase.capture.common import insert, not_future
 from earlyphase.capture.context import CaptureContext, ensure_user
+from earlyphase.capture.signing import check_reauthentication, spent_reason
 from earlyphase.records.audit import canonical_json, row_values, utc_now, write_audit
 from earlyphase.records.seal import content_hash, seal_status, signature_hash
 from earlyphase.records.tables import DoseDecision
@@ -207,7 +210,8 @@ def _one_line(rec: Mapping[str, Any]) -> str:
 
 def record_dose_decision(ctx: CaptureContext, decision_date: date | str, decision: str, level: str | None,
                          rationale: str, decided_by: str, *, investigator: str | None = None,
-                         recommendation: Mapping[str, Any] | str | None = None, seal: bool = False) -> DoseDecision:
+                         recommendation: Mapping[str, Any] | str | None = None, seal: bool = False,
+                         reauthentication=None) -> DoseDecision:
     """Record a dose-escalation decision (unsealed until ``sign_dose_decision``).
 
     ``level`` is the group code the decision concerns (the level escalated to, stayed at, returned to or
@@ -217,7 +221,7 @@ def record_dose_decision(ctx: CaptureContext, decision_date: date | str, decisio
     or a line of text. Escalation opens exactly the next level above the highest open one; de-escalation
     returns to a lower level and closes those above; stay needs an open level; expand reopens a level a
     decision opened before (also after a stop); stop closes every level. ``seal=True`` seals it at once
-    (``sign_dose_decision``): only when the acting user is the investigator.
+    (``sign_dose_decision``, with ``reauthentication``): only when the acting user is the investigator.
     """
     checks = Checks("record dose decision")
     values = validate_dose_decision(ctx, checks, dict(
@@ -227,13 +231,16 @@ def record_dose_decision(ctx: CaptureContext, decision_date: date | str, decisio
     ensure_user(ctx)
     values["protocol_version"] = ctx.protocol_version
     record = insert(ctx, DoseDecision(**values, content_hash=content_hash(values)), None)
-    return sign_dose_decision(ctx, record.id) if seal else record
+    return sign_dose_decision(ctx, record.id, reauthentication) if seal else record
 
 
-def sign_dose_decision(ctx: CaptureContext, decision_id: int) -> DoseDecision:
-    """Seal a recorded decision: only the investigator it names may, once; the seal binds the hash of the
-    decision's content to the signer and the UTC time (audited)."""
+def sign_dose_decision(ctx: CaptureContext, decision_id: int, reauthentication=None) -> DoseDecision:
+    """Seal a recorded decision: only the investigator it names may, once, holding the investigator's role
+    and re-authenticated (``reauthentication`` from ``access.reauthenticate``, at most five minutes old and
+    used once; a synthetic study is sealed without). The seal binds the hash of the decision's content to
+    the signer and the UTC time (audited, naming the re-authentication)."""
     checks = Checks(f"seal dose decision {decision_id}")
+    event_id = check_reauthentication(ctx, checks, reauthentication, "decide_escalation", DoseDecision.__tablename__)
     number = checks.integer("decision_id", decision_id, low=1)
     record = ctx.session.get(DoseDecision, number) if number is not None else None
     if number is not None and record is None:
@@ -256,6 +263,7 @@ def sign_dose_decision(ctx: CaptureContext, decision_id: int) -> DoseDecision:
     record.signed_at = utc_now()
     record.signature_hash = signature_hash(record.content_hash, record.signed_by, record.signed_at)
     ctx.session.flush()
-    write_audit(ctx.session, "update", record, username=ctx.username, reason="sealed by the investigator",
+    write_audit(ctx.session, "update", record, username=ctx.username,
+                reason=spent_reason(event_id) if event_id is not None else "sealed by the investigator (synthetic study)",
                 old_values=old)
     return record

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from sqlalchemy import Engine
 
-from earlyphase.capture import corrections, decisions, extended, forms, outcomes, patients, queries, setup, treatment, visits
+from earlyphase.capture import corrections, decisions, extended, forms, meeting_packs, outcomes, patients, queries, setup, treatment, visits
 from earlyphase.capture.context import CaptureContext, ctcae_for_study
 from earlyphase.errors import CheckFailed, Problem
 from earlyphase.protocol import Study
@@ -41,6 +41,8 @@ ACTIONS: dict[str, Callable[..., Any]] = {
     "delete_record": corrections.delete_record,
     "record_dose_decision": decisions.record_dose_decision,
     "sign_dose_decision": decisions.sign_dose_decision,
+    "freeze_meeting_pack": meeting_packs.freeze_meeting_pack,
+    "attach_meeting_pack": meeting_packs.attach_meeting_pack,
     "raise_query": queries.raise_query,
     "answer_query": queries.answer_query,
     "close_query": queries.close_query,

@@ -56,7 +56,8 @@ CORE_ORDER = [cls.__tablename__ for cls in t.DATA_TABLES if cls not in (t.FormRe
 # Columns a file may carry besides the table's own (the patient's subject id everywhere, a patient's
 # site code, a lesion's assessment named by subject and date) and columns read only to link rows.
 _EXTRA_COLUMNS = {name: {"subject_id"} for name in CORE_ORDER
-                  if name not in ("study", "protocol_versions", "sites", "users", "queries", "dose_decisions")}
+                  if name not in ("study", "protocol_versions", "sites", "users", "queries", "dose_decisions",
+                                 "meeting_packs")}
 _EXTRA_COLUMNS["patients"] = {"site"}
 _EXTRA_COLUMNS["lesions"] = {"subject_id", "assessment_date"}
 _NOT_COMPARED = {"id", "patient_id", "protocol_version", "subject_id", "reduction", "dose_unit", "assessment_id",
@@ -804,6 +805,11 @@ class _Importer:
         self.fail(row, "(table)", "dose_decisions", "not-importable",
                   "dose-escalation decisions are recorded and sealed by the investigator in the trial's own database "
                   "(earlyphase design decide / seal) and are not imported; remove dose_decisions.csv")
+
+    def table_meeting_packs(self, row: SourceRow, values: dict[str, Any]) -> None:
+        self.fail(row, "(table)", "meeting_packs", "not-importable",
+                  "meeting packs are frozen in the trial's own database (the dose-escalation page) and are not "
+                  "imported; remove meeting_packs.csv")
 
     # the study's own forms ---------------------------------------------------------------------------
     def form_row(self, name: str, row: SourceRow) -> dict[str, Any] | None:

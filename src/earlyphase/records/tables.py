@@ -299,6 +299,29 @@ class DoseDecision(Base):
     protocol_version: Mapped[int] = mapped_column(Integer)
 
 
+class MeetingPack(Base):
+    """A frozen snapshot of the dose-escalation page for a committee meeting (capture's ``freeze_meeting_pack``).
+
+    ``content`` is the canonical JSON of what the page showed on ``as_of`` and ``content_sha256`` its
+    SHA-256 (printed on the pack); ``html`` and ``pdf_base64`` are the pack as rendered then, kept so a
+    later download gives the same bytes (``pdf_sha256``). ``decision_id`` is the decision it was reviewed
+    for, once one is recorded. Never changed otherwise: a new meeting makes a new pack.
+    """
+
+    __tablename__ = "meeting_packs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date, info=IDENTIFYING)
+    created_at: Mapped[str] = mapped_column(String(32), info=TIMESTAMP)  # UTC ISO 8601
+    created_by: Mapped[str] = mapped_column(String(80), info=USER_REF)
+    # subject identifiers and dates: a de-identified export drops the pack
+    content: Mapped[str] = mapped_column(Text, info=IDENTIFYING)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    html: Mapped[str] = mapped_column(Text, info=IDENTIFYING)
+    pdf_base64: Mapped[str | None] = mapped_column(Text, info=IDENTIFYING)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    decision_id: Mapped[int | None] = mapped_column(Integer)
+
+
 class FormRecord(Base):
     """One entry of a study-defined form for a patient (or the fields a study adds to one core record).
 
@@ -432,6 +455,7 @@ DATA_TABLES = [
     FormNotDone,
     DataQuery,
     DoseDecision,
+    MeetingPack,
 ]
 
 # Tables earlier versions had: their audit entries stay in the log and still replay (the upgrade that
