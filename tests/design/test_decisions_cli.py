@@ -39,20 +39,22 @@ def test_decide_seal_and_list(tmp_path):
               "--user", "coordinator")
     assert res.exit_code == 0, res.output
     assert "NOT SEALED (awaits dr.li)" in res.stdout and "boin (study file), as of 2015-02-20: escalate to level 2" in res.stdout
-    refused = run("seal", "1", "--db", db, "--user", "coordinator", "--password", "x", "--code", "000000")
+    refused = CliRunner().invoke(app, ["design", "seal", "1", "--db", db, "--user", "coordinator", "--code", "000000"],
+                                 input="x\n")
     assert refused.exit_code == 1 and "Traceback" not in refused.output
     from earlyphase.records import make_engine
 
     engine = make_engine(db)
     secret = investigator_account(engine, "dr.li")
     engine.dispose()
-    wrong = run("seal", "1", "--db", db, "--user", "dr.li", "--password", "not it", "--code", totp_now(secret))
+    wrong = CliRunner().invoke(app, ["design", "seal", "1", "--db", db, "--user", "dr.li", "--code", totp_now(secret)],
+                               input="not it\n")
     assert wrong.exit_code == 1 and "is not right" in wrong.output
-    # asked for when not given: the password hidden, then the code
+    # the password is never an argument: read from standard input (a prompt on a terminal), then the code
     sealed = CliRunner().invoke(app, ["design", "seal", "1", "--db", db, "--user", "dr.li", "--format", "json"],
                                 input=f"{PASSWORD}\n{totp_now(secret)}\n")
     assert sealed.exit_code == 0, sealed.output
-    assert json.loads(sealed.stdout[sealed.stdout.index("{"):])["seal"] == "sealed"
+    assert json.loads(sealed.stdout)["seal"] == "sealed"
     listing = json.loads(run("decisions", "--db", db, "--format", "json").stdout)
     assert listing["open_levels"] == 2 and listing["open_by"] == 1
     (d,) = listing["decisions"]
@@ -87,8 +89,9 @@ def test_seal_at_once_and_stop(tmp_path):
     engine.dispose()
     for step, args in enumerate((["--decision", "escalate", "--level", "B"], ["--decision", "stop"])):
         code = totp_now(secret, at=time.time() + (step - 1) * STEP_SECONDS)  # each code is accepted once
-        res = run("decide", "--db", db, "--date", "2015-02-20", *args, "--rationale", "r", "--decided-by", "dr.li",
-                  "--user", "dr.li", "--seal", "--password", PASSWORD, "--code", code)
+        res = CliRunner().invoke(app, ["design", "decide", "--db", db, "--date", "2015-02-20", *args, "--rationale", "r",
+                                       "--decided-by", "dr.li", "--user", "dr.li", "--seal", "--code", code],
+                                 input=f"{PASSWORD}\n")
         assert res.exit_code == 0, res.output
     out = json.loads(run("next-dose", "--db", db, "--as-of", "2015-02-21", "--format", "json").stdout)
     assert out["decision"] == "stop" and out["next_level"] is None and "stopped" in out["reason"]

@@ -128,6 +128,16 @@ def test_committee_records_investigator_seals_and_allocation_follows(web, meetin
     with pytest.raises(CheckFailed) as err:
         coordinator.allocate_patient("A-105", "C", "2015-03-01")
     assert f"decision {decision.id} of 2015-03-01 (escalate) leaves levels 1 to 2 open" in str(err.value)
+    # the web's enrolment (with allocation in the same save) is refused the same way, naming the decision
+    web.post("/logout", data={"csrf_token": csrf_of(web.get("/escalation").text)})
+    enter(web, secrets, "coordinator1")
+    enrol = {"subject_id": "A-150", "site": "S01", "sex": "M", "birth_year": "1970", "ecog": "1",
+             "consent_date": "2015-02-25", "eligibility_i1": "yes", "eligibility_i2": "yes", "eligibility_e1": "no",
+             "group": "C", "allocation_date": "2015-03-01", "csrf_token": csrf_of(web.get("/enrol").text)}
+    refused = web.post("/enrol", data=enrol)
+    assert refused.status_code == 400
+    assert f"decision {decision.id} of 2015-03-01 (escalate) leaves levels 1 to 2 open" in unescape(refused.text)
+    assert web.post("/enrol", data={**enrol, "group": "B"}, follow_redirects=False).status_code == 303
     assert verify_audit(engine).ok
 
 

@@ -529,19 +529,21 @@ def _recommendation_for(db: str, on) -> dict | str:
     return out
 
 
-PASSWORD_OPTION = typer.Option(None, "--password", envvar="EARLYPHASE_PASSWORD",
-                               help="The investigator's password (asked for, hidden, when not given).")
 CODE_OPTION = typer.Option(None, "--code", help="The investigator's current second-factor (TOTP) code (asked for when not given).")
 
 
-def _reauthenticate(trial, password: str | None, code: str | None):
-    """Password and TOTP code re-entered before a seal (capture checks the audited proof)."""
+def _reauthenticate(trial, code: str | None):
+    """Password and TOTP code re-entered before a seal (capture checks the audited proof). The password is
+    never an argument: asked for (hidden), or the first line of a piped standard input (then the code, if
+    not given with --code)."""
+    import getpass
+
     from earlyphase.access import reauthenticate
 
-    if password is None:
-        password = typer.prompt("Password", hide_input=True)
+    piped = not sys.stdin.isatty()
+    password = sys.stdin.readline().rstrip("\r\n") if piped else getpass.getpass("Password: ")
     if code is None:
-        code = typer.prompt("Second-factor code")
+        code = sys.stdin.readline().strip() if piped else typer.prompt("Second-factor code")
     return reauthenticate(trial.engine, trial.username, password, code)
 
 
@@ -556,7 +558,6 @@ def decide_cmd(
     investigator: Optional[str] = typer.Option(None, "--investigator", help="User who seals it (default: --user)."),
     user: Optional[str] = typer.Option(None, "--user", help="Who records it (kept in the audit trail); default: login name."),
     seal: bool = typer.Option(False, "--seal", help="Seal it at once (only when --user is the investigator)."),
-    password: Optional[str] = PASSWORD_OPTION,
     code: Optional[str] = CODE_OPTION,
     fmt: OutputFormat = FORMAT_OPTION,
 ):
@@ -579,7 +580,7 @@ def decide_cmd(
         record = trial.record_dose_decision(on, decision, level, rationale, decided_by, investigator=investigator,
                                             recommendation=recommendation)
         if seal:
-            trial.sign_dose_decision(record.id, _reauthenticate(trial, password, code))
+            trial.sign_dose_decision(record.id, _reauthenticate(trial, code))
         with read_session(trial.engine) as s:
             view = next(v for v in dose_decisions(s, trial.study) if v.id == record.id)
             state = open_levels(s, trial.study)
@@ -600,7 +601,6 @@ def seal_cmd(
     decision_id: int = typer.Argument(..., help="The decision's number (see `design decisions`)."),
     db: Optional[str] = typer.Option(None, "--db", envvar="EARLYPHASE_DB", help="The trial database URL."),
     user: Optional[str] = typer.Option(None, "--user", help="The investigator the decision names; default: login name."),
-    password: Optional[str] = PASSWORD_OPTION,
     code: Optional[str] = CODE_OPTION,
     fmt: OutputFormat = FORMAT_OPTION,
 ):
@@ -613,7 +613,7 @@ def seal_cmd(
         raise typer.BadParameter("give the trial database with --db URL (or set EARLYPHASE_DB)", param_hint="--db")
     trial = Trial.open(db, user or _default_user())
     try:
-        trial.sign_dose_decision(decision_id, _reauthenticate(trial, password, code))
+        trial.sign_dose_decision(decision_id, _reauthenticate(trial, code))
         with read_session(trial.engine) as s:
             view = next(v for v in dose_decisions(s, trial.study) if v.id == decision_id)
     finally:
