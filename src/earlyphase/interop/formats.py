@@ -21,8 +21,10 @@ from earlyphase.records import tables as t
 
 # Tables an export writes and an import reads, parents first (the order rows must be loaded in). The study's
 # forms are written one CSV per form (and the fields added to core forms as columns of their table), not as
-# the storage tables form_records / form_values.
-EXPORT_TABLES: list[type[t.Base]] = [cls for cls in t.DATA_TABLES if cls not in (t.FormRecord, t.FormValue)]
+# the storage tables form_records / form_values. Meeting packs (frozen pages of the dose-escalation meeting,
+# HTML and PDF inside) stay in the trial's database: they are documents, not data to exchange.
+EXPORT_TABLES: list[type[t.Base]] = [cls for cls in t.DATA_TABLES
+                                     if cls not in (t.FormRecord, t.FormValue, t.MeetingPack)]
 TABLES_BY_NAME: dict[str, type[t.Base]] = {cls.__tablename__: cls for cls in EXPORT_TABLES}
 # table -> the core form whose study-added fields its rows carry
 CORE_FORM_OF_TABLE = {"patients": "enrolment", "allocations": "allocation", "administrations": "administration",
