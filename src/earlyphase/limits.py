@@ -32,6 +32,11 @@ MAX_SAMPLE_SIZE = 10_000  # patients of one simulated trial (--max-n, cohort siz
 MAX_PERMUTATIONS = 1_000_000  # permutation tests
 MAX_BOOTSTRAP = 100_000
 MAX_USERNAME_CHARS = 80
+MAX_DAYS = 36_500  # a DLT window or time between arrivals in a simulation (a hundred years)
+MAX_WORKERS = 256  # local Dask workers
+MAX_SCENARIOS = 1_000  # true dose-toxicity scenarios of one simulation call
+MAX_LEVELS = 1_000  # dose levels (or regimens) of one design
+MAX_EXACT_STATES = 2_000_000  # distinct trial states exact operating characteristics may follow at once
 
 SEED_MAX = 2**32 - 1  # numpy's seed range
 
@@ -43,7 +48,7 @@ OPTION_BOUNDS: dict[str, tuple[int, int]] = {
     "--n-cohorts": (1, MAX_SAMPLE_SIZE),
     "--n-earlystop": (1, MAX_SAMPLE_SIZE),
     "--chunk-size": (1, MAX_SIM_TRIALS),
-    "--workers": (1, 256),
+    "--workers": (1, MAX_WORKERS),
     "--permutations": (1, MAX_PERMUTATIONS),
     "--seed": (0, SEED_MAX),
     "--start-level": (1, 1_000),

@@ -56,8 +56,8 @@ def test_a_growing_amendment_is_version_2_and_new_records_carry_it(trial, tmp_pa
         d["forms"].append({"name": "vitals", "label": "Vital signs", "repeating": True,
                            "fields": [{"name": "pulse", "label": "Pulse", "type": "integer", "range": {"min": 20}}]})
         d["sites"].append({"code": "S2", "name": "Site two"})
-    row = trial.amend_protocol(amended(tmp_path, grow), "amendment 1: platelets and vital signs")
-    assert (row.version, row.created_by, row.reason) == (2, "tester", "amendment 1: platelets and vital signs")
+    row = trial.amend_protocol(amended(tmp_path, grow), "protocol amendment: amendment 1, platelets and vital signs")
+    assert (row.version, row.created_by, row.reason) == (2, "tester", "protocol amendment: amendment 1, platelets and vital signs")
     assert trial.protocol_version == 2 and "vitals" in trial.study.form_names
     trial.enrol_patient("F02", **{**PERSON, "site": "S2"})  # the new site exists
     trial.record_form("F01", "labs", {"lab_date": "2020-03-09", "hb": 33, "platelets": 210}, confirm_warnings=True)
@@ -93,7 +93,7 @@ def test_a_growing_amendment_is_version_2_and_new_records_carry_it(trial, tmp_pa
 def test_an_amendment_that_would_orphan_or_mistype_data_is_refused(trial, tmp_path, change, words):
     before = counts(trial.engine)
     with pytest.raises(CheckFailed) as info:
-        trial.amend_protocol(amended(tmp_path, change), "amendment")
+        trial.amend_protocol(amended(tmp_path, change), "protocol amendment: incompatible change")
     assert any(words in p.message and p.rule == "compatible-amendment" for p in info.value.problems), info.value
     assert counts(trial.engine) == before and trial.protocol_version == 1
 
@@ -107,13 +107,13 @@ def test_levels_and_dose_unit_are_kept_once_used(trial, tmp_path):
         (lambda d: d["product"].update(dose_unit="mg"), "doses are recorded in mg/kg"),
     ]:
         with pytest.raises(CheckFailed) as info:
-            trial.amend_protocol(amended(tmp_path, change), "amendment")
+            trial.amend_protocol(amended(tmp_path, change), "protocol amendment: incompatible change")
         assert words in str(info.value)
 
 
 def test_the_same_protocol_is_not_an_amendment(trial):
     with pytest.raises(CheckFailed) as info:
-        trial.amend_protocol(STUDY, "again")
+        trial.amend_protocol(STUDY, "protocol amendment: the same file again")
     assert [p.rule for p in info.value.problems] == ["changed-protocol"]
     with pytest.raises(CheckFailed) as info:
         trial.amend_protocol(STUDY, "")
@@ -126,9 +126,17 @@ def test_study_amend_command(trial, tmp_path, capsys):
 
     path = amended(tmp_path, lambda d: d["sites"].append({"code": "S3", "name": "Site three"}))
     url = trial.engine.url.render_as_string(hide_password=False)
-    code = run_app(app, ["study", "amend", "--db", url, "--study", str(path), "--reason", "new site", "--user", "dm",
+    code = run_app(app, ["study", "amend", "--db", url, "--study", str(path), "--reason", "protocol amendment: new site S3", "--user", "dm",
                          "--format", "json"])
     out = json.loads(capsys.readouterr().out)
-    assert code == 0 and out["protocol_version"] == 2 and out["reason"] == "new site"
-    code = run_app(app, ["study", "amend", "--db", url, "--study", str(path), "--reason", "again"])
+    assert code == 0 and out["protocol_version"] == 2 and out["reason"] == "protocol amendment: new site S3"
+    code = run_app(app, ["study", "amend", "--db", url, "--study", str(path), "--reason", "protocol amendment: the same file again"])
     assert code == 1 and "nothing to amend" in capsys.readouterr().err
+
+
+def test_an_amendment_reason_without_a_category_is_refused(trial, tmp_path):
+    path = amended(tmp_path, lambda d: d["sites"].append({"code": "S4", "name": "Site four"}))
+    with pytest.raises(CheckFailed) as info:
+        trial.amend_protocol(path, "new site four added")
+    assert [p.rule for p in info.value.problems] == ["reason-category"]
+    assert "protocol amendment" in str(info.value) and trial.protocol_version == 1

@@ -74,14 +74,14 @@ def test_correct_ae_grade_that_does_not_exist(treated):
 
 
 def test_correct_patient_site_and_subject(treated):
-    p = treated.correct_record("patients", 1, {"subject_id": "P001", "ecog": 0}, "transcription error")
+    p = treated.correct_record("patients", 1, {"subject_id": "P001", "ecog": 0}, "data-entry error: transcription error")
     assert p.subject_id == "P001" and p.ecog == 0
     treated.record_administration("P001", 2, "2015-01-29", 5e9)
 
 
 def test_administration_correction_with_deviation_writes_deviation(treated):
     before = counts(treated.engine)
-    treated.correct_record("administrations", 1, {"dose": 2e9, "deviation": "bag partly lost"}, "pharmacy record")
+    treated.correct_record("administrations", 1, {"dose": 2e9, "deviation": "bag partly lost"}, "source document updated: pharmacy record")
     after = counts(treated.engine)
     assert after["protocol_deviations"] == before["protocol_deviations"] + 1
     with transaction(treated.engine) as s:
@@ -105,17 +105,17 @@ def test_delete_with_reason_and_dependents(treated):
         treated.delete_record("adverse_events", ae.id, "")
     assert rules(info.value) == ["required"]
     before = counts(treated.engine)
-    treated.delete_record("adverse_events", ae.id, "entered for the wrong patient")
+    treated.delete_record("adverse_events", ae.id, "data-entry error: entered for the wrong patient")
     after = counts(treated.engine)
     assert after["adverse_events"] == before["adverse_events"] - 1
     assert after["audit_log"] == before["audit_log"] + 1
     entry = last_audit(treated.engine)
     assert entry.action == "delete" and entry.new_values is None and json.loads(entry.old_values)["term"] == "Fever"
     with pytest.raises(CheckFailed) as info:
-        treated.delete_record("patients", 1, "wrong patient")
+        treated.delete_record("patients", 1, "data-entry error: wrong patient")
     assert "no-dependents" in rules(info.value)
     with pytest.raises(CheckFailed) as info:
-        treated.delete_record("allocations", 1, "wrong group")
+        treated.delete_record("allocations", 1, "data-entry error: wrong group")
     assert rules(info.value) == ["no-dependents"]
     from earlyphase.records import verify_audit
 
@@ -127,7 +127,7 @@ def test_delete_assessment_takes_lesions(treated):
     a = treated.record_tumour_assessment("P01", "2015-01-08", "CT", [{"label": "T1", "kind": "target",
                                                                       "viable_diameter_mm": 20}], baseline=True)
     before = counts(treated.engine)
-    treated.delete_record("tumour_assessments", a.id, "scan belongs to another patient")
+    treated.delete_record("tumour_assessments", a.id, "data-entry error: scan belongs to another patient")
     after = counts(treated.engine)
     assert after["lesions"] == before["lesions"] - 1 and after["tumour_assessments"] == before["tumour_assessments"] - 1
     assert after["audit_log"] == before["audit_log"] + 2

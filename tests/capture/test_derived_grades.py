@@ -75,7 +75,7 @@ def test_bad_signs_are_named_and_nothing_is_written(cart, change, field, value, 
 
 def test_a_correction_of_a_sign_re_derives_the_grade(cart):
     record = cart.record_form("C01", "crs", GRADE_2)
-    cart.correct_record("form_records", record.id, {"vasopressors": 2}, reason="second vasopressor charted late")
+    cart.correct_record("form_records", record.id, {"vasopressors": 2}, reason="late entry: second vasopressor charted late")
     assert _grade(cart.engine, record.id, "crs_grade") == 4
     with pytest.raises(CheckFailed) as info:
         cart.correct_record("form_records", record.id, {"crs_grade": 1}, reason="data-entry error: grade typed by hand")

@@ -157,7 +157,7 @@ def test_a_corrected_answer_that_fails_writes_an_eligibility_deviation(enrolled)
 
     with read_session(enrolled.engine) as s:
         e1 = s.execute(select(EligibilityAnswer).where(EligibilityAnswer.criterion == "E1")).scalar_one()
-    enrolled.correct_record("eligibility_answers", e1.id, {"answer": True}, "source document: class C at screening")
+    enrolled.correct_record("eligibility_answers", e1.id, {"answer": True}, "source document updated: class C at screening")
     with read_session(enrolled.engine) as s:
         (dev,) = s.execute(select(ProtocolDeviation)).scalars()
     assert dev.category == "eligibility" and "E1" in dev.description and dev.source_table == "eligibility_answers"

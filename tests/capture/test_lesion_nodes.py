@@ -80,10 +80,10 @@ def test_correcting_a_node(baselined):
 
     with transaction(baselined.engine) as s:
         l1 = s.execute(select(Lesion).where(Lesion.assessment_id == a.id, Lesion.lesion_label == "L1")).scalar_one()
-    fixed = baselined.correct_record("lesions", l1.id, {"short_axis_mm": 9.5}, "re-measured")
+    fixed = baselined.correct_record("lesions", l1.id, {"short_axis_mm": 9.5}, "data-entry error: re-measured")
     assert fixed.short_axis_mm == 9.5
     with pytest.raises(CheckFailed) as info:
-        baselined.correct_record("lesions", l1.id, {"node": False}, "not a node")
+        baselined.correct_record("lesions", l1.id, {"node": False}, "data-entry error: not a node")
     assert {"node-as-at-baseline", "short-axis-for-nodes"} <= set(rules(info.value))
 
 

@@ -19,7 +19,7 @@ def test_query_cycle(treated):
     q = treated.close_query(q.id)
     assert q.status == "closed"
     with pytest.raises(CheckFailed) as info:
-        treated.answer_query(q.id, "again")
+        treated.answer_query(q.id, "answered a second time")
     assert rules(info.value) == ["query-status"]
     with transaction(treated.engine) as s:
         entries = s.execute(select(AuditEntry).where(AuditEntry.table_name == "queries")).scalars().all()
@@ -41,5 +41,28 @@ def test_raise_query_rejects(treated, table, record_id, text, field, rule):
 
 def test_answer_unknown_query(treated):
     with pytest.raises(CheckFailed) as info:
-        treated.answer_query(7, "x")
+        treated.answer_query(7, "no such query here")
     assert rules(info.value) == ["query-known"]
+
+
+def test_answers_and_closures_carry_a_controlled_reason(treated):
+    q = treated.raise_query("administrations", 1, "Dose matches the pharmacy log?", field="dose")
+    with pytest.raises(CheckFailed) as info:
+        treated.answer_query(q.id, "ok")  # says nothing
+    assert rules(info.value) == ["reason-for-change"]
+    treated.answer_query(q.id, "source document updated: pharmacy log re-read")
+    treated.close_query(q.id)
+    open_one = treated.raise_query("administrations", 1, "Lot number legible?", field="lot")
+    with pytest.raises(CheckFailed) as info:
+        treated.close_query(open_one.id)  # an unanswered query is closed only with a reason
+    assert rules(info.value) == ["required"]
+    with pytest.raises(CheckFailed) as info:
+        treated.close_query(open_one.id, reason="raised by mistake on this record")
+    assert rules(info.value) == ["reason-category"] and "data-entry error" in str(info.value)
+    treated.close_query(open_one.id, reason="other: raised by mistake on this record")
+    with transaction(treated.engine) as s:
+        reasons = [e.reason for e in s.execute(select(AuditEntry).where(AuditEntry.table_name == "queries",
+                                                                        AuditEntry.action == "update")
+                                               .order_by(AuditEntry.id)).scalars()]
+    assert reasons == ["source document updated: pharmacy log re-read", "source document updated: pharmacy log re-read",
+                       "other: raised by mistake on this record"]

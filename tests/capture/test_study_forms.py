@@ -129,7 +129,7 @@ def test_soft_range_and_warning_check_kept_when_confirmed(forms):
     assert stored[("lesion_count", 0)].confirmed and stored[("pack_years", 0)].confirmed
     assert not stored[("histology", 0)].confirmed
     # a later correction of another field keeps the confirmed values without asking again
-    forms.correct_record("form_records", record.id, {"notes": "smoker since age 15"}, "source document")
+    forms.correct_record("form_records", record.id, {"notes": "smoker since age 15"}, "source document updated: smoking history")
     # but a new value outside the soft range must be confirmed again
     with pytest.raises(CheckFailed) as info:
         forms.correct_record("form_records", record.id, {"lesion_count": 14}, "source document updated: lesions recounted")
@@ -194,15 +194,15 @@ def test_correction_rechecks_the_whole_form_and_is_audited(forms):
         entries = list(s.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(3)).scalars())
     assert {e.reason for e in entries} == {"source document updated: CT re-read"} and {e.action for e in entries} == {"update", "delete"}
     with pytest.raises(CheckFailed) as info:
-        forms.correct_record("form_records", record.id, {"smoker": "no"}, "wrong box")
+        forms.correct_record("form_records", record.id, {"smoker": "no"}, "data-entry error: wrong box")
     assert rules(info.value) == ["hidden-field"]  # pack_years would have to go too
-    forms.correct_record("form_records", record.id, {"smoker": "no", "pack_years": None}, "wrong box")
+    forms.correct_record("form_records", record.id, {"smoker": "no", "pack_years": None}, "data-entry error: wrong box")
     with pytest.raises(CheckFailed) as info:
         forms.correct_record("form_records", record.id, {"lesion_count": 4}, "data-entry error: lesion count entered again")
     assert rules(info.value) == ["no-change"]
     n = len(values_of(forms.engine, record.id))
     before_delete = counts(forms.engine)
-    forms.delete_record("form_records", record.id, "entered for the wrong patient")
+    forms.delete_record("form_records", record.id, "data-entry error: entered for the wrong patient")
     after_delete = counts(forms.engine)
     assert after_delete["form_records"] == before_delete["form_records"] - 1
     assert after_delete["form_values"] == before_delete["form_values"] - n
@@ -248,7 +248,7 @@ def test_fields_added_to_core_forms(forms):
         forms.record_adverse_event("F01", "Fever", 1, "2020-03-04", "probable", "recovered",
                                    resolution="2020-03-05", extra={"infusion_reaction": "sometimes"})
     assert rules(info.value) == ["boolean"]
-    forms.delete_record("adverse_events", ae.id, "duplicate entry")
+    forms.delete_record("adverse_events", ae.id, "data-entry error: duplicate entry")
     with read_session(forms.engine) as s:
         left = s.execute(select(FormRecord).where(FormRecord.core_table == "adverse_events")).first()
     assert left is None  # the added fields went with their record

@@ -27,7 +27,7 @@ def full_history(trial) -> None:
     trial.record_other_therapy("P01", "sorafenib", "2015-03-20", end_date="2015-09-01")
     trial.record_follow_up("P01", "2015-10-01", "alive")
     trial.record_death("P01", "2016-01-05", "disease progression")
-    trial.correct_record("adverse_events", 2, {"grade": 1}, "re-graded")
+    trial.correct_record("adverse_events", 2, {"grade": 1}, "data-entry error: re-graded")
     q = trial.raise_query("administrations", 2, "lot number illegible?", field="lot")
     trial.answer_query(q.id, "lot is L2, confirmed")
 

@@ -122,3 +122,20 @@ def test_optimise_contract():
     for bad in (["--eff", "0.1"], ["--u3", "-1"], ["--stage2-levels", "1"]):
         res = runner.invoke(app, ["design", "optimise", "--tox", "0.1,0.2", "--eff", "0.2,0.3", "--trials", "5", *bad])
         assert res.exit_code == 1 and "Traceback" not in res.output
+
+
+_EXTRA = {"simulate": ["--truth", "0.1,0.2,0.3", "--trials", "10"], "table": ["--max-n", "6"],
+          "next-dose": ["--current", "1", "--n", "3,0,0", "--dlt", "0,0,0"]}
+
+
+@pytest.mark.parametrize("command,flag,value", [
+    *[(c, "--table", "rules.csv") for c in _EXTRA],
+    *[("simulate", f, v) for f, v in (("--grid", "2x2"), ("--partial-order", "1<2"), ("--orderings", "1,2,3"))],
+])
+def test_an_option_of_another_design_is_refused_not_ignored(tmp_path, command, flag, value):
+    if flag == "--table":
+        value = str(tmp_path / value)
+        (tmp_path / "rules.csv").write_text("n,y,decision\n1,0,E\n1,1,D\n")
+    res = runner.invoke(app, ["design", command, "--design", "boin", "--target", "0.25", *_EXTRA[command], flag, value])
+    assert res.exit_code == 2, res.output
+    assert flag in res.output and "applies only with --design" in res.output

@@ -174,7 +174,7 @@ def test_level_correction_after_dosing_needs_a_deviation(trial):
         trial.correct_record("allocations", alloc, {"group": "B"}, "typo")
     assert ("group", "level-after-dosing") in problems(err)
     assert "after 1 infusion at group A" in str(err.value)
-    trial.correct_record("allocations", alloc, {"group": "B"}, "wrong group entered",
+    trial.correct_record("allocations", alloc, {"group": "B"}, "data-entry error: wrong group entered",
                          deviation="the patient received the group B dose by mistake")
     with read_session(trial.engine) as s:
         dev = s.execute(select(ProtocolDeviation)).scalars().one()
@@ -182,7 +182,7 @@ def test_level_correction_after_dosing_needs_a_deviation(trial):
     # an undosed patient's level is corrected without a deviation
     trial.enrol_patient(**patient("P09", "2015-02-10"))
     a = trial.allocate_patient("P09", "A", "2015-02-12")
-    trial.correct_record("allocations", a.id, {"group": "B"}, "wrong group entered")
+    trial.correct_record("allocations", a.id, {"group": "B"}, "data-entry error: wrong group entered")
 
 
 def test_fixed_allocation_study_is_not_limited(tmp_path):

@@ -58,7 +58,7 @@ def db(tmp_path, clock):
     with trial.engine.connect() as conn:
         ae = conn.exec_driver_sql("select id from adverse_events where patient_id = "
                                   "(select id from patients where subject_id = 'P06')").scalar()
-    trial.correct_record("adverse_events", ae, {"dlt": True}, "reviewed by the safety committee")
+    trial.correct_record("adverse_events", ae, {"dlt": True}, "source document updated: reviewed by the safety committee")
     # P09 consents two months after the first patients
     clock.now = "2015-04-15T08:00:00.000000+00:00"
     treat(trial, "P09", "B", "2015-04-10", "2015-04-12", ["2015-04-15"], 5e9)

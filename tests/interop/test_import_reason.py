@@ -66,8 +66,10 @@ def test_an_import_is_an_event_with_the_files_sha256_and_the_reason(tmp_path):
     engine.dispose()
 
 
-@pytest.mark.parametrize("reason", [".", "x", "typo", "data-entry error: ."])
-def test_a_reason_that_says_nothing_is_refused_before_anything_is_read(tmp_path, reason, capsys):
+@pytest.mark.parametrize("reason,rule", [(".", "reason-category"), ("x", "reason-category"), ("typo", "reason-category"),
+                                         ("ECOG corrected at screening", "reason-category"),
+                                         ("data-entry error: .", "reason-for-change")])
+def test_a_reason_that_says_nothing_is_refused_before_anything_is_read(tmp_path, reason, rule, capsys):
     from earlyphase.interop import import_trial
 
     url = _trial(tmp_path)
@@ -77,7 +79,7 @@ def test_a_reason_that_says_nothing_is_refused_before_anything_is_read(tmp_path,
     before = len(_entries(url))
     with pytest.raises(InputError) as caught:
         import_trial(url, data, username=USER, reason=reason)
-    assert [p.rule for p in caught.value.problems] == ["reason-for-change"]
+    assert [p.rule for p in caught.value.problems] == [rule]
     code = run_app(app, ["import", str(data), "--db", url, "--reason", reason, "--user", USER])
     _, err = capsys.readouterr()
     assert code == 1 and "data-entry error" in err and "Traceback" not in err

@@ -27,7 +27,7 @@ def captured_trial(engine):
     visit = trial.record_tumour_assessment("P-01", "2015-01-04", "CT", [
         {"label": "T1", "kind": "target", "viable_diameter_mm": 31.0},
     ], baseline=True)
-    trial.correct_record("adverse_events", fever.id, {"grade": 2}, "source document says grade 2")
+    trial.correct_record("adverse_events", fever.id, {"grade": 2}, "source document updated: says grade 2")
     trial.delete_record("adverse_events", chills.id, "data-entry error: entered twice")
     return trial, {"fever": fever.id, "chills": chills.id, "visit": visit.id}
 
@@ -62,7 +62,7 @@ def test_a_capture_correction_does_not_launder_a_sql_edit(engine):
     trial, ids = captured_trial(engine)
     raw_sql(engine, "UPDATE adverse_events SET attribution = 'unrelated' WHERE id = :id", id=ids["fever"])
     trial.correct_record("adverse_events", ids["fever"], {"outcome": "recovered", "action": "none",
-                                                          "resolution": "2015-01-22"}, "resolution date checked")
+                                                          "resolution": "2015-01-22"}, "source document updated: resolution date checked")
     report = verify_audit(engine)
     assert [f.kind for f in report.findings] == [CHANGED]
     assert report.findings[0].differences == {"attribution": {"audited": "probable", "current": "unrelated"}}

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from earlyphase.capture.checks import Checks
 from earlyphase.capture.context import CaptureContext, ensure_user
 from earlyphase.capture.corrections import CORRECTABLE, find_record, patient_of, record_fields
+from earlyphase.capture.reasons import reason_for_change
 from earlyphase.records.audit import row_values, write_audit
 from earlyphase.records.tables import DataQuery
 
@@ -59,23 +60,36 @@ def _update(ctx: CaptureContext, query: DataQuery, old: dict, reason: str | None
 
 
 def answer_query(ctx: CaptureContext, query_id: int, answer: str) -> DataQuery:
-    """Answer an open query (the data themselves are changed with ``correct_record``)."""
+    """Answer an open query (the data themselves are changed with ``correct_record``).
+
+    The answer is the audit entry's reason for change, under the controlled list (``capture.reasons``):
+    ``query answered`` unless it names another category (``"source document updated: ..."``); it must
+    say something (a few words), as every reason must."""
     checks = Checks(f"answer query {query_id}")
     query = _open_query(ctx, checks, query_id, ("open",))
     text = checks.text("answer", answer)
+    reason = reason_for_change(checks, text, "answer", default_category="query answered") if text is not None else None
     checks.raise_if_failed()
     ensure_user(ctx)
     old = row_values(query)
     query.answer, query.answered_by, query.answered_at, query.status = text, ctx.username, _now(), "answered"
-    return _update(ctx, query, old)
+    return _update(ctx, query, old, reason)
 
 
 def close_query(ctx: CaptureContext, query_id: int, *, reason: str | None = None) -> DataQuery:
-    """Close an open or answered query."""
+    """Close an open or answered query.
+
+    ``reason`` is a reason for change from the controlled list (``"CATEGORY: detail"``); it may be left out
+    only for a query that was answered, whose answer is then the reason kept in the audit trail."""
     checks = Checks(f"close query {query_id}")
     query = _open_query(ctx, checks, query_id, ("open", "answered"))
+    why = None
+    if reason is not None or (query is not None and query.status == "open"):
+        why = reason_for_change(checks, reason)
+    elif query is not None:
+        why = reason_for_change(checks, query.answer, default_category="query answered")
     checks.raise_if_failed()
     ensure_user(ctx)
     old = row_values(query)
     query.status = "closed"
-    return _update(ctx, query, old, reason)
+    return _update(ctx, query, old, why)

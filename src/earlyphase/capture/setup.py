@@ -13,6 +13,7 @@ from earlyphase.capture.checks import Checks
 from earlyphase.capture.context import CaptureContext, ctcae_for_study, ensure_user, study_base_dir
 from earlyphase.records.audit import row_values, write_audit
 from earlyphase.capture.common import insert
+from earlyphase.capture.reasons import reason_for_change
 from earlyphase.errors import InputError, NotFound
 from earlyphase.protocol import Study, parse_study, read_study_text, study_fingerprint
 from earlyphase.records import make_engine, migrate, read_session, transaction
@@ -104,7 +105,7 @@ def amend_protocol(ctx: CaptureContext, source: str | Path, reason: str) -> Prot
     from earlyphase.protocol.amend import compare_studies
 
     checks = Checks("amend the protocol")
-    why = checks.text("reason", reason, max_length=2000)
+    why = reason_for_change(checks, reason)  # the controlled list: 'protocol amendment: ...' as a rule
     text, origin = _study_text(source)
     new = parse_study(text, origin)
     record = ctx.session.execute(select(StudyRecord)).scalars().first()

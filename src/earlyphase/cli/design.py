@@ -63,6 +63,7 @@ def _build_design(design: str, target: Optional[float], *, skeleton=None, model=
     from earlyphase.design import getprior, make_design
 
     key = design.strip().lower()
+    _refuse_foreign_options(key, table=table, partial_order=partial_order, orderings=orderings, grid=grid)
     if key == "table":
         from earlyphase.design.table import read_decision_table
 
@@ -107,6 +108,24 @@ def _build_design(design: str, target: Optional[float], *, skeleton=None, model=
     elif key in ("mtpi2", "mtpi-2", "keyboard", "i3+3", "i3plus3"):
         opts.update(margin_low=margin_low, margin_high=margin_high)
     return make_design(design, target, **opts)
+
+
+# Options that only one design reads: given with another design they would be silently ignored, so a
+# run would simulate something other than what was asked for. Refuse them, naming the design they need.
+_FOREIGN = {
+    "table": ("--table", ("table",)),
+    "partial_order": ("--partial-order", ("pocrm",)),
+    "orderings": ("--orderings", ("pocrm",)),
+    "grid": ("--grid", ("boin-grid", "boingrid")),
+}
+
+
+def _refuse_foreign_options(key: str, **given) -> None:
+    for name, value in given.items():
+        flag, owners = _FOREIGN[name]
+        if value is not None and key not in owners:
+            raise typer.BadParameter(f"{flag} applies only with --design {owners[0]}, not --design {key}; "
+                                     f"drop {flag} or use --design {owners[0]}", param_hint=flag)
 
 
 def _pairs(text: Optional[str]):

@@ -7,6 +7,7 @@ patients with a dose-limiting toxicity (DLT) per level.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -14,6 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from earlyphase.errors import InputError, Problem
+from earlyphase.limits import MAX_LEVELS, MAX_SAMPLE_SIZE
 
 # Decision codes used inside the vectorised code.
 ESCALATE = 1
@@ -98,6 +100,46 @@ def check_probability(name: str, value: float, *, open_interval: bool = True) ->
     return v
 
 
+def api_door(fn):
+    """The design package's public functions end in our errors, whatever a caller passes them.
+
+    Each entry point checks its arguments and names the one at fault; this is the last line behind those
+    checks (the Python API's counterpart of the CLI's single error path): a ``TypeError``, ``ValueError``
+    or ``OverflowError`` that still escapes (a string where a number belongs, an infinity turned into an
+    int) becomes an ``InputError`` naming the function and what Python objected to. The original stays
+    chained (``__cause__``) for whoever debugs it.
+    """
+
+    @functools.wraps(fn)
+    def door(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (TypeError, ValueError, OverflowError) as exc:
+            name = getattr(fn, "__qualname__", "the call").replace(".__post_init__", "")
+            raise InputError.single("arguments", f"{type(exc).__name__}: {exc}"[:200], "argument-types",
+                                    f"{name}: an argument has the wrong type or an impossible value ({exc}); "
+                                    f"see help({name.split('.')[0]}) for what each takes.") from exc
+
+    return door
+
+
+def whole(name: str, value: Any, low: int, high: int) -> int:
+    """``value`` as an int if it is a whole number in ``low..high``; raise InputError naming ``name`` otherwise.
+
+    The Python API holds the same bounds as the CLI (``earlyphase.limits``), so a call with ``trials=1e12``
+    or a NaN count gets a message naming the limit, not a run that never ends or a numpy traceback.
+    """
+    ok = not isinstance(value, (bool, np.bool_))
+    try:
+        f = float(value) if ok else 0.0
+        ok = ok and math.isfinite(f) and f == int(f) and low <= int(f) <= high
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise InputError.single(name, value, f"whole number {low}..{high}", f"{name} must be a whole number from {low} to {high}.")
+    return int(f)
+
+
 def check_counts(n: Sequence[int], y: Sequence[int], current: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Validate per-level patient and DLT counts; return them as int64 arrays.
 
@@ -111,6 +153,8 @@ def check_counts(n: Sequence[int], y: Sequence[int], current: int | None = None)
         raise InputError(problems)
     if n_arr.size == 0:
         raise InputError.single("n", list(n), "non-empty", "Give the number of patients for at least one level.")
+    if n_arr.size > MAX_LEVELS:
+        raise InputError.single("n", f"{n_arr.size} levels", f"at most {MAX_LEVELS} levels", f"A design has at most {MAX_LEVELS} dose levels.")
     if n_arr.size != y_arr.size:
         raise InputError.single(
             "dlt", list(y), "same-length", f"n has {n_arr.size} levels but dlt has {y_arr.size}; give one value per level."
@@ -141,6 +185,10 @@ def _as_int_array(name: str, values: Sequence[Any], problems: list[Problem]) -> 
             continue
         if not np.isfinite(f) or f != int(f):
             problems.append(Problem(f"{name}[{i}]", v, "integer", f"{name} values must be whole numbers."))
+            continue
+        if abs(f) > MAX_SAMPLE_SIZE:
+            problems.append(Problem(f"{name}[{i}]", v, f"at most {MAX_SAMPLE_SIZE}",
+                                    f"{name} values are numbers of patients, at most {MAX_SAMPLE_SIZE} per level."))
             continue
         out.append(int(f))
     return np.asarray(out, dtype=np.int64)

@@ -22,18 +22,23 @@ from typing import Any
 
 import numpy as np
 
-from earlyphase.design._common import DEESCALATE, ESCALATE, STAY, Decision, check_probability
+from earlyphase.design._common import DEESCALATE, ESCALATE, STAY, Decision, api_door, check_probability, whole
 from earlyphase.design.base import Step
 from earlyphase.design.interval import IntervalDesign
 from earlyphase.design.isotonic import select_mtd_many
 from earlyphase.errors import InputError
+from earlyphase.limits import MAX_SAMPLE_SIZE
 
 
+@api_door
 def boin_lambdas(target: float, p_saf: float | None = None, p_tox: float | None = None) -> tuple[float, float]:
     """(lambda_e, lambda_d) for a target DLT rate; p_saf defaults to 0.6 target, p_tox to 1.4 target."""
     phi = check_probability("target", target)
     phi1 = 0.6 * phi if p_saf is None else check_probability("p_saf", p_saf)
     phi2 = 1.4 * phi if p_tox is None else check_probability("p_tox", p_tox)
+    if p_tox is None and phi2 >= 1:
+        raise InputError.single("p_tox", round(phi2, 4), "p_tox<1", f"p_tox defaults to 1.4 x target = {phi2:.3g}, not a "
+                                                               "probability; give p_tox (between the target and 1).")
     if not phi1 < phi < phi2:
         raise InputError.single(
             "p_saf/p_tox", (phi1, phi2), "p_saf<target<p_tox", "p_saf must be below the target and p_tox above it."
@@ -54,6 +59,11 @@ class BoinDesign(IntervalDesign):
 
     name = "boin"
     supports_tite = True
+
+    @api_door
+    def __post_init__(self):
+        super().__post_init__()
+        self.lambdas  # p_saf < target < p_tox, checked now rather than at the first decision
 
     @property
     def lambdas(self) -> tuple[float, float]:
@@ -157,11 +167,11 @@ class Boundaries:
         return self.summary()
 
 
+@api_door
 def boin_boundaries(target: float, max_n: int = 12, *, p_saf: float | None = None, p_tox: float | None = None,
                     cutoff_eli: float = 0.95) -> Boundaries:
     """Escalation / de-escalation / elimination boundaries for n = 1..max_n patients."""
-    if int(max_n) < 1:
-        raise InputError.single("max_n", max_n, "positive", "max_n must be at least 1 patient.")
+    max_n = whole("max_n", max_n, 1, MAX_SAMPLE_SIZE)
     design = BoinDesign(target=target, p_saf=p_saf, p_tox=p_tox, cutoff_eli=cutoff_eli)
     return Boundaries(target=design.target, lambda_e=design.lambdas[0], lambda_d=design.lambdas[1],
                       rows=tuple(boundary_rows(design, int(max_n))))

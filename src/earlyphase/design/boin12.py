@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import beta as beta_dist
 
-from earlyphase.design._common import Decision, check_counts, check_probability
+from earlyphase.design._common import Decision, api_door, check_counts, check_probability
 from earlyphase.design.boin import boin_lambdas
 from earlyphase.design.isotonic import isotonic_many
 from earlyphase.errors import InputError
@@ -64,6 +64,7 @@ class Boin12Design:
     u1 = 100.0
     u4 = 0.0
 
+    @api_door
     def __post_init__(self):
         check_probability("target", self.target)
         check_probability("efficacy_min", self.efficacy_min)

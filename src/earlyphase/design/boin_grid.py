@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import beta as beta_dist
 
-from earlyphase.design._common import DEESCALATE, ESCALATE
+from earlyphase.design._common import DEESCALATE, ESCALATE, api_door
 from earlyphase.design.base import Design, Step
 from earlyphase.design.boin import BoinDesign
 from earlyphase.design.isotonic import isotonic_many
@@ -78,6 +78,7 @@ class BoinGridDesign(Design):
     name = "boin-grid"
     linear_levels = False
 
+    @api_door
     def __post_init__(self):
         if int(self.n_rows) < 1 or int(self.n_cols) < 1:
             raise InputError.single("grid", (self.n_rows, self.n_cols), "positive", "The grid needs at least one row and one column.")

@@ -30,13 +30,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from earlyphase.design._common import DEESCALATE, ESCALATE, STAY, Decision, check_probability, row_keys as _row_keys
+from earlyphase.design._common import DEESCALATE, ESCALATE, STAY, Decision, api_door, check_probability, row_keys as _row_keys
 from earlyphase.design.base import Design, Step
 from earlyphase.errors import InputError
 
 DEFAULT_PRIOR_SD = math.sqrt(1.34)
 
 
+@api_door
 def getprior(halfwidth: float, target: float, nu: int, nlevel: int, model: str = "empiric", intercept: float = 3.0) -> np.ndarray:
     """Skeleton by the indifference-interval method of Lee & Cheung (2009, Clin Trials 6:227).
 
@@ -121,6 +122,7 @@ class CrmDesign(Design):
     name = "crm"
     supports_tite = True
 
+    @api_door
     def __post_init__(self):
         check_probability("target", self.target)
         sk = tuple(float(v) for v in self.skeleton)

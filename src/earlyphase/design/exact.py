@@ -15,17 +15,28 @@ from typing import Sequence
 
 import numpy as np
 
+from earlyphase.design._common import api_door, whole
 from earlyphase.design.base import Design
 from earlyphase.design.simulate import SimulationResult, _check_truth, summarise
+from earlyphase.errors import InputError
+from earlyphase.limits import MAX_EXACT_STATES, MAX_LEVELS, MAX_SAMPLE_SIZE
 
 
+@api_door
 def exact_operating_characteristics(
     design: Design, truth: Sequence[float], *, cohort_size: int = 3, n_cohorts: int = 10, start_level: int = 1
 ) -> SimulationResult:
     """Exact selection probabilities and expected patients/DLTs per level (see module doc)."""
     p = _check_truth(truth)
     L = p.size
-    cs = int(cohort_size)
+    if L > MAX_LEVELS:
+        raise InputError.single("truth", f"{L} levels", f"at most {MAX_LEVELS} levels", f"Give at most {MAX_LEVELS} levels.")
+    cs = whole("cohort_size", cohort_size, 1, MAX_SAMPLE_SIZE)
+    n_cohorts = whole("n_cohorts", n_cohorts, 1, MAX_SAMPLE_SIZE)
+    start_level = whole("start_level", start_level, 1, L)
+    if cs * n_cohorts > MAX_SAMPLE_SIZE:
+        raise InputError.single("n_cohorts", n_cohorts, f"at most {MAX_SAMPLE_SIZE} patients per trial",
+                                f"a trial may enrol at most {MAX_SAMPLE_SIZE} patients; cohort_size {cs} x n_cohorts {n_cohorts} is more.")
     js = np.arange(cs + 1)
     pj = np.array([[comb(cs, j) * pk**j * (1 - pk) ** (cs - j) for j in js] for pk in p])  # L x (cs+1)
     uses_last = design.name == "crm"
@@ -49,6 +60,12 @@ def exact_operating_characteristics(
         S = prob.size
         if S == 0:
             break
+        if S * (cs + 1) > MAX_EXACT_STATES:
+            # The states to follow grow with every cohort (faster for model-based designs); past this bound
+            # enumeration would exhaust memory or run for hours, so say so and point to simulation.
+            raise InputError.single("n_cohorts", n_cohorts, f"at most {MAX_EXACT_STATES} states",
+                                    f"exact enumeration would follow more than {MAX_EXACT_STATES} trial states at cohort "
+                                    f"{c + 1}; use fewer cohorts or simulate instead.")
         # expand every state by every outcome of the cohort
         Ne = np.repeat(N, cs + 1, axis=0)
         Ye = np.repeat(Y, cs + 1, axis=0)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from earlyphase.design._common import DEESCALATE, ESCALATE, STAY
+from earlyphase.design._common import DEESCALATE, ESCALATE, STAY, api_door
 from earlyphase.design.interval import IntervalDesign
 from earlyphase.errors import InputError
 
@@ -29,6 +29,7 @@ class I3plus3Design(IntervalDesign):
 
     name = "i3+3"
 
+    @api_door
     def __post_init__(self):
         super().__post_init__()
         if not (0 < self.margin_low < self.target and 0 < self.margin_high < 1 - self.target):

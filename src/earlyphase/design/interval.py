@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.stats import beta as beta_dist
 
-from earlyphase.design._common import DEESCALATE, ESCALATE, STAY, check_probability
+from earlyphase.design._common import DEESCALATE, ESCALATE, STAY, api_door, check_probability
 from earlyphase.design.base import Design, Step, cap_below_eliminated
 from earlyphase.design.isotonic import NO_MTD, select_mtd_many
 from earlyphase.errors import InputError
@@ -74,9 +74,11 @@ class IntervalDesign(Design):
     offset: float = 0.05
     n_earlystop: int | None = None
 
+    @api_door
     def __post_init__(self):
-        check_probability("target", self.target)
-        check_probability("cutoff_eli", self.cutoff_eli)
+        # kept as floats: a "0.2" string would pass the check and fail later inside numpy
+        object.__setattr__(self, "target", check_probability("target", self.target))
+        object.__setattr__(self, "cutoff_eli", check_probability("cutoff_eli", self.cutoff_eli))
         if not (0.0 <= self.offset < 0.5):
             raise InputError.single("offset", self.offset, "0<=offset<0.5", "The extra-safe offset must lie in [0, 0.5).")
         if self.n_earlystop is not None and int(self.n_earlystop) < 1:

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.stats import beta as beta_dist
 
-from earlyphase.design._common import check_counts, check_probability, levels_1based, row_keys
+from earlyphase.design._common import api_door, check_counts, check_probability, levels_1based, row_keys
 
 NO_MTD = -1
 
@@ -189,6 +189,7 @@ class MtdSelection:
         return self.summary()
 
 
+@api_door
 def select_mtd(
     target: float,
     n: Sequence[int],

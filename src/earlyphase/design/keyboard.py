@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import beta as beta_dist
 
-from earlyphase.design._common import DEESCALATE, ESCALATE, STAY
+from earlyphase.design._common import DEESCALATE, ESCALATE, STAY, api_door
 from earlyphase.design.interval import IntervalDesign
 from earlyphase.errors import InputError
 
@@ -31,6 +31,7 @@ class KeyboardDesign(IntervalDesign):
 
     name = "mtpi2"
 
+    @api_door
     def __post_init__(self):
         super().__post_init__()
         if not (0 < self.margin_low < self.target and 0 < self.margin_high < 1 - self.target):

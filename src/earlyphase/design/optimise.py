@@ -24,9 +24,10 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.stats import beta as beta_dist
 
-from earlyphase.design._common import check_probability
+from earlyphase.design._common import api_door, check_probability, whole
 from earlyphase.design.boin12 import Boin12Design, true_obd, true_utility
 from earlyphase.errors import InputError
+from earlyphase.limits import MAX_LEVELS, MAX_SAMPLE_SIZE
 
 DEFAULT_CHUNK_SIZE = 5000
 
@@ -198,6 +199,7 @@ class OptimisationResult:
         return self.summary()
 
 
+@api_door
 def simulate_dose_optimisation(
     design: Boin12Design,
     tox: Sequence[float],
@@ -219,30 +221,28 @@ def simulate_dose_optimisation(
     """Simulate BOIN12 (``n_cohorts`` cohorts of ``cohort_size``) under true DLT rates ``tox`` and
     response rates ``eff`` per level, then, with ``stage2_n`` > 0, the randomised stage among
     up to ``stage2_levels`` levels (module doc). ``margin`` in utility points (0-100)."""
-    from earlyphase.design.simulate import _run_chunks
+    from earlyphase.design.simulate import _run_chunks, check_run
 
     tox_a = np.asarray([check_probability(f"tox[{i}]", v, open_interval=False) for i, v in enumerate(tox, 1)])
     eff_a = np.asarray([check_probability(f"eff[{i}]", v, open_interval=False) for i, v in enumerate(eff, 1)])
     if tox_a.size == 0 or tox_a.size != eff_a.size:
         raise InputError.single("eff", list(eff), "one-per-level", "Give a true DLT rate and a true response rate for every level.")
-    for name, v, lo in (("cohort_size", cohort_size, 1), ("n_cohorts", n_cohorts, 1), ("trials", trials, 1),
-                        ("stage2_levels", stage2_levels, 2), ("stage2_n", stage2_n, 0), ("chunk_size", chunk_size, 1)):
-        if not isinstance(v, (int, np.integer)) or int(v) < lo:
-            raise InputError.single(name, v, f"integer>={lo}", f"{name} must be a whole number of at least {lo}.")
-    if not 1 <= int(start_level) <= tox_a.size:
-        raise InputError.single("start_level", start_level, "valid-level", f"The start level must be between 1 and {tox_a.size}.")
+    if tox_a.size > MAX_LEVELS:
+        raise InputError.single("tox", f"{tox_a.size} levels", f"at most {MAX_LEVELS} levels", f"Give at most {MAX_LEVELS} levels.")
+    stage2_levels = whole("stage2_levels", stage2_levels, 2, MAX_LEVELS)
+    stage2_n = whole("stage2_n", stage2_n, 0, MAX_SAMPLE_SIZE)
+    trials, cohort_size, n_cohorts, chunk_size, seed = check_run(trials=trials, cohort_size=cohort_size, n_cohorts=n_cohorts,
+                                                                 chunk_size=chunk_size, seed=seed, workers=workers)
+    if cohort_size * n_cohorts + stage2_n * stage2_levels > MAX_SAMPLE_SIZE:
+        raise InputError.single("stage2_n", stage2_n, f"at most {MAX_SAMPLE_SIZE} patients per trial",
+                                f"a simulated trial may enrol at most {MAX_SAMPLE_SIZE} patients, both stages together.")
+    start_level = whole("start_level", start_level, 1, tox_a.size)
     try:
         margin = float(margin)
         if not (0 <= margin <= 100):
             raise ValueError
     except (TypeError, ValueError):
         raise InputError.single("margin", margin, "0..100", "The margin is in utility points, between 0 and 100.") from None
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
-    seed = int(seed)
-    if seed < 0:
-        raise InputError.single("seed", seed, "non-negative", "The seed must be a non-negative integer.")
-    trials, chunk_size = int(trials), int(chunk_size)
     chunks = [(0, c, min(chunk_size, trials - c * chunk_size)) for c in range(-(-trials // chunk_size))]
     args = dict(cohort_size=int(cohort_size), n_cohorts=int(n_cohorts), start_level=int(start_level),
                 stage2_levels=int(stage2_levels), stage2_n=int(stage2_n), margin=margin)

@@ -29,7 +29,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from earlyphase.design._common import check_probability
+from earlyphase.design._common import api_door, check_probability
 from earlyphase.design.base import Design, Step
 from earlyphase.design.crm import DEFAULT_PRIOR_SD, CrmDesign
 from earlyphase.errors import InputError
@@ -105,6 +105,7 @@ class PocrmDesign(Design):
     #: levels are regimen indices, not steps on one line (see Design._to_decision)
     linear_levels = False
 
+    @api_door
     def __post_init__(self):
         sk = tuple(float(v) for v in self.skeleton)
         object.__setattr__(self, "skeleton", sk)

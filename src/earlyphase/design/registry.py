@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from earlyphase.design._common import Decision
+from earlyphase.design._common import Decision, api_door
 from earlyphase.design.base import Design
 from earlyphase.errors import InputError
 
 DESIGN_NAMES = ("3+3", "boin", "crm", "mtpi2", "keyboard", "i3+3", "pocrm", "boin-grid")
 
 
+@api_door
 def make_design(name: str, target: float | None = None, **options: Any) -> Design:
     """A design by name: "3+3", "boin", "crm", "mtpi2" (alias "keyboard") or "i3+3".
 
@@ -105,6 +106,7 @@ def _make_pocrm(target, opts: dict[str, Any]) -> Design:
     return PocrmDesign(orderings=tuple(order0), skeleton=sk, target=target, **opts)
 
 
+@api_door
 def next_dose(
     design: str | Design,
     n: Sequence[int],

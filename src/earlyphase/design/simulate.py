@@ -19,9 +19,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from earlyphase.design._common import check_probability
+from earlyphase.design._common import api_door, check_probability, whole
 from earlyphase.design.base import Design
 from earlyphase.errors import InputError
+from earlyphase.limits import MAX_LEVELS, MAX_SAMPLE_SIZE, MAX_SCENARIOS, MAX_SIM_TRIALS, MAX_WORKERS, SEED_MAX
 
 DEFAULT_CHUNK_SIZE = 5000
 
@@ -243,6 +244,7 @@ def summarise(design: Design, truth: np.ndarray, agg: dict[str, Any], *, target:
     )
 
 
+@api_door
 def simulate(
     design: Design,
     truth: Sequence[float] | Sequence[Sequence[float]],
@@ -274,28 +276,18 @@ def simulate(
     the chunks on Dask; results do not depend on either.
     """
     scenarios, single = _scenarios(truth)
-    if int(trials) < 1:
-        raise InputError.single("trials", trials, "positive", "Simulate at least one trial.")
-    if int(cohort_size) < 1 or int(n_cohorts) < 1:
-        raise InputError.single("cohort_size/n_cohorts", (cohort_size, n_cohorts), "positive", "Cohort size and number of cohorts must be at least 1.")
-    if int(chunk_size) < 1:
-        raise InputError.single("chunk_size", chunk_size, "positive", "chunk_size must be at least 1 trial.")
-    if int(backfill_size) < 0:
-        raise InputError.single("backfill_size", backfill_size, "non-negative", "backfill_size must be 0 or more patients.")
-    if backfill_cap is not None and int(backfill_cap) < 1:
-        raise InputError.single("backfill_cap", backfill_cap, "positive", "backfill_cap must be at least 1 patient per level.")
+    backfill_size = whole("backfill_size", backfill_size, 0, MAX_SAMPLE_SIZE)
+    if backfill_cap is not None:
+        backfill_cap = whole("backfill_cap", backfill_cap, 1, MAX_SAMPLE_SIZE)
+    trials, cohort_size, n_cohorts, chunk_size, seed = check_run(trials=trials, cohort_size=cohort_size, n_cohorts=n_cohorts,
+                                                                 chunk_size=chunk_size, seed=seed, per_cohort=backfill_size,
+                                                                 workers=workers)
     n_levels = _design_levels(design)
     ps = [_check_truth(s, n_levels) for s in scenarios]
     L = ps[0].size
     if any(p.size != L for p in ps):
         raise InputError.single("truth", scenarios, "same-length", "Every scenario must give the same number of levels.")
-    if not 1 <= int(start_level) <= L:
-        raise InputError.single("start_level", start_level, "valid-level", f"The start level must be between 1 and {L}.")
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
-    seed = int(seed)
-    if seed < 0:
-        raise InputError.single("seed", seed, "non-negative", "The seed must be a non-negative integer.")
+    start_level = whole("start_level", start_level, 1, L)
     chunks = [(s, c, min(chunk_size, trials - c * chunk_size)) for s in range(len(ps)) for c in range(-(-trials // chunk_size))]
     args = dict(cohort_size=int(cohort_size), n_cohorts=int(n_cohorts), start_level=int(start_level), backfill_size=int(backfill_size),
                 backfill_cap=None if backfill_cap is None else int(backfill_cap))
@@ -313,14 +305,38 @@ def simulate(
     return out[0] if single else out
 
 
+def check_run(*, trials, cohort_size, n_cohorts, chunk_size, seed, per_cohort=0, workers=None) -> tuple[int, int, int, int, int]:
+    """The simulation options every simulator shares, held to the CLI's bounds (``earlyphase.limits``):
+    (trials, cohort_size, n_cohorts, chunk_size, seed), the seed drawn when None. ``per_cohort``: patients
+    added with each cohort (backfill), counted in the patients one simulated trial may enrol."""
+    trials = whole("trials", trials, 1, MAX_SIM_TRIALS)
+    cohort_size = whole("cohort_size", cohort_size, 1, MAX_SAMPLE_SIZE)
+    n_cohorts = whole("n_cohorts", n_cohorts, 1, MAX_SAMPLE_SIZE)
+    chunk_size = whole("chunk_size", chunk_size, 1, MAX_SIM_TRIALS)
+    extra = whole("backfill", per_cohort, 0, MAX_SAMPLE_SIZE)
+    if (cohort_size + extra) * n_cohorts > MAX_SAMPLE_SIZE:
+        raise InputError.single("n_cohorts", n_cohorts, f"at most {MAX_SAMPLE_SIZE} patients per trial",
+                                f"a simulated trial may enrol at most {MAX_SAMPLE_SIZE} patients; cohort_size {cohort_size}"
+                                + (f" (+ backfill {extra})" if extra else "") + f" x n_cohorts {n_cohorts} is more.")
+    seed = int(np.random.SeedSequence().entropy % (SEED_MAX + 1)) if seed is None else whole("seed", seed, 0, SEED_MAX)
+    if workers is not None:
+        whole("workers", workers, 1, MAX_WORKERS)
+    return trials, cohort_size, n_cohorts, chunk_size, seed
+
+
 def _scenarios(truth) -> tuple[list[list[float]], bool]:
     try:
         first = truth[0]
     except (TypeError, IndexError, KeyError):
         raise InputError.single("truth", truth, "non-empty", "Give the true DLT probability of every level.") from None
     if isinstance(first, (list, tuple, np.ndarray)):
-        return [list(s) for s in truth], False
-    return [list(truth)], True
+        scenarios, single = [list(s) for s in truth], False
+    else:
+        scenarios, single = [list(truth)], True
+    if len(scenarios) > MAX_SCENARIOS or any(len(s) > MAX_LEVELS for s in scenarios):
+        raise InputError.single("truth", f"{len(scenarios)} scenarios of up to {max(map(len, scenarios))} levels",
+                                "bounded", f"Give at most {MAX_SCENARIOS} scenarios of at most {MAX_LEVELS} levels each.")
+    return scenarios, single
 
 
 def _design_levels(design: Design) -> int | None:

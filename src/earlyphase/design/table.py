@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from earlyphase.design._common import DEESCALATE, ESCALATE, STAY
+from earlyphase.design._common import DEESCALATE, ESCALATE, STAY, api_door, whole
 from earlyphase.design.base import Design
 from earlyphase.design.interval import IntervalDesign, TableDesign
 from earlyphase.design.three_plus_three import ThreePlusThreeDesign
 from earlyphase.errors import InputError, Problem
+from earlyphase.limits import MAX_SAMPLE_SIZE
 
 LETTERS = {ESCALATE: "E", STAY: "S", DEESCALATE: "D"}
 WORDS = {"E": "escalate", "S": "stay", "D": "de-escalate", "DU": "eliminate"}
@@ -108,11 +109,10 @@ class DecisionTable:
         return fig
 
 
+@api_door
 def decision_table(design: Design, max_n: int = 12) -> DecisionTable:
     """The decision table of ``design`` for n = 1..max_n."""
-    max_n = int(max_n)
-    if max_n < 1:
-        raise InputError.single("max_n", max_n, "positive", "max_n must be at least 1 patient.")
+    max_n = whole("max_n", max_n, 1, MAX_SAMPLE_SIZE)
     if isinstance(design, IntervalDesign):
         rule, elim = design.decision_codes(max_n)
         letters = tuple(
@@ -133,6 +133,7 @@ def decision_table(design: Design, max_n: int = 12) -> DecisionTable:
                             f"The {design.name} design decides from all levels at once; it has no per-level decision table.")
 
 
+@api_door
 def read_decision_table(source: str | Path, target: float, *, label: str | None = None, **options: Any) -> TableDesign:
     """A design from a user CSV with columns n, y, decision (E/S/D/DU or the words).
 

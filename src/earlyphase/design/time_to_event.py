@@ -30,10 +30,13 @@ from earlyphase.design.simulate import (
     _design_levels,
     _run_chunks,
     _scenarios,
+    check_run,
     summarise,
 )
+from earlyphase.design._common import api_door, whole
 from earlyphase.design.tite import PENDING_RULES, pending_step
 from earlyphase.errors import InputError
+from earlyphase.limits import MAX_DAYS, MAX_SAMPLE_SIZE
 
 ARRIVALS = ("fixed", "poisson")
 
@@ -198,6 +201,7 @@ def _pending_per_level(plev, L):
     return out
 
 
+@api_door
 def simulate_time_to_event(
     design: Design,
     truth: Sequence[float] | Sequence[Sequence[float]],
@@ -238,15 +242,17 @@ def simulate_time_to_event(
     problems = _check_options(window, arrival, interval, dlt_time, pending_rule, trials, cohort_size, n_cohorts, chunk_size)
     if problems:
         raise problems
-    for name, v, lo in (("backfill_max", backfill_max, 0), ("backfill_cap", backfill_cap, 1)):
-        if v is None and name == "backfill_cap":
-            continue
-        try:
-            ok = int(v) == float(v) and int(v) >= lo
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise InputError.single(name, v, f"integer>={lo}", f"{name} must be a whole number of at least {lo}.")
+    backfill_max = whole("backfill_max", backfill_max, 0, MAX_SAMPLE_SIZE)
+    if backfill_cap is not None:
+        backfill_cap = whole("backfill_cap", backfill_cap, 1, MAX_SAMPLE_SIZE)
+    trials, cohort_size, n_cohorts, chunk_size, seed = check_run(trials=trials, cohort_size=cohort_size, n_cohorts=n_cohorts,
+                                                                 chunk_size=chunk_size, seed=seed, workers=workers)
+    if cohort_size * n_cohorts + backfill_max > MAX_SAMPLE_SIZE:
+        raise InputError.single("backfill_max", backfill_max, f"at most {MAX_SAMPLE_SIZE} patients per trial",
+                                f"a simulated trial may enrol at most {MAX_SAMPLE_SIZE} patients, backfill included.")
+    for name, v in (("window", window), ("interval", interval)):
+        if float(v) > MAX_DAYS:
+            raise InputError.single(name, v, f"at most {MAX_DAYS} days", f"{name} is in days, at most {MAX_DAYS}.")
     if tite is None:
         tite = bool(design.supports_tite)
     if tite and not design.supports_tite:
@@ -256,14 +262,7 @@ def simulate_time_to_event(
     L = ps[0].size
     if any(p.size != L for p in ps):
         raise InputError.single("truth", scenarios, "same-length", "Every scenario must give the same number of levels.")
-    if not 1 <= int(start_level) <= L:
-        raise InputError.single("start_level", start_level, "valid-level", f"The start level must be between 1 and {L}.")
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**63))
-    seed = int(seed)
-    if seed < 0:
-        raise InputError.single("seed", seed, "non-negative", "The seed must be a non-negative integer.")
-    trials, chunk_size = int(trials), int(chunk_size)
+    start_level = whole("start_level", start_level, 1, L)
     chunks = [(s, c, min(chunk_size, trials - c * chunk_size)) for s in range(len(ps)) for c in range(-(-trials // chunk_size))]
     args = dict(cohort_size=int(cohort_size), n_cohorts=int(n_cohorts), start_level=int(start_level), window=float(window),
                 arrival=arrival, interval=float(interval), dlt_time=(float(dlt_time[0]), float(dlt_time[1])), tite=bool(tite),
@@ -324,7 +323,7 @@ def _check_options(window, arrival, interval, dlt_time, pending_rule, trials, co
     for name, v in (("trials", trials), ("cohort_size", cohort_size), ("n_cohorts", n_cohorts), ("chunk_size", chunk_size)):
         try:
             ok = int(v) >= 1 and int(v) == float(v)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             ok = False
         if not ok:
             problems.append(Problem(name, v, "positive-integer", f"{name} must be a whole number of at least 1."))

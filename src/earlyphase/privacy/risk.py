@@ -6,6 +6,12 @@ manifest of every de-identified output states it.
 
 Small cells: a count of 1 to ``threshold - 1`` patients in an aggregate table is shown as ``<threshold``
 (zero is shown: it names nobody); its percentage and the patients behind it are removed too.
+
+Complementary suppression (``complementary_cells``): a row or column holding exactly one suppressed count
+would give it back by subtraction from a total beside it (the row's "Total" column, or a total the reader
+knows); so a second count in that row or column is suppressed too, the smallest there, shown as ``>=k``
+(true: it was not small, and together with the ``<k`` cell it no longer pins either down). Repeated until
+no row or column holds a single suppressed count.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ from typing import Any, Iterable, Mapping, Sequence
 DEFAULT_SMALL_CELL = 3
 SMALL_CELL_RULE = ("In aggregate tables, a count of 1 to {k_minus} patients is shown as '<{k}' with no percentage "
                    "and no list of the patients behind it; zero counts, denominators (N) and continuous summaries "
-                   "are shown. Threshold k = {k}. A suppressed cell may still be worked out from a total beside it "
-                   "(no complementary suppression).")
+                   "are shown. Threshold k = {k}. Complementary suppression: where a row or column of a table holds one "
+                   "suppressed count, its smallest other count is shown as '>={k}' too, so neither can be worked out "
+                   "from a total.")
 
 
 def small_cell_rule(threshold: int) -> str:
@@ -27,6 +34,42 @@ def small_cell_rule(threshold: int) -> str:
 
 def is_small(count: int, threshold: int) -> bool:
     return 0 < count < threshold
+
+
+def complementary_cells(counts: Sequence[Sequence[int | None]], suppressed: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Cells (row, column) to suppress besides ``suppressed`` so that no row or column holds exactly one.
+
+    ``counts[i][j]`` is the count shown in a cell, None where the cell holds no count (a label, a
+    median). A complement is the smallest unsuppressed non-zero count of the row or column (a zero is
+    used only when there is no other: a known zero would give nothing away, but an unknown one would);
+    a row or column with no other count cannot be protected and is left as it is.
+    """
+    hidden = set(suppressed)
+    extra: set[tuple[int, int]] = set()
+    n_rows = len(counts)
+    n_cols = max((len(r) for r in counts), default=0)
+
+    def cells(line: int, by_row: bool) -> list[tuple[int, int]]:
+        if by_row:
+            return [(line, j) for j in range(len(counts[line])) if counts[line][j] is not None]
+        return [(i, line) for i in range(n_rows) if line < len(counts[i]) and counts[i][line] is not None]
+
+    changed = True
+    while changed:
+        changed = False
+        for by_row, size in ((True, n_rows), (False, n_cols)):
+            for line in range(size):
+                members = cells(line, by_row)
+                if sum(c in hidden for c in members) != 1:
+                    continue
+                free = [c for c in members if c not in hidden]
+                if not free:
+                    continue
+                pick = min(free, key=lambda c: (counts[c[0]][c[1]] == 0, counts[c[0]][c[1]], c))
+                hidden.add(pick)
+                extra.add(pick)
+                changed = True
+    return extra
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from earlyphase.privacy import (
     DEFAULT_SMALL_CELL,
     Pseudonymiser,
     age_band,
+    complementary_cells,
     is_small,
     small_cell_rule,
     uniqueness,
@@ -87,13 +88,44 @@ class ReportPrivacy:
                                                 "column": str(table.columns[j]) if j < len(table.columns) else j})
                 new_row.append(new)
             rows.append(new_row)
+        changed |= self._complement(table, rows)
         notes = tuple(scrub_dates(n).text.replace("[date]", "[date withheld]") for n in table.notes)
         if not changed and notes == tuple(table.notes):
             return table
         if any(s["table"] == table.key for s in self.suppressed):
             notes += (f"Counts of 1 to {self.small_cells - 1} patients are shown as <{self.small_cells} "
-                      "(de-identified report).",)
+                      "(de-identified report)" + (f"; a second count in the same row or column as >={self.small_cells}, "
+                                                  "so neither can be worked out from a total."
+                                                  if any(s.get("complementary") for s in self.suppressed
+                                                         if s["table"] == table.key) else "."),)
         return dataclasses.replace(table, rows=rows, notes=notes)
+
+    def _complement(self, table: TraceTable, rows: list[list[Cell]]) -> bool:
+        """Complementary suppression (:func:`earlyphase.privacy.complementary_cells`): a row or column of
+        counts with one ``<k`` cell gets a second cell suppressed, shown as ``>=k``. True if any was."""
+        k = self.small_cells
+        counts: list[list[int | None]] = []
+        hidden = set()
+        for i, row in enumerate(rows):
+            line: list[int | None] = []
+            for j, cell in enumerate(row):
+                if cell.text == f"<{k}":
+                    hidden.add((i, j))
+                    line.append(None if i in table.section_rows else 1)
+                    continue
+                match = _LEADING_COUNT.match(cell.text)
+                line.append(int(match.group(1)) if match and cell.traced and i not in table.section_rows else None)
+            counts.append(line)
+        hidden = {c for c in hidden if counts[c[0]][c[1]] is not None}
+        extra = complementary_cells(counts, hidden)
+        for i, j in sorted(extra):
+            row = rows[i]
+            row[j] = Cell(f">={k}", None, row[j].align)
+            label = " / ".join(c.text for c in row[:1] if c.text) or f"row {i + 1}"
+            self.suppressed.append({"table": table.key, "row": label.strip(),
+                                    "column": str(table.columns[j]) if j < len(table.columns) else j,
+                                    "complementary": True})
+        return bool(extra)
 
     def _cell(self, cell: Cell) -> Cell:
         dated = scrub_dates(cell.text).text  # a date in a table names a patient's day (the last enrolment ...)
