@@ -91,7 +91,7 @@ def test_a_short_or_shared_key_is_refused(twin_db, tmp_path):
 
 
 def test_age_band_instead_of_birth_year(deid, twin_db, tmp_path):
-    out, _, _ = deid
+    out = _export(twin_db, tmp_path / "k1", k_anonymity=1).out_dir  # no k-anonymity step: the plain 10-year bands
     patients = _rows(out / "patients.csv")
     assert "birth_year" not in patients[0]
     assert all(re.fullmatch(r"\d0-\d9|90\+", r["age_band"]) for r in patients)
@@ -142,19 +142,35 @@ def test_free_text_can_be_dropped(twin_db, tmp_path):
     assert "text" not in _rows(result.out_dir / "queries.csv")[0]
 
 
-def test_reidentification_share_is_measured_and_no_longer_everyone(deid):
+def test_the_export_meets_its_k_anonymity_target_and_says_so(deid):
     out, _, result = deid
     risk = result.manifest["deidentification"]["reidentification"]
     assert risk["quasi_identifiers"] == ["sex", "age_band", "site", "group"]
-    # recompute it from the files a recipient holds
+    # recompute it from the files a recipient holds: an empty (withheld) value matches any value
     groups = {r["subject_id"]: r["group_code"] for r in _rows(out / "allocations.csv")}
-    keys = Counter((r["sex"], r["age_band"], r["site_id"], groups.get(r["subject_id"]))
-                   for r in _rows(out / "patients.csv"))
-    unique = sum(1 for n in keys.values() if n == 1)
-    assert risk["subjects"] == 18 and risk["unique_subjects"] == unique
-    assert risk["unique_share"] == round(unique / 18, 4) and risk["smallest_group_k"] == min(keys.values())
-    assert unique < 18  # the probe: 18 of 18 unique before
-    assert f"{unique} of 18" in result.summary()
+    rows = [(r["sex"], r["age_band"], r["site_id"], groups.get(r["subject_id"])) for r in _rows(out / "patients.csv")]
+    hidden_among = [sum(all(o == "" or o == v for o, v in zip(other, row)) for other in rows) for row in rows]
+    unique = sum(1 for n in hidden_among if n == 1)
+    target = result.manifest["deidentification"]["k_anonymity"]["target_k"]
+    assert target == 2 and min(hidden_among) >= target and risk["target_met"]
+    assert risk["subjects"] == 18 and risk["unique_subjects"] == unique == 0
+    assert risk["unique_share"] == 0.0 and risk["smallest_group_k"] == min(hidden_among)
+    # the 10-year bands alone left 6 of 18 unique (the probe): the steps tried say so
+    steps = result.manifest["deidentification"]["k_anonymity"]["steps"]
+    assert steps[0]["age_band_years"] == 10 and steps[0]["smallest_group_k"] == 1
+    assert 0 < risk["rows_with_values_withheld"] < 18
+    assert "0 of 18" in result.summary()
+
+
+def test_a_stricter_target_withholds_more(twin_db, tmp_path):
+    three = _export(twin_db, tmp_path / "k3", k_anonymity=3).manifest["deidentification"]["reidentification"]
+    assert three["target_k"] == 3 and (three["smallest_group_k"] >= 3 or not three["target_met"])
+    assert three["rows_with_values_withheld"] > 0
+    from earlyphase.errors import InputError
+
+    for bad in (0, 11, 2.5, True):
+        with pytest.raises(InputError, match="k-anonymity"):
+            _export(twin_db, tmp_path / f"badk{bad}", k_anonymity=bad)
 
 
 def test_written_files_are_private(deid):
@@ -232,8 +248,8 @@ def test_an_identified_export_that_cannot_be_audited_is_taken_back(twin_db, tmp_
 
 
 def test_wider_age_bands_leave_fewer_patients_unique(deid, twin_db, tmp_path):
-    _, _, ten = deid
-    twenty = _export(twin_db, tmp_path / "twenty", age_band_width=20)
+    ten = _export(twin_db, tmp_path / "ten", k_anonymity=1)
+    twenty = _export(twin_db, tmp_path / "twenty", age_band_width=20, k_anonymity=1)
     bands = {r["age_band"] for r in _rows(twenty.out_dir / "patients.csv")}
     assert all(re.fullmatch(r"\d+-\d+|90\+", b) and (b == "90+" or int(b.split("-")[0]) % 20 == 0) for b in bands)
     risk10 = ten.manifest["deidentification"]["reidentification"]["unique_subjects"]

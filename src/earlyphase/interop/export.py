@@ -73,6 +73,45 @@ _FREE_TEXT_RULES = {
 _FREE_TEXT_EXEMPT = {("study", "protocol_yaml")}  # the protocol's own dates are not a patient's
 # what an outsider may know of a patient: the share of patients unique on these is stated in the manifest
 QUASI_IDENTIFIERS = ("sex", "age_band", "site", "group")
+DEFAULT_K_ANONYMITY = 2  # no patient unique on the quasi-identifiers
+WIDER_AGE_BANDS = (20, 30)
+K_ANONYMITY_RULE = (
+    "k-anonymity target k = {k} on sex, age band, site and group: age bands are widened (the requested width, "
+    "then 20, then 30 years) and then the site is withheld, stopping at the first step where every patient "
+    "shares these values with at least k-1 others; if none does, the last step is kept and the age band and sex "
+    "of the patients still exposed are withheld (written empty, which matches any value), with as many more "
+    "patients of the same group as leave at least k withheld rows there. Group is never withheld. The manifest "
+    "states the smallest number of patients any patient is hidden among and the share still unique.")
+
+
+def _anonymity_plan(session, deid, groups: dict[int, Any], width: int, k: int) -> dict[str, Any]:
+    """The generalisation step and the rows to withhold that meet ``K_ANONYMITY_RULE``."""
+    from earlyphase.privacy import age_band, age_from_birth_year
+    from earlyphase.privacy.risk import k_anonymise, matches
+
+    patients = session.execute(select(t.Patient.id, t.Patient.sex, t.Patient.birth_year, t.Patient.site_id)
+                               .order_by(t.Patient.id)).all()
+    steps = [(w, False) for w in (width, *WIDER_AGE_BANDS) if w >= width]
+    steps = list(dict.fromkeys(steps)) + [(max(width, WIDER_AGE_BANDS[-1]), True)]
+    tried = []
+    for w, no_site in steps:
+        rows = [{"sex": sex, "site": None if no_site else site, "group": groups.get(pid),
+                 "age_band": age_band(age_from_birth_year(born, deid.enrolment_year.get(pid)), w)}
+                for pid, sex, born, site in patients]
+        smallest = min(matches(rows, rows, QUASI_IDENTIFIERS), default=0)
+        tried.append({"age_band_years": w, "site_withheld": no_site, "smallest_group_k": smallest})
+        if smallest >= k:
+            break
+    published, result = k_anonymise(rows, QUASI_IDENTIFIERS, k, ("age_band", "sex"))
+    deid.age_band_width = w
+    return {"width": w, "site_withheld": no_site, "steps": tried, "result": result,
+            "rows": {pid: {"site_id": not no_site, "sex": p["sex"] is not None, "age_band": p["age_band"] is not None}
+                     for (pid, *_), p in zip(patients, published)}}
+
+
+def _withhold(values: list[Any], columns: list[str], keep: dict[str, bool]) -> list[Any]:
+    """A patient row with the columns ``keep`` marks False written empty."""
+    return [None if keep.get(c, True) is False else v for c, v in zip(columns, values)]
 
 
 @dataclass(frozen=True)
@@ -220,18 +259,21 @@ def _plan_columns(cls: type[t.Base], identified: bool, free_text: str = "scrub",
 
 
 def export_trial(engine: Engine, out_dir: str | Path, *, identified: bool = False, key_file: str | Path | None = None,
-                 free_text: str = "scrub", age_band_width: int = 10, username: str | None = None) -> ExportResult:
+                 free_text: str = "scrub", age_band_width: int = 10, username: str | None = None,
+                 k_anonymity: int = DEFAULT_K_ANONYMITY) -> ExportResult:
     """Write one CSV per table of the trial database into ``out_dir`` and a ``manifest.json``.
 
     De-identified unless ``identified=True`` (see the module docstring for the rule). ``key_file`` holds the
     pseudonym key (see :func:`earlyphase.privacy.pseudonymiser_from`); ``free_text`` is ``scrub`` or ``drop``.
     Files and folders written are private to the user (0600 / 0700). ``username``: who exports (an
-    identified export is an audited event).
+    identified export is an audited event). ``k_anonymity``: every patient of a de-identified export is hidden
+    among at least this many on sex, age band, site and group (``K_ANONYMITY_RULE``; the manifest says what
+    was achieved).
     """
     from earlyphase.capture import stored_study
     from earlyphase.errors import InputError
     from earlyphase.interop.deidentify import FREE_TEXT_POLICIES, Deidentifier
-    from earlyphase.privacy import SCRUBBER, SCRUBBER_LIMITS, pseudonymiser_from, uniqueness
+    from earlyphase.privacy import SCRUBBER, SCRUBBER_LIMITS, pseudonymiser_from
     from earlyphase.privacy.files import private_output
     from earlyphase.records import read_session
     from earlyphase.records.audit import software_version
@@ -241,6 +283,8 @@ def export_trial(engine: Engine, out_dir: str | Path, *, identified: bool = Fals
                                 f"free text is handled by one of: {', '.join(FREE_TEXT_POLICIES)}")
     if isinstance(age_band_width, bool) or not isinstance(age_band_width, int) or not 1 <= age_band_width <= 50:
         raise InputError.single("age_band_width", age_band_width, "range", "an age band is 1 to 50 years wide")
+    if isinstance(k_anonymity, bool) or not isinstance(k_anonymity, int) or not 1 <= k_anonymity <= 10:
+        raise InputError.single("k_anonymity", k_anonymity, "range", "the k-anonymity target is 1 to 10 patients")
     study, _ = stored_study(engine)  # a clear error for a database that was never initialised
     pseudonyms = None if identified else pseudonymiser_from(key_file)
     out = Path(out_dir)
@@ -254,8 +298,8 @@ def export_trial(engine: Engine, out_dir: str | Path, *, identified: bool = Fals
         deid = None if identified else Deidentifier.from_session(session, pseudonyms, refs, free_text, age_band_width)
         study_row = session.execute(select(t.StudyRecord)).scalars().first()
         synthetic = bool(study_row.synthetic) if study_row is not None else False
-        written_patients: list[dict[str, Any]] = []
         groups = dict(session.execute(select(t.Allocation.patient_id, t.Allocation.group_code)).all())
+        anonymity = None if identified else _anonymity_plan(session, deid, groups, age_band_width, k_anonymity)
         for cls in EXPORT_TABLES:
             table = cls.__table__
             core_form = CORE_FORM_OF_TABLE.get(table.name)
@@ -273,12 +317,9 @@ def export_trial(engine: Engine, out_dir: str | Path, *, identified: bool = Fals
                 for row in rows:
                     merged = {**row, **extra.get(row["id"], {f.name: None for f in added})}
                     values = _output_row(cls, merged, plan, refs, subjects, deid, path.name)
+                    if cls is t.Patient and anonymity is not None:
+                        values = _withhold(values, [c for c, _, _ in plan], anonymity["rows"][row["id"]])
                     out_rows.append(values)
-                    if cls is t.Patient:
-                        written_patients.append({**dict(zip([c for c, _, _ in plan], values)),
-                                                 "site": row["site_id"], "group": groups.get(row["id"]),
-                                                 "age_band": deid.age_band(row["id"], row["birth_year"]) if deid
-                                                 else None})
                 if not identified and cls is t.Patient:  # the row order would give the enrolment order away
                     out_rows.sort(key=lambda v: v[0] or "")
                 for values in out_rows:
@@ -308,13 +349,16 @@ def export_trial(engine: Engine, out_dir: str | Path, *, identified: bool = Fals
         }
         if not identified:
             free_rule = _FREE_TEXT_RULES[free_text].format(scrubber=SCRUBBER)
-            manifest["rule"] = [r.format(width=age_band_width, free_text_rule=free_rule) for r in DEIDENTIFICATION_RULE]
-            risk = uniqueness(written_patients, QUASI_IDENTIFIERS)
+            manifest["rule"] = [r.format(width=anonymity["width"], free_text_rule=free_rule) for r in DEIDENTIFICATION_RULE]
+            manifest["rule"].append(K_ANONYMITY_RULE.format(k=k_anonymity))
+            risk = anonymity["result"]
             manifest["deidentification"] = {
                 "pseudonyms": {"subjects": "P- + 10 characters of HMAC-SHA256(key, subject id)",
                                "users": "U- + 10 characters of HMAC-SHA256(key, username)",
                                "key": pseudonyms.source},
-                "age_band_years": age_band_width,
+                "age_band_years": anonymity["width"],
+                "k_anonymity": {"target_k": k_anonymity, "rule": K_ANONYMITY_RULE.format(k=k_anonymity),
+                                "steps": anonymity["steps"], "site_withheld": anonymity["site_withheld"]},
                 "free_text": {"policy": free_text, "scrubber": SCRUBBER if free_text == "scrub" else None,
                               "limits": SCRUBBER_LIMITS if free_text == "scrub" else None,
                               "replaced": deid.scrub_report()},

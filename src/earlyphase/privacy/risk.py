@@ -96,3 +96,82 @@ def uniqueness(rows: Iterable[Mapping[str, Any]], quasi_identifiers: Sequence[st
     sizes = Counter(keys)
     unique = sum(1 for k in keys if sizes[k] == 1)
     return Uniqueness(tuple(quasi_identifiers), len(keys), unique, min(sizes.values()) if sizes else 0)
+
+
+WITHHELD = None  # a quasi-identifier withheld from one row (written empty): it matches any value
+
+
+def matches(published: Sequence[Mapping[str, Any]], true_rows: Sequence[Mapping[str, Any]],
+            quasi_identifiers: Sequence[str]) -> list[int]:
+    """Per subject, how many published rows an outsider who knows the subject's (generalised) values cannot
+    tell apart from theirs: rows equal on every quasi-identifier, a withheld value matching anything."""
+    out = []
+    for truth in true_rows:
+        out.append(sum(all(row.get(q) is WITHHELD or row.get(q) == truth.get(q) for q in quasi_identifiers)
+                       for row in published))
+    return out
+
+
+@dataclass(frozen=True)
+class Anonymity:
+    """What ``k_anonymise`` did and achieved: the target k, the smallest number of rows a subject is hidden
+    among (achieved k), the subjects still unique, and the rows whose values were withheld."""
+
+    quasi_identifiers: tuple[str, ...]
+    target_k: int
+    subjects: int
+    achieved_k: int
+    unique: int
+    withheld_rows: int
+    withheld_fields: tuple[str, ...]
+
+    @property
+    def share(self) -> float:
+        return self.unique / self.subjects if self.subjects else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"quasi_identifiers": list(self.quasi_identifiers), "subjects": self.subjects,
+                "unique_subjects": self.unique, "unique_share": round(self.share, 4),
+                "smallest_group_k": self.achieved_k, "target_k": self.target_k,
+                "target_met": self.achieved_k >= self.target_k or self.subjects < self.target_k,
+                "rows_with_values_withheld": self.withheld_rows, "fields_withheld": list(self.withheld_fields)}
+
+
+def k_anonymise(rows: Sequence[Mapping[str, Any]], quasi_identifiers: Sequence[str], k: int,
+                withhold: Sequence[str]) -> tuple[list[dict[str, Any]], Anonymity]:
+    """Withhold the ``withhold`` fields of as few rows as this greedy rule finds until every subject is hidden
+    among at least ``k`` rows (``matches``).
+
+    Rule: while some subject is hidden among fewer than ``k`` rows, withhold the fields of those subjects;
+    then, within each combination of the fields that are never withheld (the group, say), withhold as many
+    more rows (the ones in the smallest combinations first, then in table order) as make at least ``k``
+    withheld rows there, so a withheld row cannot be recognised as the only one of its kind. Fields not in
+    ``withhold`` are kept as they are: a subject alone on them stays unique (the result says so).
+    """
+    published = [dict(r) for r in rows]
+    kept = [q for q in quasi_identifiers if q not in withhold]
+    for _ in range(len(published) + 1):
+        counts = matches(published, rows, quasi_identifiers)
+        exposed = [i for i, c in enumerate(counts) if c < k and any(published[i][f] is not WITHHELD for f in withhold)]
+        if not exposed:
+            break
+        for i in exposed:
+            for f in withhold:
+                published[i][f] = WITHHELD
+        by_kept: dict[tuple, list[int]] = {}
+        for i, row in enumerate(published):
+            by_kept.setdefault(tuple(row.get(q) for q in kept), []).append(i)
+        for members in by_kept.values():
+            hidden = [i for i in members if all(published[i][f] is WITHHELD for f in withhold)]
+            if not hidden or len(hidden) >= k:
+                continue
+            rest = sorted((i for i in members if i not in hidden), key=lambda i: (counts[i], i))
+            for i in rest[:k - len(hidden)]:
+                for f in withhold:
+                    published[i][f] = WITHHELD
+    counts = matches(published, rows, quasi_identifiers)
+    withheld = sum(1 for row, before in zip(published, rows)
+                   if any(row[f] is WITHHELD and before.get(f) is not WITHHELD for f in withhold))
+    result = Anonymity(tuple(quasi_identifiers), k, len(rows), min(counts) if counts else 0,
+                       sum(1 for c in counts if c == 1), withheld, tuple(withhold))
+    return published, result
