@@ -54,7 +54,8 @@ def test_field_types_validations_and_ranges_map_as_documented(tmp_path):
     import_redcap(ct / "dictionary.csv", out=tmp_path / "ct.yaml")
     demo = load_study(tmp_path / "ct.yaml").form("demographics")
     assert demo.field("dob").identifying and demo.field("name_last").identifying
-    assert demo.field("weight").range.max == 300 and str(demo.field("dob").range.min) == "1900-01-01"
+    assert demo.field("weight").soft_range.max == 300 and str(demo.field("dob").soft_range.min) == "1900-01-01"
+    assert demo.field("weight").range is None  # REDCap's min/max only warns
 
 
 def test_longitudinal_events_become_visits_and_branching_becomes_show_if(tmp_path):

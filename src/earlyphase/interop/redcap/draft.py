@@ -8,9 +8,9 @@ assumed values. The draft is a valid study file (``study show`` and ``init`` acc
 person completes the TODO items before a real analysis.
 
 How each REDCap field type becomes a field (what is lost is stated in docs/redcap.md): text -> text, or
-integer / decimal / date by its validation (min/max become the hard range); notes -> text; dropdown and
+integer / decimal / date by its validation (min/max become the soft range: REDCap only warns); notes -> text; dropdown and
 radio -> choice; checkbox -> multiple choice; yesno -> yes/no; truefalse -> choice (1 True, 0 False);
-slider -> integer 0-100 (or its min/max); calc -> decimal (the value as REDCap computed it; the formula is
+slider -> integer 0-100 (or its min/max, a hard range); calc -> decimal (the value as REDCap computed it; the formula is
 kept in the help text, not run); file and sql -> text (the file's name; the query's answer);
 descriptive -> no field. Identifier -> identifying; required -> required; field note -> help (a leading
 ``Unit: x.`` -> the unit); branching logic -> show-if.
@@ -144,7 +144,8 @@ def convert_field(f: DictionaryField, todo: list[str]) -> dict[str, Any] | None:
     if kind in ("integer", "decimal", "date"):
         bounds = _range(f, kind)
         if bounds:
-            out["range"] = bounds
+            # a slider cannot leave its scale; a text validation's min/max only warns in REDCap: a soft range
+            out["range" if f.type == "slider" else "soft_range"] = bounds
     if unit and kind in ("integer", "decimal"):
         out["unit"] = unit
     elif unit:
