@@ -456,3 +456,48 @@ def test_show_if_fields_are_hidden_while_their_condition_does_not_hold(desk):
     assert XSS not in opened.text
     assert client.post("/subjects/A-101/forms/vitals/shown", data={"abnormal": "yes"}).status_code == 403
     assert client.post("/subjects/B-201/forms/vitals/shown", data={"csrf_token": token}).status_code == 404
+
+
+def test_the_enrolment_is_corrected_from_the_casebook_with_a_reason(desk):
+    engine, client = desk
+    casebook = client.get("/subjects/A-101").text
+    link = re.search(r'href="(/subjects/A-101/records/patients/\d+)">enrolment</a>', casebook).group(1)
+    page = client.get(link).text
+    assert 'name="birth_year"' in page and 'value="1961"' in page and 'value="S02"' not in page
+    moved = post(client, link, {"subject_id": "A-101", "site": "S02", "sex": "F", "birth_year": "1961", "ecog": "0",
+                                "consent_date": "2015-01-10", "reason_category": "data-entry error",
+                                "reason_detail": "wrong site chosen at entry"})
+    assert moved.status_code == 400 and "choose one of your sites: S01" in problem_of(moved.text, "site")
+    assert "A-101" in client.get("/subjects").text  # still at S01, still this user's
+    done = post(client, link, {"subject_id": "A-101", "site": "S01", "sex": "F", "birth_year": "1962", "ecog": "0",
+                               "consent_date": "2015-01-10", "hospital_number": XSS,
+                               "reason_category": "source document updated", "reason_detail": "birth year from passport"})
+    assert done.status_code == 303, done.text[:2000]
+    html = client.get(link).text
+    assert "1961 &rarr; 1962" in html and "source document updated: birth year from passport" in html
+    assert XSS not in html and "&lt;script&gt;" in html
+
+
+def test_an_expected_form_is_recorded_as_not_done_with_its_reason(desk):
+    _, client = desk
+    casebook = client.get("/subjects/A-101").text
+    assert "/subjects/A-101/not-done?visit=SCR&amp;form=baseline_disease" in casebook
+    path = "/subjects/A-101/not-done?visit=SCR&form=baseline_disease"
+    empty = post(client, path, {"reason": ""})
+    assert empty.status_code == 400 and problem_of(empty.text, "reason")
+    wrong = post(client, "/subjects/A-101/not-done?visit=NOPE&form=baseline_disease", {"reason": "no time"},
+                 path)
+    assert wrong.status_code == 400 and "NOPE" in wrong.text
+    done = post(client, path, {"reason": "patient declined the blood test " + XSS})
+    assert done.status_code == 303
+    casebook = client.get("/subjects/A-101").text
+    assert "not done" in casebook and XSS not in casebook and "&lt;script&gt;" in casebook
+
+
+def test_a_repeating_form_offers_another_entry(desk):
+    _, client = desk
+    saved = post(client, FORM, VITALS)
+    page = client.get(saved.headers["location"]).text
+    assert 'href="/subjects/A-101/forms/vitals?visit=SCR">Enter another' in page
+    second = post(client, FORM, {**VITALS, "taken_on": "2015-02-21"})
+    assert second.status_code == 303 and second.headers["location"] != saved.headers["location"]

@@ -258,7 +258,7 @@ def register(app: FastAPI, kit: Kit) -> None:
         """Where a casebook row leads: the record entered, or the page that enters it."""
         if entry.record:
             table, _, number = entry.record.partition("#")
-            if table in ("form_records", "adverse_events") or table in CORE_BY_TABLE:
+            if table in ("form_records", "adverse_events", "patients") or table in CORE_BY_TABLE:
                 return f"/subjects/{subject_id}/records/{table}/{number}"
             return None
         if entry.form in CORE_ENTRIES:
@@ -397,6 +397,33 @@ def register(app: FastAPI, kit: Kit) -> None:
             return form_page(request, found, study, subject_id, definition, visit, seen, outcome, 400)
         return RedirectResponse(f"/subjects/{subject_id}/records/form_records/{record.id}?saved=1", status_code=303)
 
+    # -- an expected form not done, and why ------------------------------------------------------------
+    @app.get("/subjects/{subject_id}/not-done")
+    def not_done_form(request: Request, subject_id: str):
+        found = visitor(request)
+        subject_for(kit, found, subject_id, "enter_data")
+        return not_done_page(request, found, subject_id, {}, None)
+
+    def not_done_page(request, found, subject_id, values, outcome, status=200):
+        return page(request, "entry_not_done.html", status, visitor=found, subject_id=subject_id,
+                    visit=(request.query_params.get("visit") or "")[:40],
+                    form_name=(request.query_params.get("form") or "")[:40], values=values, outcome=outcome)
+
+    @app.post("/subjects/{subject_id}/not-done")
+    async def not_done(request: Request, subject_id: str):
+        found = visitor(request)
+        subject_for(kit, found, subject_id, "enter_data")
+        form = await posted(kit, request, found)
+        visit = (request.query_params.get("visit") or "")[:40]
+        name = (request.query_params.get("form") or "")[:40]
+        reason = form.get("reason") if isinstance(form.get("reason"), str) else None
+        try:
+            trial_for(kit, found).record_form_not_done(subject_id, visit, name, reason)
+        except InputError as error:
+            return not_done_page(request, found, subject_id, {"reason": reason},
+                                 sort_problems(error, {"reason", "visit", "form"}), 400)
+        return RedirectResponse(f"/subjects/{subject_id}", status_code=303)
+
     # -- core forms (doses) ----------------------------------------------------------------------------
     def core_page(request, found, study, subject_id, entry: CoreEntry, values, outcome=None, status=200):
         extension = study.extension(entry_form_name(entry))
@@ -511,14 +538,17 @@ def register(app: FastAPI, kit: Kit) -> None:
                                 status_code=303)
 
     # -- a saved record: its values, a correction with a reason, each field's history --------------------
-    def record_fields(study, view, term=None) -> list[FormField]:
+    def record_fields(study, view, term=None, found=None) -> list[FormField]:
         if view.table == "form_records":
             definition = study.form(view.form)
             own = definition.fields
             if definition.date_field is None:
                 own = [_field("visit_date", "Visit date", "date"), *own]
             return own
-        if view.table in CORE_BY_TABLE:
+        if view.table == "patients":
+            # The enrolment: a subject moves only between sites the person enters data at.
+            own, core = enrolment_fields(study, enrol_sites(found) if found else []), "enrolment"
+        elif view.table in CORE_BY_TABLE:
             core, entry = CORE_BY_TABLE[view.table]
             own = entry.fields(study)
         elif view.table == "adverse_events":
@@ -544,16 +574,18 @@ def register(app: FastAPI, kit: Kit) -> None:
         term = None
         if view.table == "adverse_events":
             term = trial_for(kit, found).ctcae.get(str(values.get("term") or view.values.get("term") or ""))
-        fields = record_fields(study, view, term)
+        fields = record_fields(study, view, term, found)
         if not fields:
             raise Refused(404, "This kind of record is not corrected here.", found)
         title = (study.form(view.form).label if view.form else "Adverse event" if view.table == "adverse_events"
-                 else CORE_BY_TABLE[view.table][1].title)
+                 else "Enrolment" if view.table == "patients" else CORE_BY_TABLE[view.table][1].title)
         return page(request, "entry_form.html", status, visitor=found, study=study, subject_id=subject_id,
                     title=title, help=None, fields=fields, visit=view.visit, values=values, outcome=outcome,
                     digest=values_digest(values), record=view, history=history, reasons=REASON_CATEGORIES,
                     action=request.url.path, date_field=None, repeating=False,
                     saved=request.query_params.get("saved") == "1",
+                    another=(f"/subjects/{subject_id}/forms/{view.form}" + (f"?visit={view.visit}" if view.visit else "")
+                             if view.form and study.form(view.form).repeating else None),
                     may_correct=may(found.grants, "correct_data", subject_site(kit.engine, subject_id)))
 
     @app.get("/subjects/{subject_id}/records/{table}/{record_id}")
@@ -573,13 +605,17 @@ def register(app: FastAPI, kit: Kit) -> None:
         view, history = read_record(found, study, subject_id, table, record_id)
         trial = trial_for(kit, found)
         term = trial.ctcae.get(str(form.get("term") or "")) if table == "adverse_events" else None
-        fields = record_fields(study, view, term)
+        fields = record_fields(study, view, term, found)
         values = posted_values(form, fields)
         before = shown_values(view.values)
         changes = {name: value for name, value in values.items() if value != before.get(name)}
         category = form.get("reason_category") if form.get("reason_category") in REASON_CATEGORIES else None
         detail = str(form.get("reason_detail") or "").strip()
         reason = f"{category}: {detail}" if category and detail else (detail or None)
+        if table == "patients" and values.get("site") not in enrol_sites(found):
+            # Capture knows every site of the study; the door keeps a subject among the person's own sites.
+            outcome = Outcome({"site": [f"choose one of your sites: {', '.join(enrol_sites(found))}"]}, [], False)
+            return record_page(request, found, study, subject_id, view, history, values, outcome, 400)
         if not category:
             outcome = Outcome({"reason": ["choose the category of the reason for the change"]}, [], False)
             return record_page(request, found, study, subject_id, view, history, values, outcome, 400)
