@@ -501,3 +501,10 @@ def test_a_repeating_form_offers_another_entry(desk):
     assert 'href="/subjects/A-101/forms/vitals?visit=SCR">Enter another' in page
     second = post(client, FORM, {**VITALS, "taken_on": "2015-02-21"})
     assert second.status_code == 303 and second.headers["location"] != saved.headers["location"]
+
+
+def test_the_casebook_title_is_only_the_subject(desk):
+    _, client = desk
+    html = client.get("/subjects/A-101").text
+    assert re.search(r"<title>(.*?)</title>", html, re.S).group(1) == "A-101 · earlyphase"
+    assert html.count("<h2>Entered</h2>") == 1
