@@ -201,3 +201,25 @@ def test_draft_is_accepted_by_study_show_with_its_todo_items(tmp_path, capsys):
     assert run_app(app, ["study", "show", "--study", str(out)]) == 0
     shown = capsys.readouterr().out
     assert "assumed values" in shown and shown.count("TODO (REDCap import)") >= len(draft["assumptions"])
+
+
+def test_import_and_refusal_on_sqlite_and_postgresql(db_url, tmp_path):
+    """A fresh empty database (SQLite and PostgreSQL) is initialised from the draft and takes the records; a
+    second import with one bad value changes nothing (every row and the audit log's head)."""
+    from earlyphase.interop.redcap import import_redcap
+
+    folder = redcap_dir() / "repeating-instruments"
+    write_patients(folder / "data.csv", tmp_path / "p.csv")
+    result = import_redcap(folder / "dictionary.csv", folder / "data.csv", project=folder / "project.xml", db=db_url,
+                           patients=tmp_path / "p.csv", username=USER)
+    assert result.written == {"patients": 2, "demographics": 2, "bp": 4}
+    before = db_content(db_url)
+    text = (folder / "data.csv").read_text(encoding="utf-8").replace("bp,3,,,,,,,,,2019-10-14,112",
+                                                                     "bp,4,,,,,,,,,2019-10-14,high")
+    (tmp_path / "bad.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        import_redcap(folder / "dictionary.csv", tmp_path / "bad.csv", project=folder / "project.xml", db=db_url,
+                      username=USER)
+    first = err.value.problems[0]
+    assert (first.file, first.field, first.value, first.rule) == ("bad.csv[record 1]", "bp_systolic", "high", "type-int")
+    assert db_content(db_url) == before
