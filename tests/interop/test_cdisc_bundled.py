@@ -63,6 +63,11 @@ def test_define_is_valid_and_the_study_fields_keep_their_labels(exported):
         path = result.out_dir / folder / "define.xml"
         assert xsd_problems(path, bundled_xsd(path)) == []
         check_define(path)
+        from lxml import etree
+
+        groups = etree.parse(str(path)).iter("{http://www.cdisc.org/ns/odm/v1.3}ItemGroupDef")
+        no_data = {g.get("Name"): g.get("{http://www.cdisc.org/ns/def/v2.1}HasNoData") == "Yes" for g in groups}
+        assert no_data == {n: r == 0 for n, r in result.records.items() if n.startswith("AD") == (folder == "adam")}
     adsl = read_dataset(result.out_dir / "adam" / "adsl.json")
     declared = [(f.adam.variable, f.adam.label) for _, f in study.adam_fields()]
     assert declared

@@ -662,3 +662,30 @@ def test_our_xpt_cut_short_is_refused(identified, name, cut, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1 and str(source) in err and "Traceback" not in err, err
     assert not (tmp_path / "out.json").exists()
+
+
+def test_deidentified_free_text_loses_the_identifiers_the_database_knows(twin_db, tmp_path, monkeypatch):
+    from sqlalchemy import text
+
+    import earlyphase.interop.cdisc.export as export
+    from earlyphase.records import make_engine
+
+    engine = make_engine(twin_db)
+    with engine.connect() as conn:
+        subject, number = conn.execute(text("select subject_id, hospital_number from patients "
+                                            "where hospital_number is not null order by id")).first()
+    engine.dispose()
+    planted = f"withdrew: patient {subject}, record {number}, on 2015-03-02"
+    real = export._sdtm_frames
+
+    def with_note(ds, identified, pseudonyms):
+        frames = real(ds, identified, pseudonyms)
+        frames["DS"].loc[0, "DSTERM"] = planted
+        return frames
+
+    monkeypatch.setattr(export, "_sdtm_frames", with_note)
+    result = _export(twin_db, tmp_path / "sub", adam=False)
+    terms = read_dataset(result.out_dir / "sdtm" / "ds.json").values("DSTERM")
+    scrubbed = [t for t in terms if t.startswith("withdrew")]
+    assert len(scrubbed) == 1
+    assert subject not in scrubbed[0] and number not in scrubbed[0] and "2015" not in scrubbed[0], scrubbed

@@ -1,7 +1,8 @@
 """Define-XML 2.1: the metadata of the datasets an export wrote (one ``define.xml`` per standard folder, as a
 submission's tabulation and analysis folders each carry their own), and a reader that checks one.
 
-Written with lxml: each dataset (ItemGroupDef: name, label, class, structure, keys, the file it is in), each
+Written with lxml (odmlib 0.2.1 was not evaluated in depth: it ships no XSD, and the elements needed are few):
+each dataset (ItemGroupDef: name, label, class, structure, keys, the file it is in), each
 variable (ItemDef: name, label, type, length, display format, origin, codelist), each codelist used (CodeList:
 the CDISC submission values of :mod:`earlyphase.vocab.cdisc`). Types: text -> ``text``, whole numbers ->
 ``integer``, other numbers -> ``float``, SAS numeric dates -> ``integer`` with their display format, ISO 8601
@@ -111,6 +112,8 @@ def define_tree(study: "Study", standard: str, datasets: list[tuple["DatasetSpec
         if standard == "SDTM":
             group.set("Domain", dataset.name[4:] if dataset.name.startswith("SUPP") else dataset.name)
         group.set(_d("Structure"), spec.structure)
+        if not dataset.records:  # written (empty) so every spec'd dataset is there; flagged as Define-XML asks
+            group.set(_d("HasNoData"), "Yes")
         group.set(_d("StandardOID"), standard_oid)
         group.set(_d("ArchiveLocationID"), f"LF.{dataset.name}")
         _description(group, dataset.label)

@@ -9,7 +9,7 @@ the length written is that of the longest value present (as reviewers ask), refu
 De-identified unless ``identified=True`` (the rule of :mod:`earlyphase.derive.deidentify`, as in the report's
 ``adam/``): USUBJID and SUBJID are keyed pseudonyms; every date becomes the study day (``--DTC``/``...DT`` ->
 ``--DY``/``...DY``: day 1 is the first dose, or enrolment if never dosed; no day 0); AGE becomes the age band
-AGEGR1; dates inside text are scrubbed. An identified export is an audited event.
+AGEGR1; long text variables go through the named scrubber. An identified export is an audited event.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ DEIDENTIFICATION_RULE = (
     "USUBJID and SUBJID are keyed pseudonyms (P-...); every date is a study day (--DY/...DY: day 1 is the "
     "patient's first dose, or enrolment if never dosed; the day before is -1, there is no day 0) and the dates "
     "themselves are removed; AGE is replaced by the 10-year age band AGEGR1 (SUPPDM in SDTM); database row ids of "
-    "patients are removed; dates inside text are replaced by [date].")
+    "patients are removed; long text (terms, reasons, causes, locations, SUPPQUAL values) goes through the "
+    "named scrubber (subject ids, hospital numbers, initials, names, dates).")
 # A dataset's XPORT file name is its name in lower case (what reviewers' tools expect).
 SAS_DATE = {"date": ("date", "DATE9."), "datetime": ("datetime", "DATETIME20.")}
 
@@ -175,6 +176,32 @@ def _sdtm_frames(ds, identified: bool, pseudonyms) -> dict[str, "pd.DataFrame"]:
     return public(frames if identified else deidentify_sdtm(frames, pseudonyms))
 
 
+def _scrub_free_text(frames: dict[str, "pd.DataFrame"], ds, pseudonyms, study) -> dict[str, "pd.DataFrame"]:
+    """De-identified: every long text variable (a spec length of 200: terms, reasons, causes, locations, SUPPQUAL
+    values) through the named scrubber, which replaces the site's subject ids, hospital numbers and initials the
+    database knows, and what looks like a name, a date or an identifying number."""
+    from earlyphase.privacy import KnownIdentifiers, scrub_text
+
+    patients = ds.source.tables["patients"]
+    known = KnownIdentifiers(
+        subjects={str(s): pseudonyms.subject(str(s)) for s in patients["subject_id"]},
+        numbers=frozenset(str(n) for n in patients["hospital_number"] if isinstance(n, str) and n),
+        initials=frozenset(i.strip() for i in patients["initials"] if isinstance(i, str) and len(i.strip()) >= 2))
+    out = {}
+    for name, frame in frames.items():
+        spec = dataset_spec(name, study)
+        frame = frame.copy()
+        for column in frame.columns:
+            try:
+                variable = spec.variable(column)
+            except KeyError:
+                continue
+            if variable.type == "text" and (variable.length or 0) >= 200:
+                frame[column] = [scrub_text(v, known).text if isinstance(v, str) and v else v for v in frame[column]]
+        out[name] = frame
+    return out
+
+
 def _formats(fmt: str) -> tuple[str, ...]:
     if fmt not in FORMATS:
         raise InputError.single("format", fmt, "choice", f"--format of the files is one of: {', '.join(FORMATS)}")
@@ -211,6 +238,8 @@ def export_cdisc(engine: "Engine", out_dir: str | Path, *, sdtm: bool = True, ad
         frames.update(_sdtm_frames(ds, identified, pseudonyms))
     if adam:
         frames.update(_adam_frames(ds, identified, pseudonyms))
+    if not identified:
+        frames = _scrub_free_text(frames, ds, pseudonyms, study)
     metadata = {"studyOID": study.study_id, "originator": "earlyphase", "metaDataRef": DEFINE_NAME,  # beside the file, in its folder
                 "sourceSystem": {"name": "earlyphase", "version": _version()}}
     datasets = []
