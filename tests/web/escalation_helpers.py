@@ -33,9 +33,11 @@ USERS = {"committee": "safety_reviewer@ALL", "pi": "investigator@ALL", "investig
          "sponsor1": "sponsor@S01", "monitor1": "monitor@S01"}
 
 
-def dose_finding_study(directory) -> str:
+def dose_finding_study(directory, enrolment_end: str | None = None) -> str:
     text, _ = read_study_text("nk-hcc-ltx")
     data = yaml.safe_load(text)
+    if enrolment_end:  # the browser test's server judges on the real date
+        data["enrolment_end"] = enrolment_end
     data["sites"] = [{"code": code, "name": f"Site {code}", "country": "GB"} for code in ("S01", "S02")]
     data["dose_finding"] = {"design": "3+3", "target_dlt_rate": 0.3, "cohort_size": 3}
     path = directory / "two-site-3plus3.yaml"
@@ -43,9 +45,9 @@ def dose_finding_study(directory) -> str:
     return str(path)
 
 
-def build_meeting(engine, directory) -> dict[str, str | None]:
+def build_meeting(engine, directory, enrolment_end: str | None = None) -> dict[str, str | None]:
     """The trial above; returns each user's TOTP secret (None for those without one)."""
-    trial = initialise(engine, dose_finding_study(directory), "founder", today=TODAY)
+    trial = initialise(engine, dose_finding_study(directory, enrolment_end), "founder", today=TODAY)
     for subject, (site, day, doses) in PATIENTS.items():
         trial.enrol_patient(subject_id=subject, site=site, sex="F", birth_year=1961, ecog=0,
                             consent_date="2015-01-10", eligibility=ELIGIBLE)

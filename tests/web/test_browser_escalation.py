@@ -28,7 +28,7 @@ def meeting_server(db_url, tmp_path):
     from earlyphase.records import make_engine
 
     engine = make_engine(db_url)
-    secrets = build_meeting(engine, tmp_path)
+    secrets = build_meeting(engine, tmp_path, enrolment_end=f"{date.today().year + 1}-12-31")
     engine.dispose()
     port = _free_port()
     process = subprocess.Popen([sys.executable, "-c", "from earlyphase.cli import main; main()", "serve", "--db", db_url,
@@ -124,7 +124,13 @@ def test_committee_decides_investigator_seals_and_the_level_above_is_refused(mee
         page.fill("input[name=allocation_date]", today)
         page.click("button[type=submit]:has-text('Enrol')")
         page.wait_for_load_state()
-        assert f"decision 1 of {today} (escalate) leaves levels 1 to 2 open" in page.inner_text("main")
+        problems = " | ".join(page.locator(".problem").all_inner_texts())
+        assert f"decision 1 of {today} (escalate) leaves levels 1 to 2 open" in problems, problems
         page.screenshot(path=str(shots / "web-escalation-refused.png"), full_page=True)
+        page.goto(url + "/dashboards")  # the coordinator's dashboards: their site only, plots as images
+        text = page.inner_text("main")
+        assert "S01, as of" in text and "S02" not in text
+        assert page.locator("img.plot").count() >= 1
+        page.screenshot(path=str(shots / "web-dashboards.png"), full_page=True)
         assert [e for e in errors if "400 (Bad Request)" not in e] == []
         browser.close()
