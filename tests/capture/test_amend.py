@@ -3,6 +3,7 @@ entered under; an amendment may grow the study but not orphan or mistype what is
 
 from __future__ import annotations
 
+from known_users import add_users
 import json
 from pathlib import Path
 
@@ -126,6 +127,7 @@ def test_study_amend_command(trial, tmp_path, capsys):
 
     path = amended(tmp_path, lambda d: d["sites"].append({"code": "S3", "name": "Site three"}))
     url = trial.engine.url.render_as_string(hide_password=False)
+    add_users(trial, "dm")
     code = run_app(app, ["study", "amend", "--db", url, "--study", str(path), "--reason", "protocol amendment: new site S3", "--user", "dm",
                          "--format", "json"])
     out = json.loads(capsys.readouterr().out)

@@ -3,6 +3,7 @@ every write is audited and the audit trail verifies."""
 
 from __future__ import annotations
 
+from known_users import add_users
 from datetime import date
 
 import pytest
@@ -88,7 +89,7 @@ def test_batch_is_all_or_nothing(trial):
 def test_functions_share_a_callers_transaction(trial):
     # Lower-level use: the caller owns the session (as an import does).
     with transaction(trial.engine) as session:
-        ctx = CaptureContext(session=session, study=trial.study, username="importer", today=TODAY)
+        ctx = CaptureContext(session=session, study=trial.study, username="tester", today=TODAY)
         enrol_patient(ctx, **PATIENT)
         trial_ctx_patient = session.execute(select(func.count()).select_from(Patient)).scalar_one()
         assert trial_ctx_patient == 1
@@ -100,10 +101,30 @@ def test_functions_share_a_callers_transaction(trial):
 def test_open_reads_study_from_database(treated, engine):
     again = Trial.open(engine, "monitor", today=date(2024, 6, 1))
     assert again.study == treated.study
+    add_users(treated, "monitor")
     again.record_follow_up("P01", "2015-06-01", "alive")
     with transaction(engine) as s:
-        users = s.execute(select(AuditEntry.username).where(AuditEntry.table_name == "users")).scalars().all()
-    assert "monitor" in users
+        added = s.execute(select(AuditEntry.username).where(AuditEntry.table_name == "users",
+                                                            AuditEntry.action == "insert")).scalars().all()
+        wrote = s.execute(select(AuditEntry.username).where(AuditEntry.table_name == "follow_ups")).scalars().all()
+    assert added == ["tester", "tester"] and wrote == ["monitor"]  # the founder made both accounts
+
+
+def test_unknown_or_disabled_user_writes_nothing(treated, engine):
+    from earlyphase.access import add_user, disable_user
+    from earlyphase.errors import InputError
+
+    add_user(engine, "leaver", "a long enough passphrase 7", roles=["coordinator@ALL"], actor="tester")
+    disable_user(engine, "leaver", actor="tester")
+    before = counts(engine)
+    with pytest.raises(InputError) as info:
+        Trial.open(engine, "stranger", today=date(2024, 6, 1)).record_follow_up("P01", "2015-06-01", "alive")
+    (problem,) = info.value.problems
+    assert problem.rule == "known-user" and "earlyphase user add stranger" in problem.message
+    with pytest.raises(InputError) as info:
+        Trial.open(engine, "leaver").record_follow_up("P01", "2015-06-01", "alive")
+    assert info.value.problems[0].rule == "enabled-user"
+    assert counts(engine) == before
 
 
 def test_today_is_injected(treated):

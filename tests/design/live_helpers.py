@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from known_users import add_users
 from pathlib import Path
 
 import yaml
@@ -40,6 +41,7 @@ def open_level(trial, group: str, on: str, investigator: str = "dr.li") -> None:
     to levels a sealed decision opened)."""
     from earlyphase.capture import Trial
 
+    add_users(trial, investigator)
     pi = Trial(trial.engine, trial.study, investigator, today=trial.today)
     from signing_helpers import sign
 

@@ -1,5 +1,6 @@
 """design decide / seal / decisions, and next-dose within the levels sealed decisions leave open."""
 
+from known_users import add_users
 import json
 from datetime import date
 
@@ -25,6 +26,7 @@ def trial_db(tmp_path):
     t = initialise(str(path), str(study_file(tmp_path, "boin")), "coordinator", today=date(2015, 9, 1))
     for s in ("P01", "P02", "P03"):
         treat(t, s, "A", "2015-01-10", "2015-01-12", ["2015-01-15"], 2.5e9)
+    add_users(t, "dr.li")
     t.close()
     return f"sqlite:///{path}"
 

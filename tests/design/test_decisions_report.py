@@ -1,5 +1,6 @@
 """The report lists the dose-escalation decisions beside the design's recommendations, seals checked."""
 
+from known_users import add_users
 from datetime import date
 
 from earlyphase.capture import Trial, initialise
@@ -16,6 +17,7 @@ def test_report_section_lists_decisions(tmp_path):
     t = initialise(str(path), str(study_file(tmp_path, "3+3")), "coordinator", today=date(2015, 9, 1))
     for s in ("P01", "P02", "P03"):
         treat(t, s, "A", "2015-01-10", "2015-01-12", ["2015-01-15"], 2.5e9)
+    add_users(t, "dr.li")
     pi = Trial(t.engine, t.study, "dr.li", today=t.today)
     d1 = pi.record_dose_decision("2015-02-20", "escalate", "B", "0/3 DLT at level 1 after the full window",
                                  "Safety review committee", recommendation="3+3: escalate to level 2")

@@ -1,6 +1,7 @@
 """Dose-escalation decisions: recorded, sealed by the investigator, audited; they open and close levels,
 and allocation and level corrections follow them."""
 
+from known_users import add_users
 from datetime import date
 
 import pytest
@@ -27,6 +28,7 @@ def trial(db_url, tmp_path):
 
 
 def as_user(trial, name):
+    add_users(trial, name)
     return Trial(trial.engine, trial.study, name, today=trial.today)
 
 

@@ -8,6 +8,7 @@ unit and words, never the seed trial's.
 
 from __future__ import annotations
 
+from known_users import add_users
 import csv
 import json
 import re
@@ -229,6 +230,7 @@ def test_an_antibody_study_runs_end_to_end_without_code_changes(db_url, tmp_path
     code, out, err = _cli(capsys, "init", "--db", db_url, "--study", str(study_file), "--user", "dm", "--format", "json")
     assert code == 0, err
     assert json.loads(out)["groups"] == ["L1", "L2", "L3"]
+    add_users(db_url, "coordinator", "site-lon")
 
     trial = Trial.open(db_url, "coordinator", today=TODAY)
     try:

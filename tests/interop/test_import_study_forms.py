@@ -6,6 +6,7 @@ study: tests/capture/data/forms-study.yaml (a screening form with every field ty
 
 from __future__ import annotations
 
+from known_users import add_users
 import csv
 import json
 from pathlib import Path
@@ -46,6 +47,7 @@ def _site_files(folder: Path, screening: dict, labs: list[dict] | None = None) -
 def db(tmp_path, capsys):
     path = tmp_path / "trial.db"
     assert run_app(app, ["init", "--db", str(path), "--study", str(STUDY), "--user", "dm"]) == 0
+    add_users(path, "site")
     capsys.readouterr()
     return str(path)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from known_users import add_users
 import pytest
 
 from privacy_helpers import ANSWERER, USER
@@ -24,6 +25,7 @@ def twin_db(tmp_path_factory):
             "email p.grainger@example.com. His wife Margaret will drive him.")
         q = trial.raise_query("adverse_events", 3, "Onset 2015-01-20 or 20 Jan 2015? Ask Dr Okafor.", field="onset")
         first = q.id
+    add_users(url, ANSWERER)
     with Trial.open(url, ANSWERER) as trial:
         trial.answer_query(first, "checked with jsmith: 2015-01-20 is right")
     return url

@@ -6,11 +6,11 @@
 - ``scope``: the sites at which a user's grants allow an action (``sites_for``, ``may``).
 """
 
-from earlyphase.access.accounts import ALL_SITES, AccessDenied, Account, Grant, add_user, disable_user, reset_password, set_role, show_user
+from earlyphase.access.accounts import ALL_SITES, AccessDenied, Account, Grant, add_account, add_user, disable_user, reset_password, set_role, show_user
 from earlyphase.access.login import LoggedIn, authenticate, reauthenticate
 from earlyphase.access.roles import ACTIONS, PERMISSIONS, ROLES, role_may
 from earlyphase.access.scope import EVERY_SITE, may, sites_for
 
-__all__ = ["ACTIONS", "ALL_SITES", "AccessDenied", "Account", "EVERY_SITE", "Grant", "LoggedIn", "PERMISSIONS", "ROLES",
+__all__ = ["ACTIONS", "ALL_SITES", "AccessDenied", "Account", "add_account", "EVERY_SITE", "Grant", "LoggedIn", "PERMISSIONS", "ROLES",
            "add_user", "authenticate", "reauthenticate", "disable_user", "may", "reset_password", "role_may", "set_role", "show_user",
            "sites_for"]

@@ -115,6 +115,51 @@ def _user(session: Session, username: str) -> UserRecord:
     return found
 
 
+def known_account(session: Session, username: str) -> UserRecord:
+    """The enabled account ``username`` (every write's actor must be one), else a refusal naming the fix."""
+    found = session.execute(select(UserRecord).where(UserRecord.username == username)).scalar_one_or_none()
+    if found is None:
+        raise NotFound.single("username", username, "known-user",
+                              f"{username!r} is not a user of this trial database and every change is attributed to "
+                              f"a known user: give --user with your user name, or ask an admin to run "
+                              f"'earlyphase user add {username} --role ROLE@SITE'")
+    if not found.active:
+        raise AccessDenied.single("username", username, "enabled-user",
+                                  f"user {username!r} is disabled and can no longer change data; ask an admin "
+                                  f"for an account ('earlyphase user add')")
+    return found
+
+
+def register_account(session: Session, username: str, *, actor: str, reason: str) -> UserRecord:
+    """An account with no password nor role (inside the caller's transaction), audited as an insert.
+
+    It attributes what it writes from the CLI or the API (the founder of a trial, a data generator)
+    and can never log in to the web until ``user add`` or ``user reset-password`` gives it a password.
+    An existing account is returned as it is.
+    """
+    check_username(username)
+    found = session.execute(select(UserRecord).where(UserRecord.username == username)).scalar_one_or_none()
+    if found is not None:
+        return found
+    # roles are grants (role_grants); the users.role column predates them and says nothing here
+    user = UserRecord(username=username, role="none", active=True)
+    session.add(user)
+    session.flush()
+    write_audit(session, "insert", user, username=actor, reason=reason)
+    return user
+
+
+def add_account(engine: Engine, username: str, *, actor: str, reason: str = "account added") -> Account:
+    """An account without password nor role (see ``register_account``), added by an admin (or, before
+    any admin exists, by a known user such as the founder): for scripts and data loads that write
+    through the API under their own name."""
+    with transaction(engine) as session:
+        _require_admin(session, actor)
+        existed = session.execute(select(UserRecord.id).where(UserRecord.username == username)).first()
+        user = register_account(session, username, actor=actor, reason=reason)
+        return _account(session, user, ["already known" if existed else "created"])
+
+
 def _site_id(session: Session, site: str) -> int | None:
     if site == ALL_SITES:
         return None
@@ -138,7 +183,8 @@ def grants_of(session: Session, user_id: int) -> tuple[Grant, ...]:
     return tuple(Grant(role, code or ALL_SITES) for role, code in rows)
 
 
-def _require_admin(session: Session, actor: str) -> None:
+def require_admin(session: Session, actor: str) -> None:
+    """Refuse ``actor`` unless they may manage accounts: an active admin, or before any admin a known user."""
     admins = session.execute(
         select(UserRecord.username).join(RoleGrant, RoleGrant.user_id == UserRecord.id)
         .where(RoleGrant.role == "admin", UserRecord.active.is_(True))
@@ -146,6 +192,11 @@ def _require_admin(session: Session, actor: str) -> None:
     if admins and actor not in admins:
         raise AccessDenied.single("user", actor, "admin-only",
                                   "only an active admin manages users: give --user with an admin's name")
+    if not admins:
+        known_account(session, actor)  # before the first admin: the founder (or another known user) starts
+
+
+_require_admin = require_admin
 
 
 def _account(session: Session, user: UserRecord, changed: list[str], secret: str | None = None) -> Account:

@@ -36,6 +36,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "decide_escalation":  frozenset({"investigator"}),
     "view_deidentified":  frozenset({"statistician", "data_manager"}),
     "view_aggregates":    frozenset({"sponsor", "statistician", "data_manager", "safety_reviewer", "investigator"}),
+    "report_identified":  frozenset({"data_manager"}),  # a report with names and dates, asked for with a reason
     "manage_users":       frozenset({"admin"}),
 }
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from earlyphase.protocol import Study
-from earlyphase.records.tables import Administration, Allocation, Death, Patient, SiteRecord, UserRecord
+from earlyphase.records.tables import Administration, Allocation, Death, Patient, SiteRecord
 from earlyphase.vocab import CtcaeDictionary, bundled_ctcae, load_ctcae_excel
 
 
@@ -103,17 +103,11 @@ def first_dose_date(ctx: CaptureContext, patient: Patient) -> date | None:
 
 
 def ensure_user(ctx: CaptureContext) -> None:
-    """Register the acting user on first write (users attribute the data; login comes later)."""
-    from earlyphase.records.audit import write_audit
+    """Refuse a write by anyone but a known, enabled account: every change is attributed to a person.
 
-    found = ctx.session.execute(select(UserRecord).where(UserRecord.username == ctx.username)).scalar_one_or_none()
-    if found is None:
-        from earlyphase.capture.checks import Checks
+    Accounts are made by ``earlyphase user add`` (or, for the founder, by ``init``); nothing here
+    invents one, so a mistyped ``--user`` cannot slip a stranger's name into the audit trail.
+    """
+    from earlyphase.access.accounts import known_account
 
-        checks = Checks(f"register user {ctx.username!r}")
-        checks.username("username", ctx.username)
-        checks.raise_if_failed()
-        user = UserRecord(username=ctx.username, role="coordinator", active=True)
-        ctx.session.add(user)
-        ctx.session.flush()
-        write_audit(ctx.session, "insert", user, username=ctx.username, reason=ctx.reason)
+    known_account(ctx.session, ctx.username)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from earlyphase.access.accounts import register_account
 from earlyphase.capture.checks import Checks
 from earlyphase.capture.context import CaptureContext, ctcae_for_study, ensure_user, study_base_dir
 from earlyphase.records.audit import row_values, write_audit
@@ -50,7 +51,9 @@ def initialise(target: str | Path | Engine, study_source: str | Path, username: 
             checks.fail("study", study.study_id, "unique-study",
                         f"the database is already initialised with {same}; one database holds one study")
         checks.raise_if_failed()
-        ensure_user(ctx)
+        # The founder: the first known account (no password nor role yet), so the trial can start; the
+        # first admin is added by them with 'earlyphase user add NAME --role admin@ALL --user FOUNDER'.
+        register_account(session, username, actor=username, reason="founder: initialised the trial database")
         insert(ctx, StudyRecord(study_id=study.study_id, protocol_yaml=text, protocol_sha256=study_fingerprint(text),
                                 source=str(origin)[:400], synthetic=study.synthetic, protocol_version=1), None)
         insert(ctx, ProtocolVersion(version=1, protocol_yaml=text, protocol_sha256=study_fingerprint(text),

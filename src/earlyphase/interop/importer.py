@@ -418,7 +418,7 @@ class _Importer:
         self.checked["sites"] += 1
 
     def table_users(self, row: SourceRow, values: dict[str, Any]) -> None:
-        from earlyphase.capture.context import CaptureContext, ensure_user
+        from earlyphase.access.accounts import register_account, require_admin
 
         username = values.get("username")
         if not username:
@@ -426,10 +426,14 @@ class _Importer:
             return
         found = self.batch.session.execute(select(t.UserRecord).where(t.UserRecord.username == username)).scalars().first()
         if found is None:
-            ctx = self.ctx
-            ensure_user(CaptureContext(session=ctx.session, study=ctx.study, username=username, today=ctx.today,
-                                       ctcae=ctx.ctcae, protocol_version=ctx.protocol_version,
-                                       reason=self.insert_reason(row)))
+            # A new name becomes an account (no password nor role: it attributes the imported rows and
+            # cannot log in), so only someone who may add users imports one.
+            try:
+                require_admin(self.ctx.session, self.ctx.username)
+                register_account(self.ctx.session, username, actor=self.ctx.username, reason=self.insert_reason(row))
+            except InputError as exc:
+                self.fail(row, "username", username, exc.problems[0].rule, exc.problems[0].message)
+                return
             self.written["users"] += 1
         else:
             self.checked["users"] += 1
@@ -912,6 +916,7 @@ def import_files(target: str | Path | Engine, files: list[SourceFile], *, userna
     made, e.g. a REDCap export) into ``target``: the rules of :func:`import_trial`."""
     from earlyphase.capture import Trial
 
+    from earlyphase.access.accounts import known_account
     from earlyphase.capture.checks import Checks
     from earlyphase.capture.reasons import reason_for_change
     from earlyphase.records.audit import write_event
@@ -927,6 +932,7 @@ def import_files(target: str | Path | Engine, files: list[SourceFile], *, userna
     trial = Trial.open(target, username)
     try:
         with trial.batch() as batch:
+            known_account(batch.session, username)  # the importer is a known user, before any row is read
             importer = _Importer(batch, files, reason)
             importer.run()
             if importer.problems:

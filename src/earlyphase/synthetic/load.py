@@ -52,6 +52,7 @@ def load_synthetic(target: str | Path | Engine, profile: Profile | str | None = 
     """Generate the synthetic data set of the study in ``target`` (a URL, SQLite path or Engine) from
     ``profile`` (a ``Profile``, a bundled profile name or a file; default: the bundled profile of the
     study) and load it through capture in one transaction."""
+    from earlyphase.access.accounts import register_account
     from earlyphase.capture import Trial, mark_study_synthetic
 
     trial = Trial.open(target, username)
@@ -60,6 +61,11 @@ def load_synthetic(target: str | Path | Engine, profile: Profile | str | None = 
         data = generate_synthetic(trial.study, chosen)
         with trial.batch() as batch:
             _check_empty(batch.session)
+            if username == SYNTHETIC_USERNAME:
+                # The generator writes under its own account, made here and audited (any other name must
+                # already be a user: 'earlyphase user add').
+                register_account(batch.session, username, actor=username,
+                                 reason="the synthetic data generator's account (every record it writes is invented)")
             mark_study_synthetic(batch.context, chosen.note)
             actions = data.actions
             if progress:

@@ -125,12 +125,17 @@ def load_twin(target: str | Path | Engine, seed: int = DEFAULT_SEED, *,
     ``target`` is a database URL, a SQLite file path or an Engine. All records are written in one
     capture batch (one transaction): the twin is loaded whole or not at all.
     """
+    from earlyphase.access.accounts import register_account
     from earlyphase.capture import Trial
 
     trial = Trial.open(target, username)
     try:
         with trial.batch() as batch:
             _check_target(batch.session, trial.study)
+            if username == TWIN_USERNAME:
+                # The twin's generator writes under its own account, made here and audited.
+                register_account(batch.session, username, actor=username,
+                                 reason="the digital twin generator's account (every record it writes is invented)")
             data = generate_twin(trial.study, seed)
             write_twin(batch, data)
     finally:
