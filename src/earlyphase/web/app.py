@@ -32,6 +32,7 @@ from earlyphase.web.kit import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Kit, Refused
 from earlyphase.web.security import SECURITY_HEADERS, same_token
 from earlyphase.web.sessions import (
     IDLE_SECONDS,
+    anchor_session_close,
     end_session,
     start_session,
     visitor_of,
@@ -109,7 +110,8 @@ def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_coo
             cookie(response, LOGIN_CSRF_COOKIE, token)
             return response
         # Rotation: the session cookie sent with the login request (if any) is ended, a new one issued.
-        token = start_session(engine, who.user_id, previous_token=request.cookies.get(SESSION_COOKIE))
+        token = start_session(engine, who.user_id, previous_token=request.cookies.get(SESSION_COOKIE),
+                              idle_seconds=idle_seconds)
         response = RedirectResponse("/", status_code=303)
         cookie(response, SESSION_COOKIE, token)
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
@@ -122,6 +124,7 @@ def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_coo
         end_session(engine, request.cookies[SESSION_COOKIE])
         with transaction(engine) as session:
             write_event(session, "logout", found.username, "web session ended")
+        anchor_session_close(engine)  # the head at close, kept outside the database for 'audit verify'
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
