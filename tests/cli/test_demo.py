@@ -129,6 +129,6 @@ def test_twin_export_import_commands(tmp_path):
     # an input problem: exit 1, the file/row/column named, no traceback
     bad = tmp_path / "deaths.csv"
     bad.write_text("subject_id,death_date,cause\nSYN-001,not a date,disease progression\n")
-    failed = run("import", "--db", str(dst), str(bad))
+    failed = run("import", "--db", str(dst), str(bad), "--user", "alice")
     assert failed.returncode == 1
     assert "deaths.csv, row 2, death_date = 'not a date'" in failed.stderr and "Traceback" not in failed.stderr
