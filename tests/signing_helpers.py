@@ -7,6 +7,8 @@ import time
 
 from sqlalchemy import select
 
+from known_users import add_users
+
 from earlyphase.access import add_user, reauthenticate
 from earlyphase.access.totp import STEP_SECONDS, totp_now
 from earlyphase.records import transaction
@@ -24,6 +26,7 @@ def investigator_account(engine, username: str, password: str = PASSWORD) -> str
                                 .where(UserRecord.username == username)).scalar_one_or_none()
     if found:
         return found
+    add_users(engine, username)  # every actor is a known user: the founder makes the account, they add credentials
     return add_user(engine, username, password, roles=["investigator@ALL"], actor=username).totp_secret
 
 
