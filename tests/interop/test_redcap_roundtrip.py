@@ -8,6 +8,7 @@ before the records come in, as they would be in a trial moving its data."""
 
 from __future__ import annotations
 
+from known_users import add_users
 import csv
 from pathlib import Path
 
@@ -79,6 +80,7 @@ def _replay_decisions(source_url: str, target_url: str) -> int:
                       d.recommendation_text) for d in decisions]
     engine.dispose()
     for when, decision, level, rationale, decided_by, investigator, recommendation in decisions:
+        add_users(target_url, investigator)  # the decision's investigator is a known user of the new database
         trial = Trial.open(target_url, investigator)
         try:
             with trial.batch() as batch:
