@@ -14,7 +14,7 @@ import sys
 
 import typer
 
-from earlyphase.cli import audit, design, external, interop, interop_ctgov, report, serve, study, survival, trial, user
+from earlyphase.cli import audit, design, external, interop, interop_ctgov, interop_odm, report, serve, study, survival, trial, user
 from earlyphase.cli.common import EarlyphaseGroup
 
 app = typer.Typer(
@@ -54,6 +54,7 @@ app.add_typer(external.app, name="external")
 app.add_typer(user.app, name="user")
 app.add_typer(interop.app, name="interop")
 interop.app.add_typer(interop_ctgov.app, name="ctgov")
+interop.app.add_typer(interop_odm.app, name="odm")
 
 
 def main(argv: list[str] | None = None) -> None:
