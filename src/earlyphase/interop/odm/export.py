@@ -248,7 +248,7 @@ def export_odm(engine: Any, out: str | Path, *, identified: bool = False, key_fi
     from earlyphase.interop.files import write_output
     from earlyphase.interop.odm.xsd import validate_odm
     from earlyphase.privacy import pseudonymiser_from
-    from earlyphase.protocol import parse_study
+    from earlyphase.capture.setup import stored_study
     from earlyphase.records import make_engine, read_session
     from earlyphase.records.tables import AuditEntry
 
@@ -256,13 +256,9 @@ def export_odm(engine: Any, out: str | Path, *, identified: bool = False, key_fi
     engine = make_engine(engine, must_exist=True) if own_engine else engine
     try:
         pseudonym = None if identified else pseudonymiser_from(key_file)
+        # refuses a database without trial tables or study, and a protocol text changed behind our back
+        study, _ = stored_study(engine)
         with read_session(engine) as session:
-            study_row = session.execute(select(t.StudyRecord)).scalar_one_or_none()
-            if study_row is None:
-                from earlyphase.errors import InputError
-
-                raise InputError.single("study", None, "initialised", "the database holds no study: nothing to export")
-            study = parse_study(study_row.protocol_yaml, origin="database")
             rows = {cls.__tablename__: session.execute(select(cls).order_by(cls.id)).scalars().all() for cls in TABLES}
             patient_of = _patient_of(session)
             audit = session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all() if identified else []
