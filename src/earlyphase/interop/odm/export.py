@@ -15,7 +15,8 @@ Layout (OIDs in brackets):
   Location [``LOC.<code>``] plus the study itself [``LOC.STUDY``], and the signature meaning of a dose-decision
   seal [``SD.DOSE-DECISION``].
 - ``ReferenceData``: the rows that belong to no patient (study, protocol versions, sites, users, dose decisions,
-  queries, site-level protocol deviations), one ItemGroupData per row (``ItemGroupRepeatKey`` = its id).
+  queries, meeting packs, site-level protocol deviations: every table without a patient), one ItemGroupData per
+  row (``ItemGroupRepeatKey`` = its id).
 - ``ClinicalData``: one SubjectData per patient (``SubjectKey`` = subject id, SiteRef its site) with one
   StudyEventData ``SE.TRIAL`` holding a FormData per table and an ItemGroupData per row of that patient (its
   enrolment, allocation, administrations, adverse events, assessments and lesions, study-form records and values,
@@ -53,8 +54,10 @@ ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 # the database's tables in an archive: every data table (access tables hold secrets and are not data)
 TABLES = list(t.DATA_TABLES)
-# rows of these tables belong to no patient: ReferenceData
-REFERENCE_TABLES = ("study", "protocol_versions", "sites", "users", "queries", "dose_decisions")
+# rows of a table without a patient (no patient_id, and not reached through one) are ReferenceData
+_THROUGH_A_PATIENT = ("patients", "lesions", "form_values")
+REFERENCE_TABLES = tuple(c.__tablename__ for c in TABLES
+                         if "patient_id" not in c.__table__.columns and c.__tablename__ not in _THROUGH_A_PATIENT)
 TRIAL_EVENT = "SE.TRIAL"
 STUDY_LOCATION = "LOC.STUDY"
 SEAL_SIGNATURE = "SD.DOSE-DECISION"
