@@ -40,6 +40,8 @@ ROUTES = {
     "/escalation/packs/1.html": "every site",
     "/escalation/packs/1.pdf": "every site",
     "/dashboards": ("view_subjects", "view_aggregates"),
+    "/reports": "every site",  # reports cover every site: no grant at S01 alone builds or reads one
+    "/reports/0123456789abcdef/report.html": "every site",
 }
 
 

@@ -73,13 +73,15 @@ def software_versions() -> dict[str, str]:
 def report_from_database(db: Any, out_dir: str | Path, pdf: bool = False,
                          time_axis: str | float | None = None, *, identified: bool = False,
                          key_file: str | Path | None = None, small_cells: int | None = None,
-                         username: str | None = None) -> ReportResult:
+                         username: str | None = None, progress: Any = None) -> ReportResult:
     """Read the trial database (engine, URL or SQLite path), derive the datasets, write the report.
 
     ``time_axis`` ("bulk", "full" or months) overrides the study file's ``analysis.time_axis``.
     De-identified unless ``identified=True`` (see :mod:`earlyphase.report.deidentify`): pseudonyms under
     the key of ``key_file`` (or ``$EARLYPHASE_EXPORT_KEY``, else a key used once), counts below
     ``small_cells`` (default 3) suppressed. ``username``: who builds it (the build is an audited event).
+    ``progress``: called with the name of each step as it ends (``datasets``, ``statistics``, ``tables``,
+    ``figures``, ``html``, ``pdf``, ``audited``), for a progress display.
     """
     from earlyphase.derive import derive_datasets
     from earlyphase.derive.deidentify import pseudonymise_datasets
@@ -90,8 +92,12 @@ def report_from_database(db: Any, out_dir: str | Path, pdf: bool = False,
     ds = derive_datasets(db)
     if not identified:
         ds = pseudonymise_datasets(ds, privacy.pseudonyms)
-    result = build_report(ds, out_dir, pdf=pdf, time_axis=time_axis, privacy=privacy)
+    if progress:
+        progress("datasets")
+    result = build_report(ds, out_dir, pdf=pdf, time_axis=time_axis, privacy=privacy, progress=progress)
     _audit_build(db, result, privacy, username)
+    if progress:
+        progress("audited")
     result.seconds["derive"] = time.perf_counter() - t0 - sum(result.seconds.values())
     return result
 
@@ -156,7 +162,7 @@ def _privacy(identified: bool, key_file, small_cells):
 
 
 def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False,
-                 time_axis: str | float | None = None, privacy=None) -> ReportResult:
+                 time_axis: str | float | None = None, privacy=None, progress: Any = None) -> ReportResult:
     """Write the whole report for the analysis datasets ``ds`` into ``out_dir``.
 
     ``time_axis`` ("bulk", "full" or months) overrides the study file's ``analysis.time_axis``.
@@ -169,11 +175,11 @@ def build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool = False,
 
     privacy = privacy or ReportPrivacy(identified=True)
     with private_output(out_dir):
-        return _build_report(ds, out_dir, pdf, time_axis, privacy)
+        return _build_report(ds, out_dir, pdf, time_axis, privacy, progress)
 
 
 def _build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool, time_axis: str | float | None,
-                  privacy) -> ReportResult:
+                  privacy, progress: Any = None) -> ReportResult:
     from earlyphase.report import figures as F
     from earlyphase.report import tables as T
     from earlyphase.report.axis import choose_time_axis
@@ -191,6 +197,8 @@ def _build_report(ds: "AnalysisDatasets", out_dir: str | Path, pdf: bool, time_a
         now = time.perf_counter()
         seconds[name] = now - clock
         clock = now
+        if progress:
+            progress(name)
 
     out = Path(out_dir)
     for sub in ("figures", "tables", "adam"):
