@@ -149,15 +149,20 @@ def register_account(session: Session, username: str, *, actor: str, reason: str
     return user
 
 
-def add_account(engine: Engine, username: str, *, actor: str, reason: str = "account added") -> Account:
-    """An account without password nor role (see ``register_account``), added by an admin (or, before
-    any admin exists, by a known user such as the founder): for scripts and data loads that write
-    through the API under their own name."""
+def add_account(engine: Engine, username: str, *, actor: str, reason: str = "account added",
+                roles: tuple[str, ...] | list[str] = ()) -> Account:
+    """An account without a password (see ``register_account``), with ``roles`` (``ROLE@SITE``) if given, added
+    by an admin (or, before any admin exists, by a known user such as the founder): for scripts and data
+    loads that write through the API under their own name, and for accounts a person later gets a
+    password for with ``earlyphase user reset-password`` (so no password is ever written down)."""
+    parsed = [parse_grant(r) for r in roles]
     with transaction(engine) as session:
-        _require_admin(session, actor)
+        require_admin(session, actor)
         existed = session.execute(select(UserRecord.id).where(UserRecord.username == username)).first()
         user = register_account(session, username, actor=actor, reason=reason)
-        return _account(session, user, ["already known" if existed else "created"])
+        changed = ["already known" if existed else "created"]
+        changed += [_grant(session, user, role, site, actor) for role, site in parsed]
+        return _account(session, user, changed)
 
 
 def _site_id(session: Session, site: str) -> int | None:

@@ -58,6 +58,10 @@ class DemoResult:
         elif self.extra.get("pdf_note"):
             lines.append(f"PDF: not written ({self.extra['pdf_note']})")
         lines.append("Files: " + ", ".join(str(p) for p in self.files))
+        if self.extra.get("accounts"):
+            lines.append("Accounts (no password yet): " + ", ".join(self.extra["accounts"]))
+            lines.append(f"Give one a password (and a signer its TOTP secret): {self.extra['password_command']}; "
+                         "then earlyphase serve --db " + str(self.database))
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -162,13 +166,34 @@ def _run_demo(out: Path, seed: int | None, pdf: bool | None, study: str, progres
             seed = profile.seed
             loaded = load_synthetic(engine, profile, progress=progress)
             result = summarise_study(engine, loaded.to_dict()["decisions"], banner=profile.note)
+        accounts = demo_accounts(engine, trial.study)
         audit = verify_audit(engine)
         files = _write_summary(out, result)
         report_files, extra = _write_report(engine, out, pdf)
         files += report_files
     finally:
         trial.close()
+    extra["accounts"] = accounts
+    extra["password_command"] = f"earlyphase user reset-password NAME --db {db} --user {DEMO_USER}"
     return DemoResult(out, db, seed, replaced, bool(audit.ok), files, result, extra, study)
+
+
+def demo_accounts(engine, study) -> list[str]:
+    """The demo's people, each an account with roles and NO password (none is ever written down): the demo
+    user is the admin; each site has a coordinator and an investigator; a data manager, statistician,
+    safety reviewer and sponsor hold their roles at every site. A person gets a password (and, for a
+    signer, the TOTP secret) with ``earlyphase user reset-password NAME --db ... --user demo``."""
+    from earlyphase.access import add_account
+
+    people = [(DEMO_USER, "admin@ALL")]
+    for site in study.sites:
+        tag = site.code.lower()
+        people += [(f"coord-{tag}", f"coordinator@{site.code}"), (f"pi-{tag}", f"investigator@{site.code}")]
+    people += [("dm", "data_manager@ALL"), ("stat", "statistician@ALL"), ("safety", "safety_reviewer@ALL"),
+               ("sponsor", "sponsor@ALL")]
+    for name, role in people:
+        add_account(engine, name, actor=DEMO_USER, roles=[role], reason="demo account")
+    return [f"{name} ({role})" for name, role in people]
 
 
 def _write_summary(out: Path, result: Any) -> list[Path]:
