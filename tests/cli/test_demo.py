@@ -86,6 +86,19 @@ def test_demo_end_to_end_writes_database_and_summary(tmp_path):
     # the audit trail of the demo database verifies
     verify = run("audit", "verify", "--db", str(out / "trial.db"))
     assert verify.returncode == 0, verify.stdout + verify.stderr
+    # accounts for each role, none with a password; reset-password gives one (a signer also a TOTP secret)
+    users = {u["username"]: u for u in json.loads(run("user", "list", "--db", str(out / "trial.db"),
+                                                       "--format", "json").stdout)["users"]}
+    assert users["coord-sysu"]["grants"] == ["coordinator@SYSU"] and users["demo"]["grants"] == ["admin@ALL"]
+    assert users["pi-sysu"]["grants"] == ["investigator@SYSU"] and users["sponsor"]["grants"] == ["sponsor@ALL"]
+    assert not any(u["has_password"] for u in users.values())
+    assert "earlyphase user reset-password NAME" in text
+    reset = subprocess.run([sys.executable, "-c", "import sys; from earlyphase.cli import main; main(sys.argv[1:])",
+                            "user", "reset-password", "pi-sysu", "--db", str(out / "trial.db"), "--user", "demo",
+                            "--format", "json"], input="a new long passphrase\n", capture_output=True, text=True,
+                           timeout=300)
+    assert reset.returncode == 0, reset.stderr
+    assert json.loads(reset.stdout)["totp_uri"].startswith("otpauth://totp/")
 
 
 def test_demo_default_directory_json_rerun_and_refusal_of_other_data(tmp_path):
