@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from capture_helpers import rules
+from earlyphase.capture import Trial
 from earlyphase.errors import CheckFailed
 from earlyphase.records import transaction
 from earlyphase.records.tables import AuditEntry
@@ -14,7 +15,8 @@ from earlyphase.records.tables import AuditEntry
 def test_query_cycle(treated):
     q = treated.raise_query("administrations", 1, "Dose matches the pharmacy log?", field="dose")
     assert q.status == "open" and q.raised_by == "tester"
-    q = treated.answer_query(q.id, "yes, checked")
+    site = Trial(treated.engine, treated.study, "cora", today=treated.today)
+    q = site.answer_query(q.id, "yes, checked")
     assert q.status == "answered" and q.answer == "yes, checked"
     q = treated.close_query(q.id)
     assert q.status == "closed"

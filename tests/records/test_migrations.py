@@ -7,7 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from earlyphase.records import current_revision, head_revision, make_engine, migrate
-from earlyphase.records.tables import ACCESS_TABLES, Base, DATA_TABLES
+from earlyphase.records.tables import ACCESS_TABLES, REVIEW_TABLES, Base, DATA_TABLES
 
 
 def test_migrated_schema_equals_the_models(db_url):
@@ -32,7 +32,7 @@ def assert_schema_equals_models(engine):
     assert diffs == []
     tables = set(inspect(engine).get_table_names())
     assert tables == set(Base.metadata.tables) | {"alembic_version"}
-    access = {m.__tablename__ for m in ACCESS_TABLES}
+    access = {m.__tablename__ for m in ACCESS_TABLES + REVIEW_TABLES}
     assert {m.__tablename__ for m in DATA_TABLES} | {"audit_log", "audit_keys"} | access == set(Base.metadata.tables)
 
 

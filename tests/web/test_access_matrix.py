@@ -42,6 +42,12 @@ ROUTES = {
     "/dashboards": ("view_subjects", "view_aggregates"),
     "/reports": "every site",  # reports cover every site: no grant at S01 alone builds or reads one
     "/reports/0123456789abcdef/report.html": "every site",
+    "/queries": "view_queries",
+    f"/subjects/{OWN}/review": "view_subjects",
+    f"/subjects/{OTHER}/review": None,
+    f"/subjects/{OWN}/records/patients/1": "view_subjects",
+    f"/subjects/{OTHER}/records/patients/3": None,  # B-201's own record
+    f"/subjects/{OWN}/records/patients/3": None,  # another subject's record under this subject
 }
 
 

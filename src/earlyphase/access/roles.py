@@ -27,6 +27,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "correct_data":       frozenset({"investigator", "coordinator", "data_manager"}),
     "raise_query":        frozenset({"data_manager", "monitor"}),
     "answer_query":       frozenset({"investigator", "coordinator"}),
+    "view_queries":       frozenset({"investigator", "coordinator", "data_manager", "monitor"}),
     "close_query":        frozenset({"data_manager", "monitor"}),
     "verify_source":      frozenset({"monitor"}),
     "sign":               frozenset({"investigator"}),

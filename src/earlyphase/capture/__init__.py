@@ -29,7 +29,10 @@ from earlyphase.capture.forms import record_form
 from earlyphase.capture.meeting_packs import PackView, attach_meeting_pack, freeze_meeting_pack, list_meeting_packs, meeting_pack
 from earlyphase.capture.outcomes import record_death, record_follow_up, record_other_therapy, record_protocol_deviation
 from earlyphase.capture.patients import allocate_patient, enrol_patient, withdraw_patient
-from earlyphase.capture.queries import answer_query, close_query, raise_query
+from earlyphase.capture.locks import lock_data, unlock_data
+from earlyphase.capture.queries import answer_query, close_query, query_list, raise_query, reopen_query
+from earlyphase.capture.signatures import MEANINGS, sign_records, signatures_of
+from earlyphase.capture.verification import verifications_of, verify_source
 from earlyphase.capture.setup import amend_protocol, initialise, mark_study_synthetic, stored_study
 from earlyphase.capture.treatment import record_administration
 from earlyphase.capture.trial import ACTIONS, Batch, Trial
@@ -40,7 +43,8 @@ __all__ = [
     "DecisionView", "LesionInput", "OpenLevels", "PackView", "PartialDate", "Trial", "allocate_patient", "amend_protocol",
     "attach_meeting_pack", "freeze_meeting_pack", "list_meeting_packs", "meeting_pack",
     "answer_query", "close_query", "correct_record", "ctcae_for_study", "delete_record", "dose_decisions",
-    "fold_decisions", "enrol_patient", "initialise", "mark_study_synthetic", "open_levels", "raise_query",
+    "fold_decisions", "enrol_patient", "initialise", "lock_data", "unlock_data", "MEANINGS", "sign_records",
+    "signatures_of", "verify_source", "verifications_of", "query_list", "reopen_query", "mark_study_synthetic", "open_levels", "raise_query",
     "record_administration", "record_adverse_event", "record_death", "record_dose_decision", "record_follow_up",
     "record_form", "record_form_not_done", "record_other_therapy", "record_protocol_deviation",
     "record_tumour_assessment", "sign_dose_decision", "stored_study", "withdraw_patient",

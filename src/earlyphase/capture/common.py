@@ -69,6 +69,10 @@ def insert(ctx: CaptureContext, record: Base, subject_id: str | None, reason: st
     A patient record is stamped with the protocol version in force; the audit reason is ``reason``,
     else the context's (an import's file and SHA-256).
     """
+    from earlyphase.capture.locks import refuse_if_locked  # locks reads patients through this module
+
+    patient = record if isinstance(record, Patient) else find_patient(ctx, subject_id) if subject_id else None
+    refuse_if_locked(ctx, record, patient)
     if hasattr(record, "protocol_version") and getattr(record, "protocol_version", None) is None:
         record.protocol_version = ctx.protocol_version
     ctx.session.add(record)

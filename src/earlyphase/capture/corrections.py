@@ -23,6 +23,7 @@ from earlyphase.capture.assessments import (
 from earlyphase.capture.checks import Checks
 from earlyphase.capture.common import enrolment_values, insert
 from earlyphase.capture.context import CaptureContext, ensure_user
+from earlyphase.capture.locks import refuse_if_locked
 from earlyphase.capture.forms import (
     check_values,
     extension_record,
@@ -175,6 +176,7 @@ def correct_record(ctx: CaptureContext, table: str, record_id: int, changes: Map
     record = find_record(ctx, checks, table, record_id)
     if record is None:
         checks.raise_if_failed()
+    refuse_if_locked(ctx, record, patient_of(ctx, record))
     if not isinstance(changes, Mapping):
         checks.fail("changes", type(changes).__name__, "mapping", "give the changes as field name -> new value")
         checks.raise_if_failed()
@@ -404,6 +406,7 @@ def delete_record(ctx: CaptureContext, table: str, record_id: int, reason: str) 
     record = find_record(ctx, checks, table, record_id)
     dependents: list[Base] = []
     if record is not None:
+        refuse_if_locked(ctx, record, patient_of(ctx, record))
         dependents = _dependents(ctx, checks, table, record)
     checks.raise_if_failed()
     ensure_user(ctx)

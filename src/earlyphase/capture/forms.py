@@ -302,6 +302,9 @@ def write_values(ctx: CaptureContext, record: FormRecord, fields: list[FormField
 def update_values(ctx: CaptureContext, record: FormRecord, fields: list[FormField], clean: CleanValues,
                   subject_id: str, reason: str) -> int:
     """Bring the stored values of ``record`` to ``clean`` (audited updates, inserts, deletes); changes made."""
+    from earlyphase.capture.locks import refuse_if_locked
+
+    refuse_if_locked(ctx, record, ctx.session.get(Patient, record.patient_id))
     wanted = {(r["field"], r["position"]): r for r in _value_rows(fields, clean)}
     current = {(v.field, v.position): v for v in ctx.session.execute(
         select(FormValue).where(FormValue.record_id == record.id)).scalars()}

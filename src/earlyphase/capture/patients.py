@@ -331,6 +331,9 @@ def withdraw_patient(ctx: CaptureContext, subject_id: str, withdrawal_date: date
     patient = known_patient(ctx, checks, subject_id)
     values = validate_withdrawal(ctx, checks, patient, dict(withdrawal_date=withdrawal_date, withdrawal_reason=reason))
     checks.raise_if_failed()
+    from earlyphase.capture.locks import refuse_if_locked
+
+    refuse_if_locked(ctx, patient, patient)
     ensure_user(ctx)
     old = row_values(patient)
     patient.status = "withdrawn"

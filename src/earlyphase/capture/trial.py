@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 from sqlalchemy import Engine
 
-from earlyphase.capture import corrections, decisions, extended, forms, meeting_packs, outcomes, patients, queries, setup, treatment, visits
+from earlyphase.capture import (corrections, decisions, extended, forms, locks, meeting_packs, outcomes, patients, queries,
+                                setup, signatures, treatment, verification, visits)
 from earlyphase.capture.context import CaptureContext, ctcae_for_study
 from earlyphase.errors import CheckFailed, Problem
 from earlyphase.protocol import Study
@@ -46,6 +47,11 @@ ACTIONS: dict[str, Callable[..., Any]] = {
     "raise_query": queries.raise_query,
     "answer_query": queries.answer_query,
     "close_query": queries.close_query,
+    "reopen_query": queries.reopen_query,
+    "lock_data": locks.lock_data,
+    "unlock_data": locks.unlock_data,
+    "verify_source": verification.verify_source,
+    "sign_records": signatures.sign_records,
     "mark_study_synthetic": setup.mark_study_synthetic,
     "amend_protocol": setup.amend_protocol,
 }

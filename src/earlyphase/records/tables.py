@@ -465,6 +465,8 @@ RETIRED_TABLES = ("infusions",)
 # The tables of earlyphase.access (credentials, role grants, web sessions) share this schema but are
 # not data tables: not exported, audited as events (see access_tables.py).
 from earlyphase.records.access_tables import ACCESS_TABLES  # noqa: E402  (needs Base, defined above)
+# Signatures, locks and verification flags: not data either (not exported), audited as events.
+from earlyphase.records.review_tables import REVIEW_TABLES  # noqa: E402
 
 # SQLite hands the largest id out again after that row is deleted; with AUTOINCREMENT it never
 # reuses one (PostgreSQL sequences never do), so an id in the audit log names one record forever.

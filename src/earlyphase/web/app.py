@@ -27,7 +27,7 @@ from earlyphase.derive.ledger import ledger_from_database
 from earlyphase.derive.roster import casebook_visits, subject_roster, subject_site
 from earlyphase.records.audit import write_event
 from earlyphase.records.database import transaction
-from earlyphase.web import dashboards, entry, escalation, reports
+from earlyphase.web import dashboards, entry, escalation, reports, review
 from earlyphase.web.kit import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Kit, Refused
 from earlyphase.web.security import SECURITY_HEADERS, same_token
 from earlyphase.web.sessions import (
@@ -42,7 +42,7 @@ HERE = Path(__file__).parent
 
 
 # Each area of the application is a module with ``register(app, kit)``; adding an area is one line here.
-AREAS: list = [entry.register, escalation.register, dashboards.register, reports.register]
+AREAS: list = [entry.register, escalation.register, dashboards.register, reports.register, review.register]
 
 
 def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_cookies: bool = False,
