@@ -45,9 +45,9 @@ ROUTES = {
     "/queries": "view_queries",
     f"/subjects/{OWN}/review": "view_subjects",
     f"/subjects/{OTHER}/review": None,
-    f"/subjects/{OWN}/records/patients/1": "view_subjects",
-    f"/subjects/{OTHER}/records/patients/3": None,  # B-201's own record
-    f"/subjects/{OWN}/records/patients/3": None,  # another subject's record under this subject
+    f"/subjects/{OWN}/records/patients/1/queries": "view_subjects",
+    f"/subjects/{OTHER}/records/patients/3/queries": None,  # B-201's own record
+    f"/subjects/{OWN}/records/patients/3/queries": None,  # another subject's record under this subject
 }
 
 

@@ -38,11 +38,11 @@ def test_query_raised_answered_closed_by_two_users_and_the_answerer_refused(clie
     engine, _ = world
     add_user(engine, "dual", PASSWORD, roles=["coordinator@S01", "data_manager@S01"], actor="admin1")
     pid = _patient_id(engine, OWN)
-    record = f"/subjects/{OWN}/records/patients/{pid}"
+    record = f"/subjects/{OWN}/records/patients/{pid}/queries"
     _as(client, "monitor1")
     page = client.get(record)
     assert page.status_code == 200 and "Raise a query" in page.text and "Answer" not in page.text
-    r = _post(client, record + "/queries", page.text, field="ecog", text="ECOG 0 per the clinic letter? " + XSS)
+    r = _post(client, record, page.text, field="ecog", text="ECOG 0 per the clinic letter? " + XSS)
     assert r.status_code == 303
     page = client.get(record).text
     assert XSS not in page and "&lt;script&gt;" in page and "#1 open" in page

@@ -153,9 +153,11 @@ def query_list(session: Session, sites: Any, today: date, *, status: str | None 
                min_age: int | None = None, subject_id: str | None = None, table: str | None = None,
                record_id: int | None = None) -> list[QueryView]:
     """Queries on records of patients at ``sites`` (a collection of codes, or anything containing every code),
-    filtered by status, one site, a minimum age in days, a subject or a record; oldest first."""
+    filtered by status (or ``unresolved``: open or answered), one site, a minimum age in days, a subject or a record; oldest first."""
     where = []
-    if status is not None:
+    if status == "unresolved":  # open or answered: what still needs someone
+        where.append(DataQuery.status != "closed")
+    elif status is not None:
         where.append(DataQuery.status == status)
     if table is not None:
         where.append(DataQuery.table_name == table)

@@ -1,5 +1,6 @@
 """Cleaning and sign-off pages: the open-query list, a subject's review page (forms with verification flags,
-locks and signatures), a record's page with a query thread per field, and the POSTs that raise, answer,
+locks and signatures), a record's query page (``.../records/TABLE/ID/queries``: its fields, a query thread per field; the record's
+correction page beside it belongs to the entry pages), and the POSTs that raise, answer,
 close and reopen queries, verify, lock, unlock and sign. Each route asks ``access`` and calls one capture
 function; capture refuses what the roles or a lock forbid and the page shows its message.
 """
@@ -48,18 +49,18 @@ def register(app: FastAPI, kit: Kit) -> None:
                         errors=errors or [], done=done, may=lambda action: may(found.grants, action, site))
 
     @app.get("/queries")
-    def queries(request: Request, status: str = "open", site: str = "", min_age: str = ""):
+    def queries(request: Request, status: str = "unresolved", site: str = "", min_age: str = ""):
         found = kit.visitor(request)
         sites = sites_for(found.grants, "view_queries")
         if sites is not EVERY_SITE and not sites:
             raise Refused(403, "Your roles do not include reading queries at any site.", found)
-        chosen_status = status if status in QUERY_STATUSES else None
+        chosen_status = status if status in QUERY_STATUSES or status == "unresolved" else None
         age = int(min_age) if min_age.isdigit() and len(min_age) < 6 else None
         with read_session(engine) as session:
             rows = query_list(session, sites, kit.as_of(), status=chosen_status, site=site or None, min_age=age)
         shown = "every site" if sites is EVERY_SITE else ", ".join(sorted(sites))
         return kit.page(request, "review_queries.html", visitor=found, rows=rows, chosen=chosen_status or "",
-                        site=site if len(site) <= 20 else "", min_age=age, statuses=QUERY_STATUSES, shown=shown)
+                        site=site if len(site) <= 20 else "", min_age=age, statuses=("unresolved",) + QUERY_STATUSES, shown=shown)
 
     @app.get("/subjects/{subject_id}/review")
     def review(request: Request, subject_id: str):
@@ -83,7 +84,7 @@ def register(app: FastAPI, kit: Kit) -> None:
                         record_id=record_id, fields=fields, threads=threads, errors=errors or [],
                         may=lambda action: may(found.grants, action, site))
 
-    @app.get("/subjects/{subject_id}/records/{table}/{record_id}")
+    @app.get("/subjects/{subject_id}/records/{table}/{record_id}/queries")
     def record(request: Request, subject_id: str, table: str, record_id: int):
         found = kit.visitor(request)
         site = site_or_404(found, subject_id)
@@ -101,7 +102,7 @@ def register(app: FastAPI, kit: Kit) -> None:
             trial(found).raise_query(table, record_id, form.get("text"), field=form.get("field") or None)
         except InputError as error:
             return record_page(request, found, subject_id, site, table, record_id, 400, problems(error))
-        return RedirectResponse(f"/subjects/{subject_id}/records/{table}/{record_id}", status_code=303)
+        return RedirectResponse(f"/subjects/{subject_id}/records/{table}/{record_id}/queries", status_code=303)
 
     def query_or_404(found, query_id: int, action: str):
         with read_session(engine) as session:
@@ -125,7 +126,7 @@ def register(app: FastAPI, kit: Kit) -> None:
         except InputError as error:
             return record_page(request, found, view.subject_id, view.site, view.table_name, view.record_id, 400,
                                problems(error))
-        return RedirectResponse(f"/subjects/{view.subject_id}/records/{view.table_name}/{view.record_id}",
+        return RedirectResponse(f"/subjects/{view.subject_id}/records/{view.table_name}/{view.record_id}/queries",
                                 status_code=303)
 
     @app.post("/queries/{query_id}/answer")
