@@ -150,3 +150,51 @@ def test_write_route_role_site_matrix(client, world, role):
             assert hidden not in response.text, (role, path, hidden)
     with read_session(engine) as s:
         assert s.execute(select(func.count()).select_from(AuditEntry)).scalar() == before
+
+
+# Review writes (web/review.py), posted empty with a valid token: an allowed role gets the page back with
+# capture's problems (400, nothing written); others 403, or 404 for a subject or query they may not see.
+REVIEW_WRITES = {
+    f"/subjects/{OWN}/records/patients/1/queries": "raise_query",
+    f"/subjects/{OTHER}/records/patients/3/queries": None,
+    f"/subjects/{OWN}/verify": "verify_source",
+    f"/subjects/{OTHER}/verify": None,
+    f"/subjects/{OWN}/lock": "lock",
+    f"/subjects/{OTHER}/lock": None,
+    f"/subjects/{OWN}/unlock": "lock",
+    f"/subjects/{OWN}/sign": "sign",
+    f"/subjects/{OTHER}/sign": None,
+    "/queries/1/answer": None,  # query 1 is on the other site's subject: not found by anyone here
+    "/queries/1/close": None,
+    "/queries/1/reopen": None,
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_review_write_route_role_site_matrix(client, world, role):
+    from sqlalchemy import select
+
+    from earlyphase.capture import Trial
+    from earlyphase.records.database import read_session
+    from earlyphase.records.tables import AuditEntry
+
+    engine, secrets = world
+    with Trial.open(engine, "roaming") as trial:
+        trial.raise_query("patients", 3, "other site's question")
+    username = f"{role.replace('_', '')}1"
+    secret = secrets[username]
+    assert log_in(client, username, code=totp_now(secret) if secret else None).status_code == 303
+    token = csrf_of(client.get("/subjects").text)
+    with read_session(engine) as s:
+        before = s.execute(select(AuditEntry.id).order_by(AuditEntry.id.desc())).scalars().first()
+    for path, action in REVIEW_WRITES.items():
+        response = client.post(path, data={"csrf_token": token}, follow_redirects=False)
+        allowed = action is not None and role_may(role, action)
+        expected = 400 if allowed else _expected(role, action, path)
+        assert response.status_code == expected, (role, path, response.status_code)
+        for hidden in SUBJECTS["S02"]:
+            assert hidden not in response.text, (role, path, hidden)
+    with read_session(engine) as s:
+        written = [e.table_name for e in s.execute(select(AuditEntry).where(AuditEntry.id > before)).scalars()]
+    # nothing but the investigator's refused re-authentication (counted toward the lockout) is written
+    assert written == (["reauth_failed"] if role == "investigator" else [])
