@@ -4,6 +4,7 @@ also by one made in SQL behind capture's back."""
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -168,7 +169,11 @@ def test_a_correction_voids_the_signature_visibly(treated):
     ivan = as_user(treated, "ivan", "investigator")
     proof = reauthenticate(treated.engine, "ivan", PASSWORD, totp_now(ivan.secret))
     ivan.sign_records(proof, "P01", "I approve")
-    ivan.sign_records(proof, "P01", "Reviewed", form="administration")
+    with pytest.raises(CheckFailed) as info:  # a re-authentication is spent on one signature
+        ivan.sign_records(proof, "P01", "Reviewed", form="administration")
+    assert rules(info.value) == ["reauthentication-once"]
+    again = reauthenticate(treated.engine, "ivan", PASSWORD, totp_now(ivan.secret, at=time.time() + 30))
+    ivan.sign_records(again, "P01", "Reviewed", form="administration")
     with read_session(treated.engine) as s:
         assert [v.status for v in signatures_of(s, "P01")] == ["valid", "valid"]
     treated.correct_record("adverse_events", ae.id, {"grade": 2}, "transcription error: grade misread")

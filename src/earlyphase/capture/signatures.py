@@ -2,7 +2,7 @@
 
 ``sign_records(ctx, proof, subject_id, meaning, form=..., visit=...)`` needs ``proof``: what
 ``earlyphase.access.reauthenticate`` returned for the acting user moments ago (password AND TOTP given
-again). The signature row keeps the signer's printed name, the UTC time, the meaning (one of
+again), checked against its audit event by ``capture.signing`` (recent, this user's, used once). The signature row keeps the signer's printed name, the UTC time, the meaning (one of
 ``MEANINGS``) and the SHA-256 of exactly what was signed (``capture.review.scope_digest``), bound with
 them into ``signature_hash``. ``signatures_of`` reads them back with their status: a signature whose
 records have changed since (through capture, or behind its back in SQL) reads as ``void``, with the
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,14 +23,13 @@ from earlyphase.capture.checks import Checks
 from earlyphase.capture.common import known_patient
 from earlyphase.capture.context import CaptureContext
 from earlyphase.capture.locks import require_role, site_of
+from earlyphase.capture.signing import check_reauthentication, spent_reason
 from earlyphase.capture.review import CORE_FORM_TABLES, Scope, scope_digest, scope_records
 from earlyphase.records.audit import utc_now, write_event
 from earlyphase.records.review_tables import Signature
 from earlyphase.records.tables import AuditEntry, Patient, UserRecord
 
 MEANINGS = ("I approve", "Reviewed", "I am responsible for these data")
-# A re-authentication is good for one signature made straight after it, not for a signing session.
-PROOF_SECONDS = 300
 
 
 def signature_hash(values: dict[str, Any]) -> str:
@@ -56,11 +54,8 @@ def sign_records(ctx: CaptureContext, proof: Any, subject_id: str, meaning: str,
                  visit: str | None = None) -> Signature:
     """Sign a subject's casebook (no form, no visit), one visit, or one form (at a visit) with ``meaning``."""
     checks = Checks(f"sign for {subject_id}")
-    fresh = (getattr(proof, "reauthenticated", False) and getattr(proof, "username", None) == ctx.username
-             and 0 <= time.time() - getattr(proof, "at", 0.0) <= PROOF_SECONDS)
-    if not fresh:
-        checks.fail("password", "(hidden)", "reauthenticated",
-                    "a signature needs your password and authenticator code given again just before signing")
+    # the re-authentication is checked in the database (its audit event: this user's, recent, used once)
+    event_id = check_reauthentication(ctx, checks, proof, "sign", "signature")
     word = checks.choice("meaning", meaning, MEANINGS)
     patient, scope = check_scope(ctx, checks, subject_id, form, visit)
     if patient is not None:
@@ -79,7 +74,7 @@ def sign_records(ctx: CaptureContext, proof: Any, subject_id: str, meaning: str,
     write_event(ctx.session, "signature", ctx.username,
                 {"signature": signature.id, "scope": scope.kind, "form": scope.form, "visit": scope.visit,
                  "meaning": word, "records": len(records), "content_hash": values["content_hash"]},
-                subject_id=patient.subject_id)
+                subject_id=patient.subject_id, reason=spent_reason(event_id) if event_id is not None else None)
     return signature
 
 
