@@ -56,7 +56,7 @@ def test_query_lists_by_status_site_and_age(treated):
     old = Trial(treated.engine, treated.study, "mona", today=treated.today)
     q1 = old.raise_query("administrations", 1, "first")
     q2 = old.raise_query("patients", 1, "second", field="ecog")
-    as_user(treated, "cora").answer_query(q2.id, "fine")
+    as_user(treated, "cora").answer_query(q2.id, "fine, as recorded")
     with read_session(treated.engine) as s:
         every = query_list(s, {SITE}, treated.today)
         assert [q.id for q in every] == [q1.id, q2.id] and {q.subject_id for q in every} == {"P01"}
