@@ -83,7 +83,7 @@ def test_source_verification_is_cleared_by_a_change(treated):
     with read_session(treated.engine) as s:
         assert [v.status for v in verifications_of(s, "P01")] == ["verified"] * 3
     treated.correct_record("adverse_events", ae.id, {"outcome": "recovering", "resolution": None},
-                           "transcription error: outcome misread")
+                           "data-entry error: outcome misread")
     with read_session(treated.engine) as s:
         flags = verifications_of(s, "P01")
     # the form flag is cleared, the grade's holds (the grade did not change), another form's holds
@@ -100,9 +100,9 @@ def test_subject_lock_refuses_every_write_until_unlocked(treated):
     lock = manager.lock_data("subject", "casebook complete", subject_id="P01")
     before = counts(treated.engine)
     attempts = [
-        lambda: treated.correct_record("adverse_events", ae.id, {"grade": 2}, "transcription error: grade"),
+        lambda: treated.correct_record("adverse_events", ae.id, {"grade": 2}, "data-entry error: grade misread"),
         lambda: treated.record_adverse_event("P01", **{**AE, "term": "Nausea"}),
-        lambda: treated.delete_record("adverse_events", ae.id, "entered in error: wrong patient"),
+        lambda: treated.delete_record("adverse_events", ae.id, "data-entry error: wrong patient"),
         lambda: treated.withdraw_patient("P01", "2015-02-01", "consent withdrawn"),
         lambda: treated.record_administration("P01", 2, "2015-01-29", 5e9),
     ]
@@ -116,7 +116,7 @@ def test_subject_lock_refuses_every_write_until_unlocked(treated):
         manager.unlock_data(lock.id, "  ")
     assert rules(info.value) == ["required"]
     manager.unlock_data(lock.id, "query 4 needs a correction")
-    treated.correct_record("adverse_events", ae.id, {"grade": 2}, "transcription error: grade")
+    treated.correct_record("adverse_events", ae.id, {"grade": 2}, "data-entry error: grade misread")
     assert verify_audit(treated.engine).ok
 
 
@@ -126,7 +126,7 @@ def test_form_and_database_locks(treated):
     add_user(treated.engine, "dana", PASSWORD, roles=["data_manager@ALL"], actor="tester")
     manager.lock_data("form", "reviewed", subject_id="P01", form="adverse_event")
     with pytest.raises(CheckFailed) as info:
-        treated.correct_record("adverse_events", ae.id, {"grade": 2}, "transcription error: grade")
+        treated.correct_record("adverse_events", ae.id, {"grade": 2}, "data-entry error: grade misread")
     assert "form adverse_event of P01 is locked" in str(info.value)
     treated.record_administration("P01", 2, "2015-01-29", 5e9)  # another form is not locked
     database = manager.lock_data("database", "database lock for the final analysis")
@@ -176,12 +176,12 @@ def test_a_correction_voids_the_signature_visibly(treated):
     ivan.sign_records(again, "P01", "Reviewed", form="administration")
     with read_session(treated.engine) as s:
         assert [v.status for v in signatures_of(s, "P01")] == ["valid", "valid"]
-    treated.correct_record("adverse_events", ae.id, {"grade": 2}, "transcription error: grade misread")
+    treated.correct_record("adverse_events", ae.id, {"grade": 2}, "data-entry error: grade misread")
     with read_session(treated.engine) as s:
         views = signatures_of(s, "P01")
     assert [v.status for v in views] == ["void", "valid"]  # the administration form did not change
     assert "update of adverse_events" in views[0].voided_by and "grade 1 → 2" in views[0].voided_by
-    assert "transcription error" in views[0].voided_by
+    assert "data-entry error" in views[0].voided_by
 
 
 def test_a_change_in_sql_behind_capture_voids_the_signature(treated):

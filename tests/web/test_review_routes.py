@@ -102,14 +102,14 @@ def test_verify_lock_and_unlock_from_the_review_page(client, world):
     assert r.status_code == 200 and f"subject {OWN} is locked" in r.text and XSS not in r.text
     coordinator = Trial.open(engine, "coordinator1", today=TODAY)
     with pytest.raises(CheckFailed) as info:
-        coordinator.correct_record("patients", _patient_id(engine, OWN), {"ecog": 1}, "transcription error: ecog")
+        coordinator.correct_record("patients", _patient_id(engine, OWN), {"ecog": 1}, "data-entry error: ecog misread")
     assert f"subject {OWN} is locked" in str(info.value)
     page = r.text
     r = _post(client, base + "/unlock", page, lock_id="1", reason="query on ECOG")
     assert r.status_code == 200 and "Lock 1 ended" in r.text
     r = _post(client, base + "/unlock", r.text, lock_id="1", reason="again")
     assert r.status_code == 400
-    coordinator.correct_record("patients", _patient_id(engine, OWN), {"ecog": 1}, "transcription error: ecog")
+    coordinator.correct_record("patients", _patient_id(engine, OWN), {"ecog": 1}, "data-entry error: ecog misread")
     _as(client, "monitor1")
     assert "cleared by a change" in client.get(review).text
     r = _post(client, base + "/lock", client.get(review).text, reason="x")
@@ -131,7 +131,7 @@ def test_sign_with_password_and_code_then_a_correction_voids_it(client, world):
     assert r.status_code == 200 and "Signed (casebook: I approve)" in r.text
     assert "signed</span>" in r.text and "VOID" not in r.text
     Trial.open(engine, "coordinator1", today=TODAY).correct_record(
-        "patients", _patient_id(engine, OWN), {"ecog": 2}, "transcription error: ecog misread")
+        "patients", _patient_id(engine, OWN), {"ecog": 2}, "data-entry error: ecog misread")
     page = client.get(review).text
     assert "VOID" in page and "ecog 0 → 2" in page and "coordinator1" in page
     _as(client, "coordinator1")
