@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from capture_helpers import rules
+from earlyphase.access import add_user
 from earlyphase.capture import Trial
 from earlyphase.errors import CheckFailed
 from earlyphase.records import transaction
@@ -15,6 +16,7 @@ from earlyphase.records.tables import AuditEntry
 def test_query_cycle(treated):
     q = treated.raise_query("administrations", 1, "Dose matches the pharmacy log?", field="dose")
     assert q.status == "open" and q.raised_by == "tester"
+    add_user(treated.engine, "cora", "correct horse battery", roles=["coordinator@ALL"], actor="tester")
     site = Trial(treated.engine, treated.study, "cora", today=treated.today)
     q = site.answer_query(q.id, "yes, checked")
     assert q.status == "answered" and q.answer == "yes, checked"
@@ -52,6 +54,7 @@ def test_answers_and_closures_carry_a_controlled_reason(treated):
     with pytest.raises(CheckFailed) as info:
         treated.answer_query(q.id, "ok")  # says nothing
     assert rules(info.value) == ["reason-for-change"]
+    add_user(treated.engine, "cora", "correct horse battery", roles=["coordinator@ALL"], actor="tester")
     site = Trial(treated.engine, treated.study, "cora", today=treated.today)  # the answerer does not close
     site.answer_query(q.id, "source document updated: pharmacy log re-read")
     treated.close_query(q.id)

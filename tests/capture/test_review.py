@@ -24,10 +24,9 @@ SITE = PATIENT["site"]
 
 
 def as_user(trial, name, role=None):
-    """A Trial acting as ``name`` (given ``role`` at the patient's site first, when asked)."""
-    secret = None
-    if role is not None:
-        secret = add_user(trial.engine, name, PASSWORD, roles=[f"{role}@{SITE}"], actor="tester").totp_secret
+    """A Trial acting as ``name``, a known user holding ``role`` (default coordinator) at the patient's site."""
+    secret = add_user(trial.engine, name, PASSWORD, roles=[f"{role or 'coordinator'}@{SITE}"],
+                      actor="tester").totp_secret
     other = Trial(trial.engine, trial.study, name, today=trial.today)
     other.secret = secret
     return other
@@ -53,7 +52,7 @@ def test_answerer_cannot_close_and_a_closed_query_reopens(treated):
 
 
 def test_query_lists_by_status_site_and_age(treated):
-    old = Trial(treated.engine, treated.study, "mona", today=treated.today)
+    old = as_user(treated, "mona", "monitor")
     q1 = old.raise_query("administrations", 1, "first")
     q2 = old.raise_query("patients", 1, "second", field="ecog")
     as_user(treated, "cora").answer_query(q2.id, "fine, as recorded")
@@ -122,8 +121,8 @@ def test_subject_lock_refuses_every_write_until_unlocked(treated):
 
 def test_form_and_database_locks(treated):
     ae = treated.record_adverse_event("P01", **AE)
-    manager = Trial(treated.engine, treated.study, "dana", today=treated.today)
     add_user(treated.engine, "dana", PASSWORD, roles=["data_manager@ALL"], actor="tester")
+    manager = Trial(treated.engine, treated.study, "dana", today=treated.today)
     manager.lock_data("form", "reviewed", subject_id="P01", form="adverse_event")
     with pytest.raises(CheckFailed) as info:
         treated.correct_record("adverse_events", ae.id, {"grade": 2}, "data-entry error: grade misread")
