@@ -43,6 +43,7 @@ ROUTES = {
     "/reports": "every site",  # reports cover every site: no grant at S01 alone builds or reads one
     "/reports/0123456789abcdef/report.html": "every site",
     "/queries": "view_queries",
+    "/locks": "lock",
     f"/subjects/{OWN}/review": "view_subjects",
     f"/subjects/{OTHER}/review": None,
     f"/subjects/{OWN}/records/patients/1/queries": "view_subjects",

@@ -148,3 +148,29 @@ def test_state_changes_need_the_csrf_token(client, world):
     assert r.status_code == 403
     r = client.post("/queries/1/close", data={}, follow_redirects=False)
     assert r.status_code == 403
+
+
+def test_database_lock_needs_a_data_manager_at_every_site(client, world):
+    engine, _ = world
+    _as(client, "coordinator1")
+    assert client.get("/locks").status_code == 403
+    _as(client, "datamanager1")  # data manager at S01 only
+    page = client.get("/locks")
+    assert page.status_code == 200 and "No lock is in force" in page.text and "Lock the whole database" not in page.text
+    r = _post(client, "/locks", page.text, reason="final analysis")
+    assert r.status_code == 400 and "at every site" in r.text
+    add_user(engine, "dmall", PASSWORD, roles=["data_manager@ALL"], actor="admin1")
+    _as(client, "dmall")
+    r = _post(client, "/locks", client.get("/locks").text, reason="final analysis " + XSS)
+    assert r.status_code == 200 and "The database is locked" in r.text and XSS not in r.text
+    with pytest.raises(CheckFailed) as info:
+        Trial.open(engine, "coordinator1", today=TODAY).enrol_patient(
+            subject_id="A-103", site="S01", sex="F", birth_year=1961, ecog=0, consent_date="2015-01-10",
+            eligibility={"I1": True, "I2": True, "E1": False})
+    assert "the whole database is locked" in str(info.value)
+    _as(client, "datamanager1")
+    page = client.get("/locks").text
+    assert "the whole database is locked" in page and 'name="lock_id"' not in page  # only dmall may end it
+    _as(client, "dmall")
+    r = _post(client, "/locks", client.get("/locks").text, lock_id="1", reason="late data from a site")
+    assert r.status_code == 200 and "Lock 1 ended" in r.text and "No lock is in force" in r.text

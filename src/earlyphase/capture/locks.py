@@ -140,3 +140,17 @@ def unlock_data(ctx: CaptureContext, lock_id: int, reason: str) -> DataLock:
                                                       "visit": lock.visit},
                 subject_id=patient.subject_id if patient is not None else None, reason=why)
     return lock
+
+
+def locks_in_force(session, sites) -> list[tuple[DataLock, str | None, str]]:
+    """Locks in force as (lock, subject id or None, description), the database's and those of subjects at
+    ``sites`` (a collection of site codes, or anything containing every code); no other site's subject."""
+    codes = {i: c for i, c in session.execute(select(SiteRecord.id, SiteRecord.code))}
+    out = []
+    for lock in session.execute(select(DataLock).where(DataLock.unlocked_at.is_(None)).order_by(DataLock.id)).scalars():
+        patient = session.get(Patient, lock.patient_id) if lock.patient_id is not None else None
+        if patient is not None and codes.get(patient.site_id) not in sites:
+            continue
+        subject = patient.subject_id if patient is not None else None
+        out.append((lock, subject, describe_lock(lock, subject)))
+    return out

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from earlyphase.access import AccessDenied, may, reauthenticate, sites_for
 from earlyphase.access.scope import EVERY_SITE
 from earlyphase.capture import CORRECTABLE, MEANINGS, Trial
+from earlyphase.capture.locks import locks_in_force
 from earlyphase.capture.queries import QUERY_STATUSES, query_history, query_list
 from earlyphase.capture.sign_off import record_fields_shown, subject_review
 from earlyphase.derive.roster import subject_site
@@ -196,3 +197,37 @@ def register(app: FastAPI, kit: Kit) -> None:
             made = trial(found).sign_records(proof, subject_id, form.get("meaning"), **scope_of(form))
             return f"Signed ({made.scope}: {made.meaning})."
         return await subject_step(request, subject_id, "sign", "signing", call)
+
+    @app.get("/locks")
+    def locks(request: Request):
+        return page_of_locks(request, kit.visitor(request))
+
+    def page_of_locks(request, found, status: int = 200, errors=None, done=None):
+        sites = sites_for(found.grants, "lock")
+        if sites is not EVERY_SITE and not sites:
+            raise Refused(403, "Only a data manager sees and sets locks.", found)
+        with read_session(engine) as session:
+            rows = locks_in_force(session, sites)
+        return kit.page(request, "review_locks.html", status, visitor=found, rows=rows, errors=errors or [],
+                        done=done, every_site=sites is EVERY_SITE)
+
+    @app.post("/locks")
+    async def database_lock(request: Request):
+        found = kit.visitor(request)
+        form = await kit.checked_form(request, found)
+        page_of_locks(request, found)  # 403 for anyone who sets no lock
+        try:
+            if form.get("lock_id"):
+                number = str(form.get("lock_id"))
+                with read_session(engine) as session:
+                    shown = {lock.id for lock, _, _ in locks_in_force(session, sites_for(found.grants, "lock"))}
+                if not number.isdigit() or int(number) not in shown:
+                    raise InputError.single("lock_id", number[:20], "lock-known", "there is no such lock in force")
+                trial(found).unlock_data(int(number), form.get("reason"))
+                done = f"Lock {number} ended."
+            else:
+                made = trial(found).lock_data("database", form.get("reason"))
+                done = f"The database is locked (lock {made.id})."
+        except InputError as error:
+            return page_of_locks(request, found, 400, problems(error))
+        return page_of_locks(request, found, done=done)
