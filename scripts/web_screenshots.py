@@ -91,7 +91,7 @@ def main() -> None:
                 page.wait_for_load_state()
                 page.goto(base + "/reports")
                 page.check("input[value=de-identified]")
-                page.click("text=Build")
+                page.click("form.report-form button[type=submit]")
                 page.wait_for_load_state()
                 page.screenshot(path=str(Path(args.also) / "web-reports-running.png"), full_page=True)
                 for _ in range(300):
