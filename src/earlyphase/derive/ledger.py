@@ -207,8 +207,8 @@ def _status(form, occ, pid, patient, study_records, not_done, answered, core_fra
     return "upcoming", None, None
 
 
-def ledger_from_database(db: Any, as_of: date | None = None) -> Ledger:
-    """The ledger of the trial database ``db`` (engine, URL or SQLite path)."""
+def ledger_from_database(db: Any, as_of: date | None = None, subject_id: str | None = None) -> Ledger:
+    """The ledger of the trial database ``db`` (engine, URL or SQLite path); with ``subject_id``, that subject's."""
     from earlyphase.derive.source import read_source
 
-    return expected_forms(read_source(db), as_of)
+    return expected_forms(read_source(db, subject_id), as_of)

@@ -151,7 +151,7 @@ def create_app(engine: Engine, *, idle_seconds: float = IDLE_SECONDS, secure_coo
             raise Refused(404, "There is no such subject among the sites you may see.", found)
         row = next(r for r in subject_roster(engine, {site}) if r.subject_id == subject_id)
         as_of = today or date.today()
-        visits = casebook_visits(ledger_from_database(engine, as_of), subject_id)
+        visits = casebook_visits(ledger_from_database(engine, as_of, subject_id), subject_id)
         return page(request, "subject.html", visitor=found, subject=row, visits=visits, as_of=as_of)
 
     for register in AREAS:
