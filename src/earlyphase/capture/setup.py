@@ -192,7 +192,7 @@ def mark_study_synthetic(ctx: CaptureContext, reason: str) -> StudyRecord:
     Marking an already synthetic study does nothing.
     """
     checks = Checks("mark the study as synthetic")
-    checks.text("reason", reason, max_length=2000)
+    reason = checks.text("reason", reason, max_length=2000)  # the checked text is what the audit keeps
     record = ctx.session.execute(select(StudyRecord)).scalars().first()
     if record is None:
         checks.fail("db", None, "initialised", "the database holds no study; initialise it with 'earlyphase init'")

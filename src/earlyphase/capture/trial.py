@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from earlyphase.capture import (corrections, decisions, extended, forms, locks, meeting_packs, outcomes, patients, queries,
                                 setup, signatures, treatment, verification, visits)
 from earlyphase.capture.context import CaptureContext, ctcae_for_study
-from earlyphase.errors import CheckFailed, Problem
+from earlyphase.errors import CheckFailed, InputError, Problem
 from earlyphase.protocol import Study
 from earlyphase.records import transaction
 from earlyphase.vocab import CtcaeDictionary
@@ -148,16 +148,35 @@ def _as_method(fn: Callable[..., Any], method: Callable[..., Any]) -> Callable[.
     return method
 
 
+@contextmanager
+def _argument_door(name: str) -> Iterator[None]:
+    """The last line behind each action's own checks, for callers of the Python API.
+
+    Each action checks its fields and names the one at fault; an argument of a type no check expected (a
+    list where a date belongs, an object, an integer too large for Python's date) can still make Python
+    object first. That becomes an ``InputError`` naming the action, raised inside the transaction so nothing
+    is written; the original stays chained (``__cause__``) for whoever debugs it.
+    """
+    try:
+        yield
+    except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+        raise InputError.single(
+            "arguments", f"{type(exc).__name__}: {exc}"[:200], "argument-types",
+            f"{name}: an argument has the wrong type or an impossible value ({str(exc)[:160]}); nothing was "
+            f"written; see help(Trial.{name}) for what each takes.") from exc
+
+
 def _batch_method(fn: Callable[..., Any]) -> Callable[..., Any]:
     def method(self: Batch, *args: Any, **kwargs: Any) -> Any:
-        return fn(self.context, *args, **kwargs)
+        with _argument_door(fn.__name__):
+            return fn(self.context, *args, **kwargs)
 
     return _as_method(fn, method)
 
 
 def _trial_method(fn: Callable[..., Any]) -> Callable[..., Any]:
     def method(self: Trial, *args: Any, **kwargs: Any) -> Any:
-        with self.batch() as b:
+        with self.batch() as b, _argument_door(fn.__name__):
             return fn(b.context, *args, **kwargs)
 
     return _as_method(fn, method)
