@@ -52,9 +52,13 @@ def hostile(tmp_path_factory) -> dict[str, str]:
     fifo = base / "fifo.csv"
     if hasattr(os, "mkfifo"):
         os.mkfifo(fifo)
+    # A copy: any value may land on an output option, and a command that writes must not overwrite the
+    # committed reference data set (an ODM export once replaced it with XML).
+    lung = base / "lung.csv"
+    lung.write_bytes(LUNG.read_bytes())
     return {"trial": f"sqlite:///{trial}", "other": f"sqlite:///{other}", "text": str(latin), "latin": str(latin),
             "binary": str(binary), "folder": str(folder), "fifo": str(fifo), "out": str(base / "out"),
-            "lung": str(LUNG)}
+            "lung": str(lung)}
 
 
 def _values(h: dict[str, str]) -> list[str]:
